@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * eventbus.h
+ *	  Declarations shared across the eventbus extension: settings (GUCs)
+ *	  and the initialisation entry point of each module.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVENTBUS_H
+#define EVENTBUS_H
+
+#include "postgres.h"
+
+/* Settings, defined in eventbus.c. */
+extern int	eventbus_max_pattern_size;
+
+/* Error helper: every refused pattern uses this SQLSTATE. */
+#define ERRCODE_EVENTBUS_INVALID_PATTERN ERRCODE_INVALID_PARAMETER_VALUE
+
+#endif							/* EVENTBUS_H */

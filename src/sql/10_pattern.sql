@@ -1,0 +1,51 @@
+-- The event pattern language: the pattern-match operator, TestEventPattern,
+-- validation, and a domain for columns that hold patterns.
+
+CREATE FUNCTION eventbus.event_matches(event jsonb, pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_event_matches'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus.event_matches(jsonb, jsonb) IS
+'true when the event matches the EventBridge event pattern; the function behind the =~ operator. An invalid pattern raises SQLSTATE 22023.';
+
+CREATE OPERATOR eventbus.=~ (
+    LEFTARG = jsonb,
+    RIGHTARG = jsonb,
+    FUNCTION = eventbus.event_matches,
+    RESTRICT = matchingsel,
+    JOIN = matchingjoinsel
+);
+
+COMMENT ON OPERATOR eventbus.=~ (jsonb, jsonb) IS
+'event =~ pattern: does the event match the EventBridge event pattern?';
+
+CREATE FUNCTION eventbus.test_event_pattern(event jsonb, pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_test_event_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus.test_event_pattern(jsonb, jsonb) IS
+'EventBridge''s TestEventPattern: the event must carry id, account, source, time, region, resources and detail-type; an incomplete event or an invalid pattern raises SQLSTATE 22023.';
+
+CREATE FUNCTION eventbus.validate_event_pattern(pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_validate_event_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus.validate_event_pattern(jsonb) IS
+'Returns true for a valid event pattern; raises "Event pattern is not valid. Reason: ..." (SQLSTATE 22023) otherwise.';
+
+CREATE FUNCTION eventbus.is_valid_event_pattern(pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_is_valid_event_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus.is_valid_event_pattern(jsonb) IS
+'true for a valid event pattern, false otherwise; never raises.';
+
+CREATE DOMAIN eventbus.event_pattern AS jsonb
+    CHECK (eventbus.validate_event_pattern(VALUE));
+
+COMMENT ON DOMAIN eventbus.event_pattern IS
+'A jsonb value that is a valid EventBridge event pattern; a cast of an invalid pattern raises the pattern''s reason.';
