@@ -34,3 +34,10 @@ include $(PGXS)
 
 src/eventbus--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
+
+# Used by test/run.sh to list the suites.
+.PHONY: print-regress print-isolation
+print-regress:
+	@echo $(REGRESS)
+print-isolation:
+	@echo $(ISOLATION)

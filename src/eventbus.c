@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "eventbus.h"
@@ -20,6 +21,11 @@
 PG_MODULE_MAGIC;
 
 int			eventbus_max_pattern_size = 2048;
+int			eventbus_max_entries_per_put = 10;
+int			eventbus_max_entry_size = 1024 * 1024;
+int			eventbus_max_targets_per_rule = 5;
+char	   *eventbus_account = NULL;
+char	   *eventbus_region = NULL;
 
 void		_PG_init(void);
 
@@ -37,11 +43,82 @@ define_settings(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("eventbus.max_entries_per_put",
+							"Maximum number of entries in one put_events request.",
+							"EventBridge's PutEvents takes at most 10 entries.",
+							&eventbus_max_entries_per_put,
+							10,
+							1,
+							100000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("eventbus.max_entry_size",
+							"Maximum size of one put_events entry, in bytes.",
+							"Counts the Source, DetailType, Detail, Resources and EventBusName of the entry, as EventBridge does; the default is EventBridge's 1 MB.",
+							&eventbus_max_entry_size,
+							1024 * 1024,
+							1024,
+							64 * 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("eventbus.max_targets_per_rule",
+							"Maximum number of targets of one rule.",
+							"EventBridge's quota is 5 targets per rule.",
+							&eventbus_max_targets_per_rule,
+							5,
+							1,
+							1000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("eventbus.account",
+							   "Account recorded in the envelope of every event.",
+							   "EventBridge puts the 12-digit AWS account id here.",
+							   &eventbus_account,
+							   "000000000000",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("eventbus.region",
+							   "Region recorded in the envelope of every event.",
+							   NULL,
+							   &eventbus_region,
+							   "local",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("eventbus");
 #else
 	EmitWarningsOnPlaceholders("eventbus");
 #endif
+}
+
+PG_FUNCTION_INFO_V1(eventbus_current_account);
+PG_FUNCTION_INFO_V1(eventbus_current_region);
+
+/*
+ * Column defaults of eventbus.events call these rather than
+ * current_setting(), so that the library (and with it the settings) is
+ * loaded even in a session that has not used eventbus yet.
+ */
+Datum
+eventbus_current_account(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(eventbus_account));
+}
+
+Datum
+eventbus_current_region(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(eventbus_region));
 }
 
 void

@@ -13,6 +13,11 @@
 
 /* Settings, defined in eventbus.c. */
 extern int	eventbus_max_pattern_size;
+extern int	eventbus_max_entries_per_put;
+extern int	eventbus_max_entry_size;
+extern int	eventbus_max_targets_per_rule;
+extern char *eventbus_account;
+extern char *eventbus_region;
 
 /* Error helper: every refused pattern uses this SQLSTATE. */
 #define ERRCODE_EVENTBUS_INVALID_PATTERN ERRCODE_INVALID_PARAMETER_VALUE

@@ -7,6 +7,9 @@
 #
 #   test/run.sh                 everything
 #   EB_KEEP=1 test/run.sh       keep the cluster's directory for inspection
+#   EB_REGRESS="a b" EB_ISOLATION="c" EB_SCRIPTS="d" test/run.sh
+#                               run only these tests ("none" skips a kind)
+#   EB_SKIP_BUILD=1 test/run.sh use the build that is already installed
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/common.sh
@@ -29,33 +32,47 @@ count_pg_regress() {
 	failed=$((failed + bad))
 }
 
+# run_regress DESCRIPTION OUTDIR MAKE-ARGS...
 run_regress() {
-	local what=$1 log
-	shift
+	local what=$1 out=$EB_TMP/$2 log
+	shift 2
+	mkdir -p "$out"
 	log=$(mktemp)
 	eb_log "$what"
-	if make -s "$@" installcheck 2>&1 | tee "$log"; then
+	# results go to the cluster's directory, so concurrent runs never
+	# share files
+	if make -s "$@" installcheck EXTRA_REGRESS_OPTS="--outputdir=$out" 2>&1 | tee "$log"; then
 		count_pg_regress "$log"
 	else
 		count_pg_regress "$log"
 		# a suite that failed without a per-test failure line still counts
 		grep -qE '\.\.\. FAILED|^not ok|\.\.\. failed' "$log" || failed=$((failed + 1))
 		failures+=("$what")
-		for d in regression.diffs output_iso/regression.diffs; do
-			[ -f "$d" ] && { echo "---- $d"; cat "$d"; }
-		done
+		[ -f "$out/regression.diffs" ] && { echo "---- $out/regression.diffs"; cat "$out/regression.diffs"; }
 	fi
 	rm -f "$log"
 }
 
-run_regress "pg_regress suite (sql/, expected/)" ISOLATION=
-if ls test/isolation/specs/*.spec >/dev/null 2>&1; then
-	run_regress "isolation specs (test/isolation/)" REGRESS=
-fi
+select_tests() {
+	# $1: the selection (empty: all), then the available names
+	local sel=$1
+	shift
+	if [ -z "$sel" ]; then
+		echo "$*"
+	elif [ "$sel" != none ]; then
+		echo "$sel"
+	fi
+}
 
-for script in test/scripts/*.sh; do
-	[ -e "$script" ] || continue
-	name=$(basename "$script" .sh)
+regress=$(select_tests "${EB_REGRESS:-}" $(make -s print-regress))
+isolation=$(select_tests "${EB_ISOLATION:-}" $(make -s print-isolation))
+scripts=$(select_tests "${EB_SCRIPTS:-}" $(ls test/scripts/*.sh 2>/dev/null | xargs -rn1 basename | sed 's/\.sh$//'))
+
+[ -n "$regress" ] && run_regress "pg_regress suite (sql/, expected/)" regress ISOLATION= REGRESS="$regress"
+[ -n "$isolation" ] && run_regress "isolation specs (test/isolation/)" isolation REGRESS= ISOLATION="$isolation"
+
+for name in $scripts; do
+	script=test/scripts/$name.sh
 	eb_log "scripted test: $name"
 	if bash "$script"; then
 		passed=$((passed + 1))

@@ -1,0 +1,128 @@
+-- Queues and outbox tables.
+--
+-- Every queue has one outbox table, eventbus_outbox."queue_<name>"; several
+-- rules' targets may name the same queue.  A queue comes into being
+-- explicitly (create_queue) or with the first target that names it, and
+-- goes away only through delete_queue, which refuses while targets name it
+-- or while it holds messages, unless forced.  Removing targets never drops a
+-- queue, so undelivered messages are never dropped silently.
+
+-- One outbox row per message.  payload is NULL when the target takes the
+-- event unchanged: the envelope is then read from eventbus.events.
+CREATE FUNCTION eventbus._create_outbox(table_name text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    EXECUTE format($ddl$
+        CREATE TABLE eventbus_outbox.%I (
+            message_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            event_id             uuid NOT NULL,
+            event_ingestion_time timestamptz NOT NULL,
+            bus                  text NOT NULL,
+            rule                 text NOT NULL,
+            target_id            text NOT NULL,
+            payload              jsonb,
+            enqueued_at          timestamptz NOT NULL DEFAULT now(),
+            visible_at           timestamptz NOT NULL DEFAULT now(),
+            receive_count        integer NOT NULL DEFAULT 0,
+            first_attempt_at     timestamptz,
+            last_attempt_at      timestamptz,
+            last_error_code      text,
+            last_error_message   text
+        ) WITH (fillfactor = 80,
+                autovacuum_vacuum_scale_factor = 0,
+                autovacuum_vacuum_threshold = 5000,
+                autovacuum_vacuum_insert_scale_factor = 0,
+                autovacuum_vacuum_insert_threshold = 5000,
+                autovacuum_vacuum_cost_delay = 0)
+        $ddl$, table_name);
+    RETURN format('eventbus_outbox.%I', table_name)::regclass;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._create_outbox(text) IS
+'Internal: creates an outbox table in schema eventbus_outbox and returns it.';
+
+CREATE FUNCTION eventbus.create_queue(queue_name text,
+                                      max_receive_count integer DEFAULT 10,
+                                      if_not_exists boolean DEFAULT false)
+RETURNS eventbus.queues
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    result eventbus.queues;
+BEGIN
+    IF queue_name IS NULL OR queue_name !~ '^[A-Za-z0-9_-]{1,57}$' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid queue name %L', queue_name),
+            'A queue name has 1 to 57 characters: letters, digits, "_" and "-".',
+            'Choose a name such as "orders-audit".');
+    END IF;
+    IF max_receive_count IS NULL OR max_receive_count NOT BETWEEN 1 AND 1000 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid max_receive_count %s for queue %L', coalesce(max_receive_count::text, 'NULL'), queue_name),
+            'After max_receive_count receives a message moves to the dead letters.',
+            'Use a value from 1 to 1000.');
+    END IF;
+    SELECT * INTO result FROM eventbus.queues q WHERE q.name = queue_name;
+    IF FOUND THEN
+        IF if_not_exists THEN
+            RETURN result;
+        END IF;
+        PERFORM eventbus._raise('42710',
+            format('queue %L already exists', queue_name),
+            'Queue names are unique in the database.',
+            'Use the existing queue, or pass if_not_exists => true.');
+    END IF;
+    INSERT INTO eventbus.queues (name, outbox, max_receive_count)
+    VALUES (queue_name, eventbus._create_outbox('queue_' || queue_name), max_receive_count)
+    RETURNING * INTO result;
+    RETURN result;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean) IS
+'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers. Queues are also created by the first target that names them.';
+
+CREATE FUNCTION eventbus.delete_queue(queue_name text, force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+    n_targets bigint;
+    has_messages boolean;
+BEGIN
+    SELECT * INTO q FROM eventbus.queues WHERE name = queue_name FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42704',
+            format('queue %L does not exist', queue_name),
+            'No queue of that name exists in this database.',
+            'list_queues() shows the queues.');
+    END IF;
+    SELECT count(*) INTO n_targets FROM eventbus.targets
+     WHERE kind = 'queue' AND destination = queue_name;
+    IF n_targets > 0 THEN
+        PERFORM eventbus._raise('2BP01',
+            format('queue %L is the destination of %s target(s)', queue_name, n_targets),
+            'A queue that targets name cannot be deleted.',
+            'Remove the targets first (remove_targets).');
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s)', q.outbox) INTO has_messages;
+    IF has_messages AND NOT force THEN
+        PERFORM eventbus._raise('2BP01',
+            format('queue %L still holds messages', queue_name),
+            'Deleting it would drop undelivered messages.',
+            'Drain the queue first, or pass force => true to drop its messages.');
+    END IF;
+    DELETE FROM eventbus.queues WHERE name = queue_name;
+    EXECUTE format('DROP TABLE %s', q.outbox);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
+'Deletes a queue and its outbox table; refused while targets name it, and while it holds messages unless force is true.';
