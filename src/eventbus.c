@@ -13,10 +13,14 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "eventbus.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -28,6 +32,11 @@ char	   *eventbus_account = NULL;
 char	   *eventbus_region = NULL;
 
 void		_PG_init(void);
+
+#if PG_VERSION_NUM >= 150000
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static void
 define_settings(void)
@@ -94,6 +103,18 @@ define_settings(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	/* Sizes shared memory: takes effect at server start. */
+	DefineCustomIntVariable("eventbus.max_stats_entries",
+							"Maximum number of rules, targets and queues whose metrics are kept.",
+							"Counters live in shared memory sized at server start.",
+							&eventbus_max_stats_entries,
+							10000,
+							100,
+							10000000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("eventbus");
 #else
@@ -121,8 +142,41 @@ eventbus_current_region(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(eventbus_region));
 }
 
+static void
+eventbus_shmem_request(void)
+{
+#if PG_VERSION_NUM >= 150000
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(stats_shmem_size());
+	RequestNamedLWLockTranche("eventbus stats", 1);
+}
+
+static void
+eventbus_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	stats_shmem_startup();
+	LWLockRelease(AddinShmemInitLock);
+}
+
 void
 _PG_init(void)
 {
 	define_settings();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+#if PG_VERSION_NUM >= 150000
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = eventbus_shmem_request;
+#else
+	eventbus_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = eventbus_shmem_startup;
 }

@@ -51,7 +51,7 @@ CREATE TABLE eventbus.queues (
     outbox            regclass NOT NULL,
     max_receive_count integer NOT NULL DEFAULT 10,
     created_at        timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT queues_name_valid CHECK (name ~ '^[A-Za-z0-9_-]{1,57}$'),
+    CONSTRAINT queues_name_valid CHECK (name ~ '^[A-Za-z0-9_-]{1,54}$'),
     CONSTRAINT queues_max_receive_count_valid CHECK (max_receive_count BETWEEN 1 AND 1000)
 );
 COMMENT ON TABLE eventbus.queues IS
@@ -103,7 +103,8 @@ CREATE TABLE eventbus.events (
     resources      text[] NOT NULL DEFAULT '{}',
     detail         jsonb NOT NULL DEFAULT '{}',
     ingestion_time timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (id, ingestion_time)
+    PRIMARY KEY (id, ingestion_time),
+    CONSTRAINT events_detail_is_object CHECK (jsonb_typeof(detail) = 'object')
 ) PARTITION BY RANGE (ingestion_time);
 COMMENT ON TABLE eventbus.events IS
 'Every event put on any bus, partitioned by ingestion_time. Inserting here (put_events, INSERT or COPY) routes the event.';

@@ -55,10 +55,10 @@ AS $fn$
 DECLARE
     result eventbus.queues;
 BEGIN
-    IF queue_name IS NULL OR queue_name !~ '^[A-Za-z0-9_-]{1,57}$' THEN
+    IF queue_name IS NULL OR queue_name !~ '^[A-Za-z0-9_-]{1,54}$' THEN
         PERFORM eventbus._raise('22023',
             format('invalid queue name %L', queue_name),
-            'A queue name has 1 to 57 characters: letters, digits, "_" and "-".',
+            'A queue name has 1 to 54 characters: letters, digits, "_" and "-".',
             'Choose a name such as "orders-audit".');
     END IF;
     IF max_receive_count IS NULL OR max_receive_count NOT BETWEEN 1 AND 1000 THEN

@@ -1,0 +1,367 @@
+/*-------------------------------------------------------------------------
+ *
+ * route.c
+ *	  Routing: the statement trigger on eventbus.events that fans each new
+ *	  event into the outbox of every target of every enabled matching rule
+ *	  of its bus, in the inserting transaction.
+ *
+ * The trigger reads the statement's transition table, matches each event
+ * with its bus's rule index, applies the target's input transformation,
+ * and writes one multi-row INSERT per outbox table.  It queues one NOTIFY
+ * per queue that received messages (channel "eventbus.<queue>"), which
+ * PostgreSQL delivers only if the transaction commits.
+ *
+ * Also here: the trigger on the rule and target catalogs that invalidates
+ * every backend's rule indexes when they change.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "envelope.h"
+#include "eventbus.h"
+#include "rule_index.h"
+#include "stats.h"
+
+PG_FUNCTION_INFO_V1(eventbus_route_events);
+PG_FUNCTION_INFO_V1(eventbus_catalog_changed);
+
+#define OUTBOX_NCOLS 6
+
+/* Messages of one statement for one outbox table. */
+typedef struct OutboxBatch
+{
+	Oid			outbox;			/* hash key */
+	int			n;
+	int			cap;
+	Datum	   *cols[OUTBOX_NCOLS];
+	bool	   *payload_nulls;
+	char	   *queue;			/* queue to NOTIFY, or NULL */
+} OutboxBatch;
+
+/* Prepared INSERT per outbox table, kept for the backend's life. */
+typedef struct OutboxPlan
+{
+	Oid			outbox;
+	SPIPlanPtr	plan;
+} OutboxPlan;
+
+static HTAB *outbox_plans = NULL;
+
+static SPIPlanPtr
+outbox_insert_plan(Oid outbox)
+{
+	OutboxPlan *entry;
+	bool		found;
+
+	if (outbox_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(OutboxPlan);
+		ctl.hcxt = TopMemoryContext;
+		outbox_plans = hash_create("eventbus outbox plans", 32, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(outbox_plans, &outbox, HASH_ENTER, &found);
+	if (!found)
+		entry->plan = NULL;
+	if (entry->plan == NULL)
+	{
+		char	   *relname = get_rel_name(outbox);
+		Oid			argtypes[OUTBOX_NCOLS];
+		char	   *sql;
+		SPIPlanPtr	plan;
+
+		if (relname == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("outbox table with OID %u does not exist", outbox),
+					 errdetail("A target refers to an outbox table that was dropped."),
+					 errhint("Remove the target and put it again.")));
+		sql = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload) "
+					   "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(outbox)),
+												  relname));
+		argtypes[0] = get_array_type(UUIDOID);
+		argtypes[1] = get_array_type(TIMESTAMPTZOID);
+		argtypes[2] = TEXTARRAYOID;
+		argtypes[3] = TEXTARRAYOID;
+		argtypes[4] = TEXTARRAYOID;
+		argtypes[5] = get_array_type(JSONBOID);
+		plan = SPI_prepare(sql, OUTBOX_NCOLS, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "eventbus: could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		entry->plan = plan;
+	}
+	return entry->plan;
+}
+
+static void
+batch_append(OutboxBatch *b, const EventEnvelope *env, const IndexedRule *rule,
+			 const RuleTarget *target, Jsonb *payload)
+{
+	if (b->n == b->cap)
+	{
+		int			newcap = b->cap ? b->cap * 2 : 16;
+
+		for (int c = 0; c < OUTBOX_NCOLS; c++)
+			b->cols[c] = b->cap ? repalloc(b->cols[c], sizeof(Datum) * newcap)
+				: palloc(sizeof(Datum) * newcap);
+		b->payload_nulls = b->cap ? repalloc(b->payload_nulls, sizeof(bool) * newcap)
+			: palloc(sizeof(bool) * newcap);
+		b->cap = newcap;
+	}
+	{
+		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+		memcpy(id, env->id, sizeof(pg_uuid_t));
+		b->cols[0][b->n] = UUIDPGetDatum(id);
+	}
+	b->cols[1][b->n] = TimestampTzGetDatum(env->ingestion_time);
+	b->cols[2][b->n] = PointerGetDatum(DatumGetTextPCopy(PointerGetDatum(env->bus)));
+	b->cols[3][b->n] = CStringGetTextDatum(rule->name);
+	b->cols[4][b->n] = CStringGetTextDatum(target->target_id);
+	if (payload)
+	{
+		b->cols[5][b->n] = JsonbPGetDatum(payload);
+		b->payload_nulls[b->n] = false;
+	}
+	else
+	{
+		b->cols[5][b->n] = (Datum) 0;
+		b->payload_nulls[b->n] = true;
+	}
+	b->n++;
+}
+
+static Datum
+make_array(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}
+
+static void
+batch_flush(OutboxBatch *b)
+{
+	static const Oid elemtypes[OUTBOX_NCOLS] = {
+		UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID
+	};
+	Datum		args[OUTBOX_NCOLS];
+	int			rc;
+
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+		args[c] = make_array(b->cols[c], c == 5 ? b->payload_nulls : NULL,
+							 b->n, elemtypes[c]);
+	rc = SPI_execute_plan(outbox_insert_plan(b->outbox), args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "eventbus: insert into outbox %u failed: %s", b->outbox,
+			 SPI_result_code_string(rc));
+}
+
+static void
+notify_queue(const char *queue)
+{
+	char		channel[NAMEDATALEN];
+
+	snprintf(channel, sizeof(channel), "eventbus.%s", queue);
+	Async_Notify(channel, "");
+}
+
+Datum
+eventbus_route_events(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Tuplestorestate *newtable;
+	TupleTableSlot *slot;
+	MemoryContext stmtcxt;
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+	HTAB	   *batches;
+	HASHCTL		ctl;
+	int		   *matched = NULL;
+	int			matched_cap = 0;
+	BusRuleIndex *index = NULL;
+	text	   *index_bus = NULL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("eventbus.route_events() must be an AFTER INSERT statement trigger with a NEW TABLE"),
+				 errdetail("It is installed on eventbus.events by CREATE EXTENSION."),
+				 errhint("Do not attach it to other tables.")));
+
+	newtable = trigdata->tg_newtable;
+	stmtcxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus routing",
+									ALLOCSET_DEFAULT_SIZES);
+	rowcxt = AllocSetContextCreate(stmtcxt, "eventbus routing row",
+								   ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(stmtcxt);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(OutboxBatch);
+	ctl.hcxt = stmtcxt;
+	batches = hash_create("eventbus outbox batches", 8, &ctl,
+						  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(trigdata->tg_relation),
+									&TTSOpsMinimalTuple);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+
+	tuplestore_rescan(newtable);
+	while (tuplestore_gettupleslot(newtable, true, false, slot))
+	{
+		EventEnvelope env;
+		Jsonb	   *event;
+		int			nmatched;
+		char	   *ingestion_time = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(rowcxt);
+		envelope_from_slot(slot, &env);
+
+		/* the same bus as the previous row needs no lookup */
+		if (index_bus == NULL ||
+			VARSIZE_ANY_EXHDR(index_bus) != VARSIZE_ANY_EXHDR(env.bus) ||
+			memcmp(VARDATA_ANY(index_bus), VARDATA_ANY(env.bus),
+				   VARSIZE_ANY_EXHDR(env.bus)) != 0 ||
+			!rule_index_is_current(index))
+		{
+			MemoryContextSwitchTo(stmtcxt);
+			index_bus = DatumGetTextPCopy(PointerGetDatum(env.bus));
+			index = rule_index_for_bus(text_to_cstring(index_bus));
+			if (rule_index_nrules(index) > matched_cap)
+			{
+				matched_cap = rule_index_nrules(index);
+				matched = matched ? repalloc(matched, sizeof(int) * matched_cap)
+					: palloc(sizeof(int) * matched_cap);
+			}
+			MemoryContextSwitchTo(rowcxt);
+		}
+		if (rule_index_nrules(index) == 0)
+		{
+			MemoryContextReset(rowcxt);
+			continue;
+		}
+
+		event = envelope_to_jsonb(&env);
+		nmatched = rule_index_match(index, event, matched);
+
+		for (int m = 0; m < nmatched; m++)
+		{
+			IndexedRule *rule = rule_index_rule(index, matched[m]);
+
+			stats_count_rule_match(rule->rule_id);
+			for (int t = 0; t < rule->ntargets; t++)
+			{
+				RuleTarget *target = &rule->targets[t];
+				Jsonb	   *payload = NULL;
+				OutboxBatch *batch;
+				bool		found;
+
+				if (target->input != NULL)
+				{
+					if (ingestion_time == NULL)
+						ingestion_time = envelope_format_time(env.ingestion_time);
+					payload = target_input_apply(target->input, event, rule->name,
+												 rule->arn, ingestion_time);
+				}
+
+				MemoryContextSwitchTo(stmtcxt);
+				batch = hash_search(batches, &target->outbox, HASH_ENTER, &found);
+				if (!found)
+				{
+					Oid			key = batch->outbox;
+
+					memset(batch, 0, sizeof(OutboxBatch));
+					batch->outbox = key;
+					if (strcmp(target->kind, "queue") == 0)
+						batch->queue = pstrdup(target->destination);
+				}
+				if (payload)
+					payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
+				batch_append(batch, &env, rule, target, payload);
+				stats_count_target(rule->rule_id, target->target_id, STATS_ENQUEUED, 1);
+				if (batch->queue)
+					stats_count_queue(batch->queue, STATS_ENQUEUED, 1);
+				MemoryContextSwitchTo(rowcxt);
+			}
+		}
+		MemoryContextReset(rowcxt);
+	}
+	MemoryContextSwitchTo(stmtcxt);
+	ExecDropSingleTupleTableSlot(slot);
+
+	{
+		HASH_SEQ_STATUS seq;
+		OutboxBatch *batch;
+
+		hash_seq_init(&seq, batches);
+		while ((batch = hash_seq_search(&seq)) != NULL)
+		{
+			batch_flush(batch);
+			if (batch->queue)
+				notify_queue(batch->queue);
+		}
+	}
+
+	SPI_finish();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(stmtcxt);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Statement trigger on eventbus.rules and eventbus.targets: every backend
+ * rebuilds its rule indexes after the change commits (and this backend at
+ * its next command).
+ */
+Datum
+eventbus_catalog_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("eventbus.catalog_changed() must be called as a trigger"),
+				 errdetail("It is installed on eventbus.rules and eventbus.targets by CREATE EXTENSION."),
+				 errhint("Do not call it directly.")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	rule_index_invalidate_all();
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,611 @@
+/*-------------------------------------------------------------------------
+ *
+ * rule_index.c
+ *	  The per-bus rule index and its cache.
+ *
+ * A bus's enabled rules are compiled together.  Each rule is given, when
+ * its pattern allows, an anchor: a leaf field outside any $or whose
+ * conditions are all exact strings (or exact strings and prefixes).  An
+ * event can only match the rule if its value at that path equals (or starts
+ * with) one of the anchor's strings, so the index keeps one sorted array of
+ * (path, value, rule) entries and finds a rule's candidacy by binary search.
+ * Matching an event walks the few distinct anchor paths, probes the array
+ * with the event's values there, and confirms each candidate (plus the
+ * rules without an anchor) with the full matcher.  The cost depends on the
+ * event, the number of distinct anchor paths and the number of candidates,
+ * not on the number of rules.
+ *
+ * Indexes live in backend memory, one memory context per bus, and are
+ * rebuilt lazily when a relcache invalidation of eventbus.rules or
+ * eventbus.targets (sent by a statement trigger on those tables when they
+ * change, and delivered to every backend at commit) has bumped the cache
+ * generation.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "eventbus.h"
+#include "rule_index.h"
+
+#define BUS_KEY_SIZE 260
+
+typedef struct AnchorPath
+{
+	int			nkeys;
+	char	  **keys;
+	int		   *keylens;
+	int			nprefixlens;	/* distinct lengths of prefix anchors */
+	int			prefixcap;
+	int		   *prefixlens;
+} AnchorPath;
+
+typedef struct AnchorEntry
+{
+	int			path;
+	bool		prefix;
+	const char *value;
+	int			len;
+	int			rule;
+} AnchorEntry;
+
+struct BusRuleIndex
+{
+	uint64		generation;
+	MemoryContext cxt;
+	int			nrules;
+	IndexedRule *rules;
+	int			npaths;
+	AnchorPath *paths;
+	int			nentries;
+	AnchorEntry *entries;
+	int			nunindexed;
+	int		   *unindexed;
+	uint32	   *mark;			/* scratch: mark[r] == epoch: r is a candidate */
+	uint32		epoch;
+	int		   *candidates;		/* scratch: candidate rule numbers */
+	int			ncandidates;
+};
+
+typedef struct BusIndexEntry
+{
+	char		bus[BUS_KEY_SIZE];
+	BusRuleIndex *index;
+} BusIndexEntry;
+
+static HTAB *bus_indexes = NULL;
+static MemoryContext rule_index_context = NULL;
+static uint64 cache_generation = 1;
+static Oid	rules_relid = InvalidOid;
+static Oid	targets_relid = InvalidOid;
+
+static void
+rule_index_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == rules_relid || relid == targets_relid ||
+		!OidIsValid(rules_relid))
+		cache_generation++;
+}
+
+void
+rule_index_invalidate_all(void)
+{
+	cache_generation++;
+}
+
+static void
+rule_index_init(void)
+{
+	HASHCTL		ctl;
+
+	if (bus_indexes != NULL)
+		return;
+	rule_index_context = AllocSetContextCreate(TopMemoryContext,
+											   "eventbus rule indexes",
+											   ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = BUS_KEY_SIZE;
+	ctl.entrysize = sizeof(BusIndexEntry);
+	ctl.hcxt = rule_index_context;
+	bus_indexes = hash_create("eventbus rule indexes", 16, &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	CacheRegisterRelcacheCallback(rule_index_relcache_callback, (Datum) 0);
+}
+
+/* Rule ARN, as EventBridge writes it. */
+static char *
+rule_arn(const char *bus, const char *name)
+{
+	if (strcmp(bus, "default") == 0)
+		return psprintf("arn:aws:events:%s:%s:rule/%s",
+						eventbus_region, eventbus_account, name);
+	return psprintf("arn:aws:events:%s:%s:rule/%s/%s",
+					eventbus_region, eventbus_account, bus, name);
+}
+
+/*
+ * Anchor selection: the leaf outside any $or with the best score, 2 for
+ * exact strings only, 1 for exact strings and prefixes.
+ */
+typedef struct AnchorChoice
+{
+	int			score;
+	int			nkeys;
+	const char *keys[64];
+	const PatternField *field;
+} AnchorChoice;
+
+static void
+choose_anchor(const PatternNode *node, const char **path, int depth,
+			  AnchorChoice *best)
+{
+	if (depth >= 63)
+		return;
+	for (int i = 0; i < node->nfields; i++)
+	{
+		const PatternField *f = &node->fields[i];
+
+		path[depth] = f->key;
+		if (f->child)
+			choose_anchor(f->child, path, depth + 1, best);
+		else
+		{
+			int			score = 2;
+
+			for (int c = 0; c < f->nconds && score > 0; c++)
+			{
+				if (f->conds[c].kind == PCOND_PREFIX)
+					score = 1;
+				else if (f->conds[c].kind != PCOND_STRING)
+					score = 0;
+			}
+			if (score > best->score)
+			{
+				best->score = score;
+				best->nkeys = depth + 1;
+				memcpy(best->keys, path, sizeof(char *) * (depth + 1));
+				best->field = f;
+			}
+		}
+	}
+}
+
+static int
+find_or_add_path(List **paths, AnchorChoice *choice)
+{
+	ListCell   *lc;
+	int			i = 0;
+	AnchorPath *p;
+
+	foreach(lc, *paths)
+	{
+		p = lfirst(lc);
+		if (p->nkeys == choice->nkeys)
+		{
+			bool		same = true;
+
+			for (int k = 0; k < p->nkeys && same; k++)
+				same = strcmp(p->keys[k], choice->keys[k]) == 0;
+			if (same)
+				return i;
+		}
+		i++;
+	}
+	p = palloc0(sizeof(AnchorPath));
+	p->nkeys = choice->nkeys;
+	p->keys = palloc(sizeof(char *) * p->nkeys);
+	p->keylens = palloc(sizeof(int) * p->nkeys);
+	for (int k = 0; k < p->nkeys; k++)
+	{
+		p->keys[k] = pstrdup(choice->keys[k]);
+		p->keylens[k] = strlen(p->keys[k]);
+	}
+	p->prefixcap = 8;
+	p->prefixlens = palloc(sizeof(int) * p->prefixcap);
+	*paths = lappend(*paths, p);
+	return i;
+}
+
+static void
+add_prefix_length(AnchorPath *p, int len)
+{
+	for (int i = 0; i < p->nprefixlens; i++)
+		if (p->prefixlens[i] == len)
+			return;
+	if (p->nprefixlens == p->prefixcap)
+	{
+		p->prefixcap *= 2;
+		p->prefixlens = repalloc(p->prefixlens, sizeof(int) * p->prefixcap);
+	}
+	p->prefixlens[p->nprefixlens++] = len;
+}
+
+static int
+compare_entry_key(int path, bool prefix, const char *value, int len,
+				  const AnchorEntry *e)
+{
+	int			c;
+
+	if (path != e->path)
+		return path < e->path ? -1 : 1;
+	if (prefix != e->prefix)
+		return prefix ? 1 : -1;
+	c = memcmp(value, e->value, Min(len, e->len));
+	if (c != 0)
+		return c;
+	return (len > e->len) - (len < e->len);
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+	const AnchorEntry *x = a;
+	const AnchorEntry *y = b;
+	int			c = compare_entry_key(x->path, x->prefix, x->value, x->len, y);
+
+	if (c != 0)
+		return c;
+	return (x->rule > y->rule) - (x->rule < y->rule);
+}
+
+/* Build the index structures from the rules already loaded. */
+static void
+build_anchors(BusRuleIndex *index)
+{
+	List	   *paths = NIL;
+	List	   *entries = NIL;
+	List	   *unindexed = NIL;
+	ListCell   *lc;
+	int			i;
+
+	for (int r = 0; r < index->nrules; r++)
+	{
+		AnchorChoice best;
+		const char *path[64];
+		int			p;
+		AnchorPath *ap;
+
+		memset(&best, 0, sizeof(best));
+		choose_anchor(index->rules[r].pattern->root, path, 0, &best);
+		if (best.score == 0)
+		{
+			unindexed = lappend_int(unindexed, r);
+			continue;
+		}
+		p = find_or_add_path(&paths, &best);
+		ap = list_nth(paths, p);
+		for (int c = 0; c < best.field->nconds; c++)
+		{
+			const PatternCond *cond = &best.field->conds[c];
+			AnchorEntry *e = palloc(sizeof(AnchorEntry));
+
+			e->path = p;
+			e->prefix = (cond->kind == PCOND_PREFIX);
+			e->value = cond->str;
+			e->len = cond->len;
+			e->rule = r;
+			if (e->prefix)
+				add_prefix_length(ap, e->len);
+			entries = lappend(entries, e);
+		}
+	}
+
+	index->npaths = list_length(paths);
+	index->paths = palloc(sizeof(AnchorPath) * Max(index->npaths, 1));
+	i = 0;
+	foreach(lc, paths)
+		index->paths[i++] = *(AnchorPath *) lfirst(lc);
+
+	index->nentries = list_length(entries);
+	index->entries = palloc(sizeof(AnchorEntry) * Max(index->nentries, 1));
+	i = 0;
+	foreach(lc, entries)
+		index->entries[i++] = *(AnchorEntry *) lfirst(lc);
+	qsort(index->entries, index->nentries, sizeof(AnchorEntry), compare_entries);
+
+	index->nunindexed = list_length(unindexed);
+	index->unindexed = palloc(sizeof(int) * Max(index->nunindexed, 1));
+	i = 0;
+	foreach(lc, unindexed)
+		index->unindexed[i++] = lfirst_int(lc);
+
+	index->mark = palloc0(sizeof(uint32) * Max(index->nrules, 1));
+	index->candidates = palloc(sizeof(int) * Max(index->nrules, 1));
+}
+
+static Jsonb *
+copy_jsonb_attr(HeapTuple tup, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, attnum, &isnull);
+
+	return isnull ? NULL : DatumGetJsonbPCopy(d);
+}
+
+static char *
+copy_text_attr(HeapTuple tup, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, attnum, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* Load a bus's enabled rules and their targets; build the index. */
+static BusRuleIndex *
+build_index(const char *bus, uint64 generation)
+{
+	static const char *query =
+		"SELECT r.rule_id, r.name, r.event_pattern::jsonb, t.target_id, t.kind,"
+		"       t.destination, t.outbox::oid, t.input, t.input_path,"
+		"       t.input_transformer"
+		"  FROM eventbus.rules r"
+		"  LEFT JOIN eventbus.targets t ON t.bus = r.bus AND t.rule = r.name"
+		" WHERE r.bus = $1 AND r.state = 'ENABLED'"
+		" ORDER BY r.rule_id, t.target_id";
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	BusRuleIndex *index;
+	SPITupleTable *tuptable;
+	TupleDesc	desc;
+	uint64		nrows;
+	int			r = -1;
+	int64		last_rule_id = -1;
+	Oid			nsp;
+
+	nsp = get_namespace_oid("eventbus", false);
+	rules_relid = get_relname_relid("rules", nsp);
+	targets_relid = get_relname_relid("targets", nsp);
+
+	args[0] = CStringGetTextDatum(bus);
+	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: could not read the rules of bus \"%s\"", bus);
+	tuptable = SPI_tuptable;
+	desc = tuptable->tupdesc;
+	nrows = SPI_processed;
+
+	cxt = AllocSetContextCreate(rule_index_context, "eventbus bus rule index",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	index = palloc0(sizeof(BusRuleIndex));
+	index->cxt = cxt;
+	index->generation = generation;
+	index->rules = palloc0(sizeof(IndexedRule) * Max(nrows, 1));
+
+	for (uint64 row = 0; row < nrows; row++)
+	{
+		HeapTuple	tup = tuptable->vals[row];
+		bool		isnull;
+		int64		rule_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		IndexedRule *rule;
+
+		CHECK_FOR_INTERRUPTS();
+		if (rule_id != last_rule_id)
+		{
+			Jsonb	   *pattern = copy_jsonb_attr(tup, desc, 3);
+
+			rule = &index->rules[++r];
+			rule->rule_id = rule_id;
+			rule->name = copy_text_attr(tup, desc, 2);
+			rule->arn = rule_arn(bus, rule->name);
+			rule->pattern = pattern_compile_or_error(pattern);
+			/* at most one target per row: room for all remaining rows */
+			rule->targets = palloc0(sizeof(RuleTarget) * (nrows - row));
+			last_rule_id = rule_id;
+		}
+		rule = &index->rules[r];
+		SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			RuleTarget *t = &rule->targets[rule->ntargets++];
+			Datum		input_path;
+			bool		path_null;
+
+			t->target_id = copy_text_attr(tup, desc, 4);
+			t->kind = copy_text_attr(tup, desc, 5);
+			t->destination = copy_text_attr(tup, desc, 6);
+			t->outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+			input_path = SPI_getbinval(tup, desc, 9, &path_null);
+			t->input = target_input_compile(copy_jsonb_attr(tup, desc, 8),
+											path_null ? NULL : DatumGetTextPCopy(input_path),
+											copy_jsonb_attr(tup, desc, 10));
+		}
+	}
+	index->nrules = r + 1;
+	build_anchors(index);
+	MemoryContextSwitchTo(oldcxt);
+	return index;
+}
+
+BusRuleIndex *
+rule_index_for_bus(const char *bus)
+{
+	BusIndexEntry *entry;
+	bool		found;
+	char		key[BUS_KEY_SIZE];
+	uint64		generation;
+
+	rule_index_init();
+	strlcpy(key, bus, BUS_KEY_SIZE);
+	entry = hash_search(bus_indexes, key, HASH_ENTER, &found);
+	if (!found)
+		entry->index = NULL;
+	if (entry->index != NULL && entry->index->generation == cache_generation)
+		return entry->index;
+
+	if (entry->index != NULL)
+	{
+		MemoryContextDelete(entry->index->cxt);
+		entry->index = NULL;
+	}
+	generation = cache_generation;
+	entry->index = build_index(bus, generation);
+	return entry->index;
+}
+
+bool
+rule_index_is_current(BusRuleIndex *index)
+{
+	return index != NULL && index->generation == cache_generation;
+}
+
+int
+rule_index_nrules(BusRuleIndex *index)
+{
+	return index->nrules;
+}
+
+IndexedRule *
+rule_index_rule(BusRuleIndex *index, int i)
+{
+	return &index->rules[i];
+}
+
+static void
+add_candidate(BusRuleIndex *index, int rule)
+{
+	if (index->mark[rule] != index->epoch)
+	{
+		index->mark[rule] = index->epoch;
+		index->candidates[index->ncandidates++] = rule;
+	}
+}
+
+/* Mark the rules of every entry equal to (path, prefix, value). */
+static void
+probe(BusRuleIndex *index, int path, bool prefix, const char *value, int len)
+{
+	int			lo = 0;
+	int			hi = index->nentries;
+
+	/* lower bound */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (compare_entry_key(path, prefix, value, len, &index->entries[mid]) > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < index->nentries &&
+		 compare_entry_key(path, prefix, value, len, &index->entries[lo]) == 0;
+		 lo++)
+		add_candidate(index, index->entries[lo].rule);
+}
+
+static void
+probe_string(BusRuleIndex *index, int p, const char *s, int len)
+{
+	AnchorPath *ap = &index->paths[p];
+
+	probe(index, p, false, s, len);
+	for (int i = 0; i < ap->nprefixlens; i++)
+	{
+		if (ap->prefixlens[i] <= len)
+			probe(index, p, true, s, ap->prefixlens[i]);
+	}
+}
+
+static void probe_path(BusRuleIndex *index, int p, JsonbContainer *object, int depth);
+
+/* The value v sits at depth `depth` of path p (arrays are walked). */
+static void
+probe_value(BusRuleIndex *index, int p, JsonbValue *v, int depth)
+{
+	AnchorPath *ap = &index->paths[p];
+
+	if (v->type == jbvString)
+	{
+		if (depth == ap->nkeys)
+			probe_string(index, p, v->val.string.val, v->val.string.len);
+		return;
+	}
+	if (v->type != jbvBinary)
+		return;
+	if (JsonContainerIsObject(v->val.binary.data))
+	{
+		if (depth < ap->nkeys)
+			probe_path(index, p, v->val.binary.data, depth);
+		return;
+	}
+	else
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	elem;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &elem, true)) != WJB_DONE)
+		{
+			if (tok == WJB_ELEM)
+				probe_value(index, p, &elem, depth);
+		}
+	}
+}
+
+static void
+probe_path(BusRuleIndex *index, int p, JsonbContainer *object, int depth)
+{
+	AnchorPath *ap = &index->paths[p];
+	JsonbValue	buf;
+	JsonbValue *v;
+
+	v = getKeyJsonValueFromContainer(object, ap->keys[depth], ap->keylens[depth], &buf);
+	if (v != NULL)
+		probe_value(index, p, v, depth + 1);
+}
+
+static int
+compare_ints(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+int
+rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched)
+{
+	int			nmatched = 0;
+
+	if (index->nrules == 0 || !JB_ROOT_IS_OBJECT(event))
+		return 0;
+
+	index->ncandidates = 0;
+	if (++index->epoch == 0)
+	{
+		/* wrapped around: forget every old mark */
+		memset(index->mark, 0, sizeof(uint32) * index->nrules);
+		index->epoch = 1;
+	}
+	for (int p = 0; p < index->npaths; p++)
+		probe_path(index, p, &event->root, 0);
+	for (int i = 0; i < index->nunindexed; i++)
+		add_candidate(index, index->unindexed[i]);
+
+	/* rule order, so messages are enqueued in a stable order */
+	qsort(index->candidates, index->ncandidates, sizeof(int), compare_ints);
+	for (int i = 0; i < index->ncandidates; i++)
+	{
+		int			r = index->candidates[i];
+
+		if (pattern_match(index->rules[r].pattern, event))
+			matched[nmatched++] = r;
+	}
+	return nmatched;
+}

@@ -1,0 +1,257 @@
+/*-------------------------------------------------------------------------
+ *
+ * stats.c
+ *	  Counters behind the metrics views, kept in shared memory.
+ *
+ * Counting never writes a row: a transaction accumulates its counts in a
+ * backend-local table, and a transaction callback adds them to a shared
+ * hash table at commit (and drops them at abort), so the views only show
+ * what committed.  The shared table exists only when eventbus is in
+ * shared_preload_libraries; without it counting is a no-op and the views
+ * show zeros.  Counters start at zero when the server starts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "eventbus.h"
+#include "stats.h"
+
+#define STATS_NAME_LEN 72
+
+typedef struct StatsKey
+{
+	Oid			dbid;
+	int32		kind;
+	int64		id;				/* rule_id, or 0 for a queue */
+	char		name[STATS_NAME_LEN];	/* target id or queue name */
+} StatsKey;
+
+typedef struct StatsEntry
+{
+	StatsKey	key;
+	int64		counters[STATS_NCOUNTERS];
+} StatsEntry;
+
+typedef struct StatsShared
+{
+	LWLock	   *lock;
+	bool		full_warned;
+} StatsShared;
+
+int			eventbus_max_stats_entries = 10000;
+
+static StatsShared *stats_shared = NULL;
+static HTAB *shared_counters = NULL;
+static HTAB *pending_counters = NULL;
+static bool callback_registered = false;
+
+PG_FUNCTION_INFO_V1(eventbus_stats);
+PG_FUNCTION_INFO_V1(eventbus_count_queue);
+
+Size
+stats_shmem_size(void)
+{
+	return add_size(MAXALIGN(sizeof(StatsShared)),
+					hash_estimate_size(eventbus_max_stats_entries,
+									   sizeof(StatsEntry)));
+}
+
+/* Called from the shmem startup hook, with AddinShmemInitLock held. */
+void
+stats_shmem_startup(void)
+{
+	bool		found;
+	HASHCTL		info;
+
+	stats_shared = ShmemInitStruct("eventbus stats", sizeof(StatsShared), &found);
+	if (!found)
+	{
+		stats_shared->lock = &(GetNamedLWLockTranche("eventbus stats"))->lock;
+		stats_shared->full_warned = false;
+	}
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(StatsKey);
+	info.entrysize = sizeof(StatsEntry);
+	shared_counters = ShmemInitHash("eventbus stats counters",
+									eventbus_max_stats_entries,
+									eventbus_max_stats_entries,
+									&info, HASH_ELEM | HASH_BLOBS);
+}
+
+static void
+stats_publish(void)
+{
+	HASH_SEQ_STATUS seq;
+	StatsEntry *pending;
+	bool		overflow = false;
+
+	LWLockAcquire(stats_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, pending_counters);
+	while ((pending = hash_seq_search(&seq)) != NULL)
+	{
+		bool		found;
+		StatsEntry *shared = hash_search(shared_counters, &pending->key,
+										 HASH_ENTER_NULL, &found);
+
+		if (shared == NULL)
+		{
+			overflow = true;
+			continue;
+		}
+		if (!found)
+			memset(shared->counters, 0, sizeof(shared->counters));
+		for (int c = 0; c < STATS_NCOUNTERS; c++)
+			shared->counters[c] += pending->counters[c];
+	}
+	if (overflow && !stats_shared->full_warned)
+		stats_shared->full_warned = true;
+	else
+		overflow = false;
+	LWLockRelease(stats_shared->lock);
+
+	if (overflow)
+		ereport(LOG,
+				(errmsg("eventbus: the metrics table is full; some counts are not kept"),
+				 errhint("Raise eventbus.max_stats_entries (needs a restart).")));
+}
+
+static void
+stats_xact_callback(XactEvent event, void *arg)
+{
+	if (pending_counters == NULL || hash_get_num_entries(pending_counters) == 0)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			stats_publish();
+			/* FALLTHROUGH */
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			hash_destroy(pending_counters);
+			pending_counters = NULL;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+stats_count(StatsKind kind, int64 id, const char *name, StatsCounter counter,
+			int64 n)
+{
+	StatsKey	key;
+	StatsEntry *entry;
+	bool		found;
+
+	if (shared_counters == NULL)
+		return;
+	if (pending_counters == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(StatsKey);
+		ctl.entrysize = sizeof(StatsEntry);
+		ctl.hcxt = TopMemoryContext;
+		pending_counters = hash_create("eventbus pending counters", 32, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		if (!callback_registered)
+		{
+			RegisterXactCallback(stats_xact_callback, NULL);
+			callback_registered = true;
+		}
+	}
+	memset(&key, 0, sizeof(key));
+	key.dbid = MyDatabaseId;
+	key.kind = kind;
+	key.id = id;
+	if (name)
+		strlcpy(key.name, name, STATS_NAME_LEN);
+	entry = hash_search(pending_counters, &key, HASH_ENTER, &found);
+	if (!found)
+		memset(entry->counters, 0, sizeof(entry->counters));
+	entry->counters[counter] += n;
+}
+
+void
+stats_count_rule_match(int64 rule_id)
+{
+	stats_count(STATS_KIND_RULE, rule_id, NULL, STATS_MATCHED, 1);
+}
+
+void
+stats_count_target(int64 rule_id, const char *target_id, StatsCounter counter,
+				   int64 n)
+{
+	stats_count(STATS_KIND_TARGET, rule_id, target_id, counter, n);
+}
+
+void
+stats_count_queue(const char *queue, StatsCounter counter, int64 n)
+{
+	stats_count(STATS_KIND_QUEUE, 0, queue, counter, n);
+}
+
+/*
+ * eventbus._count_queue(queue, received, acked, dead_lettered): called by
+ * the consumer functions once per call.
+ */
+Datum
+eventbus_count_queue(PG_FUNCTION_ARGS)
+{
+	char	   *queue = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (PG_GETARG_INT64(1) != 0)
+		stats_count_queue(queue, STATS_RECEIVED, PG_GETARG_INT64(1));
+	if (PG_GETARG_INT64(2) != 0)
+		stats_count_queue(queue, STATS_ACKED, PG_GETARG_INT64(2));
+	if (PG_GETARG_INT64(3) != 0)
+		stats_count_queue(queue, STATS_DEAD_LETTERED, PG_GETARG_INT64(3));
+	PG_RETURN_VOID();
+}
+
+/* eventbus._stats(): every counter of this database. */
+Datum
+eventbus_stats(PG_FUNCTION_ARGS)
+{
+	static const char *const kinds[] = {"rule", "target", "queue"};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	StatsEntry *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (shared_counters == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(stats_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, shared_counters);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[3 + STATS_NCOUNTERS];
+		bool		nulls[3 + STATS_NCOUNTERS];
+
+		if (entry->key.dbid != MyDatabaseId)
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum(kinds[entry->key.kind]);
+		values[1] = Int64GetDatum(entry->key.id);
+		values[2] = CStringGetTextDatum(entry->key.name);
+		for (int c = 0; c < STATS_NCOUNTERS; c++)
+			values[3 + c] = Int64GetDatum(entry->counters[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(stats_shared->lock);
+	PG_RETURN_VOID();
+}
