@@ -27,7 +27,8 @@
 #define EVENTS_ATT_RESOURCES		8
 #define EVENTS_ATT_DETAIL			9
 #define EVENTS_ATT_INGESTION_TIME	10
-#define EVENTS_NATTS				10
+#define EVENTS_ATT_HOPS				11
+#define EVENTS_NATTS				11
 
 typedef struct EventEnvelope
 {

@@ -21,6 +21,7 @@
 
 #include "eventbus.h"
 #include "stats.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -149,8 +150,9 @@ eventbus_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
-	RequestAddinShmemSpace(stats_shmem_size());
+	RequestAddinShmemSpace(add_size(stats_shmem_size(), delivery_shmem_size()));
 	RequestNamedLWLockTranche("eventbus stats", 1);
+	RequestNamedLWLockTranche("eventbus delivery", 1);
 }
 
 static void
@@ -160,6 +162,7 @@ eventbus_shmem_startup(void)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	stats_shmem_startup();
+	delivery_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -167,6 +170,7 @@ void
 _PG_init(void)
 {
 	define_settings();
+	delivery_define_settings();
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
@@ -179,4 +183,7 @@ _PG_init(void)
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = eventbus_shmem_startup;
+
+	delivery_register_launcher();
+	delivery_install_hooks();
 }

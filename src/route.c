@@ -37,6 +37,7 @@
 #include "eventbus.h"
 #include "rule_index.h"
 #include "stats.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(eventbus_route_events);
 PG_FUNCTION_INFO_V1(eventbus_catalog_changed);
@@ -243,7 +244,7 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		elog(ERROR, "eventbus: SPI_connect failed");
 
 	tuplestore_rescan(newtable);
-	while (tuplestore_gettupleslot(newtable, true, false, slot))
+	for (;;)
 	{
 		EventEnvelope env;
 		Jsonb	   *event;
@@ -251,6 +252,15 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		char	   *ingestion_time = NULL;
 
 		CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Fetch outside the row context: a tuplestore that spilled to disk
+		 * reads the tuple into the current context and hands it to the slot,
+		 * which frees it at the next fetch.
+		 */
+		MemoryContextSwitchTo(stmtcxt);
+		if (!tuplestore_gettupleslot(newtable, true, false, slot))
+			break;
 		MemoryContextSwitchTo(rowcxt);
 		envelope_from_slot(slot, &env);
 
@@ -312,6 +322,8 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 					if (strcmp(target->kind, "queue") == 0)
 						batch->queue = pstrdup(target->destination);
 				}
+				if (batch->queue == NULL)
+					delivery_wake_at_commit();
 				if (payload)
 					payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
 				batch_append(batch, &env, rule, target, payload);

@@ -14,6 +14,9 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+#include <time.h>
+
 #include "access/xact.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -37,10 +40,25 @@ typedef struct StatsKey
 	char		name[STATS_NAME_LEN];	/* target id or queue name */
 } StatsKey;
 
+/*
+ * Delivery latency: a histogram with four buckets per doubling of
+ * microseconds (each bucket ~19% wide), kept for the current and the
+ * previous window of STATS_WINDOW_SECONDS.
+ */
+#define LATENCY_BUCKETS 128
+#define STATS_WINDOW_SECONDS 60
+
+typedef struct LatencyWindow
+{
+	int64		window;			/* seconds since epoch / STATS_WINDOW_SECONDS */
+	uint32		buckets[LATENCY_BUCKETS];
+} LatencyWindow;
+
 typedef struct StatsEntry
 {
 	StatsKey	key;
 	int64		counters[STATS_NCOUNTERS];
+	LatencyWindow latency[2];
 } StatsEntry;
 
 typedef struct StatsShared
@@ -110,9 +128,28 @@ stats_publish(void)
 			continue;
 		}
 		if (!found)
+		{
 			memset(shared->counters, 0, sizeof(shared->counters));
+			memset(shared->latency, 0, sizeof(shared->latency));
+		}
 		for (int c = 0; c < STATS_NCOUNTERS; c++)
 			shared->counters[c] += pending->counters[c];
+		for (int w = 0; w < 2; w++)
+		{
+			LatencyWindow *from = &pending->latency[w];
+			LatencyWindow *to;
+
+			if (from->window == 0)
+				continue;
+			to = &shared->latency[from->window % 2];
+			if (to->window != from->window)
+			{
+				memset(to->buckets, 0, sizeof(to->buckets));
+				to->window = from->window;
+			}
+			for (int b = 0; b < LATENCY_BUCKETS; b++)
+				to->buckets[b] += from->buckets[b];
+		}
 	}
 	if (overflow && !stats_shared->full_warned)
 		stats_shared->full_warned = true;
@@ -147,16 +184,13 @@ stats_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-static void
-stats_count(StatsKind kind, int64 id, const char *name, StatsCounter counter,
-			int64 n)
+static StatsEntry *
+pending_entry(StatsKind kind, int64 id, const char *name)
 {
 	StatsKey	key;
 	StatsEntry *entry;
 	bool		found;
 
-	if (shared_counters == NULL)
-		return;
 	if (pending_counters == NULL)
 	{
 		HASHCTL		ctl;
@@ -181,8 +215,60 @@ stats_count(StatsKind kind, int64 id, const char *name, StatsCounter counter,
 		strlcpy(key.name, name, STATS_NAME_LEN);
 	entry = hash_search(pending_counters, &key, HASH_ENTER, &found);
 	if (!found)
+	{
 		memset(entry->counters, 0, sizeof(entry->counters));
-	entry->counters[counter] += n;
+		memset(entry->latency, 0, sizeof(entry->latency));
+	}
+	return entry;
+}
+
+static void
+stats_count(StatsKind kind, int64 id, const char *name, StatsCounter counter,
+			int64 n)
+{
+	if (shared_counters == NULL)
+		return;
+	pending_entry(kind, id, name)->counters[counter] += n;
+}
+
+static int
+latency_bucket(int64 usec)
+{
+	int			b;
+
+	if (usec < 1)
+		return 0;
+	b = (int) floor(4.0 * log2((double) usec)) + 1;
+	return Min(b, LATENCY_BUCKETS - 1);
+}
+
+/* Representative latency of a bucket, in microseconds (its midpoint). */
+static double
+latency_of_bucket(int b)
+{
+	if (b == 0)
+		return 0.5;
+	return pow(2.0, ((double) b - 0.5) / 4.0);
+}
+
+void
+stats_record_latency(int64 rule_id, const char *target_id, int64 usec)
+{
+	StatsEntry *entry;
+	int64		window;
+	LatencyWindow *lw;
+
+	if (shared_counters == NULL)
+		return;
+	entry = pending_entry(STATS_KIND_TARGET, rule_id, target_id);
+	window = (int64) (time(NULL) / STATS_WINDOW_SECONDS);
+	lw = &entry->latency[window % 2];
+	if (lw->window != window)
+	{
+		memset(lw->buckets, 0, sizeof(lw->buckets));
+		lw->window = window;
+	}
+	lw->buckets[latency_bucket(usec)]++;
 }
 
 void
@@ -239,8 +325,12 @@ eventbus_stats(PG_FUNCTION_ARGS)
 	hash_seq_init(&seq, shared_counters);
 	while ((entry = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[3 + STATS_NCOUNTERS];
-		bool		nulls[3 + STATS_NCOUNTERS];
+		Datum		values[3 + STATS_NCOUNTERS + 4];
+		bool		nulls[3 + STATS_NCOUNTERS + 4];
+		uint64		hist[LATENCY_BUCKETS];
+		uint64		total = 0;
+		int64		window = (int64) (time(NULL) / STATS_WINDOW_SECONDS);
+		static const double quantiles[3] = {0.50, 0.95, 0.99};
 
 		if (entry->key.dbid != MyDatabaseId)
 			continue;
@@ -250,6 +340,39 @@ eventbus_stats(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(entry->key.name);
 		for (int c = 0; c < STATS_NCOUNTERS; c++)
 			values[3 + c] = Int64GetDatum(entry->counters[c]);
+
+		/* latency over the current and the previous window */
+		memset(hist, 0, sizeof(hist));
+		for (int w = 0; w < 2; w++)
+		{
+			if (entry->latency[w].window < window - 1)
+				continue;
+			for (int b = 0; b < LATENCY_BUCKETS; b++)
+			{
+				hist[b] += entry->latency[w].buckets[b];
+				total += entry->latency[w].buckets[b];
+			}
+		}
+		values[3 + STATS_NCOUNTERS] = Int64GetDatum((int64) total);
+		for (int q = 0; q < 3; q++)
+		{
+			uint64		rank = (uint64) ceil(quantiles[q] * (double) total);
+			uint64		seen = 0;
+			int			b;
+
+			if (total == 0)
+			{
+				nulls[3 + STATS_NCOUNTERS + 1 + q] = true;
+				continue;
+			}
+			for (b = 0; b < LATENCY_BUCKETS - 1; b++)
+			{
+				seen += hist[b];
+				if (seen >= rank)
+					break;
+			}
+			values[3 + STATS_NCOUNTERS + 1 + q] = Float8GetDatum(latency_of_bucket(b) / 1000.0);
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(stats_shared->lock);

@@ -42,4 +42,7 @@ extern void stats_count_target(int64 rule_id, const char *target_id,
 							   StatsCounter counter, int64 n);
 extern void stats_count_queue(const char *queue, StatsCounter counter, int64 n);
 
+/* Delivery latency of a target (ingestion to invocation start). */
+extern void stats_record_latency(int64 rule_id, const char *target_id, int64 usec);
+
 #endif							/* EVENTBUS_STATS_H */

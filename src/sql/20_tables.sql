@@ -103,6 +103,8 @@ CREATE TABLE eventbus.events (
     resources      text[] NOT NULL DEFAULT '{}',
     detail         jsonb NOT NULL DEFAULT '{}',
     ingestion_time timestamptz NOT NULL DEFAULT now(),
+    -- how many bus-to-bus targets forwarded this event (loop protection)
+    hops           smallint NOT NULL DEFAULT 0,
     PRIMARY KEY (id, ingestion_time),
     CONSTRAINT events_detail_is_object CHECK (jsonb_typeof(detail) = 'object')
 ) PARTITION BY RANGE (ingestion_time);

@@ -102,7 +102,7 @@ BEGIN
         PERFORM eventbus._raise('42704',
             format('queue %L does not exist', queue_name),
             'No queue of that name exists in this database.',
-            'list_queues() shows the queues.');
+            'SELECT name FROM eventbus.queues lists the queues.');
     END IF;
     SELECT count(*) INTO n_targets FROM eventbus.targets
      WHERE kind = 'queue' AND destination = queue_name;

@@ -7,7 +7,9 @@ CREATE FUNCTION eventbus._stats(
     OUT kind text, OUT id bigint, OUT name text,
     OUT matched bigint, OUT enqueued bigint, OUT received bigint,
     OUT acked bigint, OUT dead_lettered bigint, OUT invocations bigint,
-    OUT failed_invocations bigint, OUT retry_invocation_attempts bigint)
+    OUT failed_invocations bigint, OUT retry_invocation_attempts bigint,
+    OUT latency_samples bigint, OUT latency_p50_ms double precision,
+    OUT latency_p95_ms double precision, OUT latency_p99_ms double precision)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'eventbus_stats'
 LANGUAGE C VOLATILE STRICT;
@@ -64,6 +66,10 @@ SELECT t.bus,
        coalesce(s.failed_invocations, 0) AS failed_invocations,
        coalesce(s.retry_invocation_attempts, 0) AS retry_invocation_attempts,
        coalesce(s.dead_lettered, 0) AS dead_lettered,
+       coalesce(s.latency_samples, 0) AS latency_samples,
+       round(s.latency_p50_ms::numeric, 3) AS latency_p50_ms,
+       round(s.latency_p95_ms::numeric, 3) AS latency_p95_ms,
+       round(s.latency_p99_ms::numeric, 3) AS latency_p99_ms,
        qs.received AS queue_received,
        qs.acked AS queue_acked,
        qs.dead_lettered AS queue_dead_lettered,
@@ -76,4 +82,4 @@ SELECT t.bus,
   LEFT JOIN eventbus.queue_stats qs ON t.kind = 'queue' AND qs.queue = t.destination;
 
 COMMENT ON VIEW eventbus.target_stats IS
-'Per target: messages enqueued for it and, for push targets, Invocations, FailedInvocations, RetryInvocationAttempts and DeadLetterInvocations; for queue targets, the queue''s consumption and backlog (shared by every target of the queue).';
+'Per target: messages enqueued for it and, for push targets, Invocations, FailedInvocations, RetryInvocationAttempts, DeadLetterInvocations and the delivery latency (ingestion to invocation start) over the last one to two minutes as p50/p95/p99 in milliseconds (histogram buckets, within 19%); for queue targets, the queue''s consumption and backlog (shared by every target of the queue).';

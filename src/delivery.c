@@ -1,0 +1,429 @@
+/*-------------------------------------------------------------------------
+ *
+ * delivery.c
+ *	  One delivery cycle: claim due messages of every push target, invoke
+ *	  the target for each, and record the outcome, all in the worker's
+ *	  transaction.
+ *
+ * Messages are claimed with FOR UPDATE SKIP LOCKED, so several workers of
+ * a database never deliver the same message at once.  Each invocation runs
+ * in a subtransaction: a failing message is rolled back alone, and the
+ * others of its batch still commit.  A delivered message is deleted in the
+ * same transaction as the invocation (for function targets, the function's
+ * own writes commit or roll back with it); a failed one is rescheduled with
+ * exponential backoff and jitter, or moved to eventbus.dead_letters when its
+ * retry policy is exhausted or the error cannot be fixed by retrying.  A
+ * crash before commit leaves the messages in their outbox: delivery is at
+ * least once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "delivery.h"
+#include "eventbus.h"
+#include "stats.h"
+#include "worker.h"
+
+typedef enum DeliveryOutcome
+{
+	OUTCOME_DELIVERED,
+	OUTCOME_RETRY,
+	OUTCOME_DEAD_LETTER
+} DeliveryOutcome;
+
+/* Errors that retrying cannot fix go to the dead letters at once. */
+static bool
+is_permanent_error(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:	/* 42: no function, no privilege */
+		case ERRCODE_INVALID_SCHEMA_NAME:	/* 3F */
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:	/* 54: payload too large, routing loop */
+			return true;
+		default:
+			break;
+	}
+	return sqlerrcode == ERRCODE_UNDEFINED_OBJECT ||
+		sqlerrcode == ERRCODE_INVALID_PARAMETER_VALUE ||
+		sqlerrcode == ERRCODE_NO_DATA_FOUND;
+}
+
+static List *
+load_push_targets(void)
+{
+	static const char *query =
+		"SELECT r.rule_id, t.bus, t.rule, t.target_id, t.kind, t.destination,"
+		"       t.outbox::oid,"
+		"       coalesce((SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname = t.owner), 0),"
+		"       coalesce((t.retry_policy->>'MaximumRetryAttempts')::int, 185),"
+		"       coalesce((t.retry_policy->>'MaximumEventAgeInSeconds')::int, 86400),"
+		"       (t.config->>'TimeoutSeconds')::numeric"
+		"  FROM eventbus.targets t"
+		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
+		" WHERE t.kind IN ('function', 'bus', 'notify')"
+		" ORDER BY t.outbox";
+	List	   *targets = NIL;
+
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: could not read the push targets");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		PushTarget *t = palloc0(sizeof(PushTarget));
+		bool		isnull;
+		Datum		timeout;
+
+		t->rule_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		t->bus = SPI_getvalue(tup, desc, 2);
+		t->rule = SPI_getvalue(tup, desc, 3);
+		t->target_id = SPI_getvalue(tup, desc, 4);
+		t->kind = SPI_getvalue(tup, desc, 5);
+		t->destination = SPI_getvalue(tup, desc, 6);
+		t->outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+		t->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
+		t->max_retry_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		t->max_event_age = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
+		timeout = SPI_getbinval(tup, desc, 11, &isnull);
+		if (isnull)
+			t->timeout_ms = eventbus_function_timeout;
+		else
+			t->timeout_ms = (int) (DatumGetFloat8(DirectFunctionCall1(numeric_float8, timeout)) * 1000.0);
+		targets = lappend(targets, t);
+	}
+	return targets;
+}
+
+static char *
+outbox_name(Oid outbox)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(outbox)),
+									  get_rel_name(outbox));
+}
+
+/* Claim up to batch_size due messages of a target; copies them out of SPI. */
+static List *
+claim_messages(const PushTarget *target)
+{
+	char	   *query;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1];
+	List	   *messages = NIL;
+
+	query = psprintf("SELECT o.message_id, o.event_id, o.event_ingestion_time,"
+					 "       coalesce(o.payload, eventbus.event_envelope(e)),"
+					 "       o.payload IS NULL, o.receive_count, o.enqueued_at,"
+					 "       o.first_attempt_at, coalesce(e.hops, 0)"
+					 "  FROM %s o"
+					 "  LEFT JOIN eventbus.events e"
+					 "         ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time"
+					 " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
+					 " ORDER BY o.message_id"
+					 " LIMIT $1"
+					 "   FOR UPDATE OF o SKIP LOCKED",
+					 outbox_name(target->outbox));
+	args[0] = Int32GetDatum(eventbus_delivery_batch_size);
+	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		DeliveryMessage *m = palloc0(sizeof(DeliveryMessage));
+		bool		isnull;
+		Datum		d;
+
+		m->message_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		memcpy(&m->event_id, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull)),
+			   sizeof(pg_uuid_t));
+		m->event_ingestion_time = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		m->payload = isnull ? NULL : DatumGetJsonbPCopy(d);
+		m->payload_is_event = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		m->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+		m->enqueued_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		m->first_attempt_at = isnull ? 0 : DatumGetTimestampTz(d);
+		m->hops = DatumGetInt16(SPI_getbinval(tup, desc, 9, &isnull));
+		messages = lappend(messages, m);
+	}
+	return messages;
+}
+
+/*
+ * Invoke the target for one message in a subtransaction.  Returns NULL on
+ * success, or the error (copied, in the caller's context).
+ */
+static ErrorData *
+invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		if (msg->payload == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("the event of message %lld is gone", (long long) msg->message_id),
+					 errdetail("Its partition of eventbus.events was dropped before delivery."),
+					 errhint("Keep event partitions while messages reference them.")));
+		if (strcmp(target->kind, "function") == 0)
+			target_function_invoke(target, msg);
+		else if (strcmp(target->kind, "bus") == 0)
+			target_bus_invoke(target, msg);
+		else if (strcmp(target->kind, "notify") == 0)
+			target_notify_invoke(target, msg);
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("target kind \"%s\" cannot be delivered", target->kind),
+					 errdetail("Target \"%s\" of rule \"%s\".", target->target_id, target->rule),
+					 errhint("Remove the target.")));
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+static void
+delete_delivered(const PushTarget *target, List *ids)
+{
+	Datum	   *elems;
+	int			n = list_length(ids);
+	int			i = 0;
+	ListCell   *lc;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	char	   *query;
+
+	if (n == 0)
+		return;
+	elems = palloc(sizeof(Datum) * n);
+	foreach(lc, ids)
+		elems[i++] = Int64GetDatum(*(int64 *) lfirst(lc));
+	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	query = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", outbox_name(target->outbox));
+	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "eventbus: could not delete delivered messages");
+}
+
+static void
+reschedule(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now,
+		   const ErrorData *edata)
+{
+	Oid			argtypes[5] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
+	Datum		args[5];
+	double		delay_ms;
+	char	   *query;
+
+	/* exponential backoff with full jitter over its upper half */
+	delay_ms = (double) eventbus_retry_base_delay * pow(2.0, Min(msg->attempts, 30));
+	delay_ms = Min(delay_ms, (double) eventbus_retry_max_delay);
+	delay_ms *= 0.5 + 0.5 * pg_prng_double(&pg_global_prng_state);
+
+	args[0] = Int64GetDatum(msg->message_id);
+	args[1] = TimestampTzGetDatum(TimestampTzPlusMilliseconds(now, (int64) delay_ms));
+	args[2] = TimestampTzGetDatum(now);
+	args[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+	args[4] = CStringGetTextDatum(edata->message ? edata->message : "");
+	query = psprintf("UPDATE %s SET receive_count = receive_count + 1, visible_at = $2,"
+					 " first_attempt_at = coalesce(first_attempt_at, $3), last_attempt_at = $3,"
+					 " last_error_code = $4, last_error_message = $5"
+					 " WHERE message_id = $1",
+					 outbox_name(target->outbox));
+	if (SPI_execute_with_args(query, 5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "eventbus: could not reschedule message %lld", (long long) msg->message_id);
+}
+
+static void
+dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now,
+			const char *error_code, const char *error_message,
+			const char *exhausted_condition, int retries)
+{
+	Oid			argtypes[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
+	TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID};
+	Datum		args[10];
+	char		nulls[10];
+	char	   *query;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = Int64GetDatum(msg->message_id);
+	args[1] = CStringGetTextDatum(target->bus);
+	args[2] = CStringGetTextDatum(target->rule);
+	args[3] = CStringGetTextDatum(target->target_id);
+	if (msg->payload)
+		args[4] = JsonbPGetDatum(msg->payload);
+	else
+		nulls[4] = 'n';
+	args[5] = CStringGetTextDatum(error_code);
+	args[6] = CStringGetTextDatum(error_message ? error_message : "");
+	if (exhausted_condition)
+		args[7] = CStringGetTextDatum(exhausted_condition);
+	else
+		nulls[7] = 'n';
+	args[8] = Int32GetDatum(retries);
+	args[9] = TimestampTzGetDatum(now);
+	query = psprintf("WITH d AS (DELETE FROM %s WHERE message_id = $1 RETURNING *)"
+					 " INSERT INTO eventbus.dead_letters"
+					 "   (bus, rule, target_id, message_id, event_id, event_ingestion_time, payload,"
+					 "    error_code, error_message, exhausted_condition, retry_attempts,"
+					 "    first_attempt_at, last_attempt_at)"
+					 " SELECT $2, $3, $4, d.message_id, d.event_id, d.event_ingestion_time, $5,"
+					 "        $6, $7, $8, $9, coalesce(d.first_attempt_at, $10), $10"
+					 "   FROM d",
+					 outbox_name(target->outbox));
+	if (SPI_execute_with_args(query, 10, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "eventbus: could not dead-letter message %lld", (long long) msg->message_id);
+	stats_count_target(target->rule_id, target->target_id, STATS_DEAD_LETTERED, 1);
+}
+
+/* Deliver one claimed batch of a target. */
+static void
+deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
+			  int64 *failed)
+{
+	List	   *done = NIL;
+	ListCell   *lc;
+
+	foreach(lc, messages)
+	{
+		DeliveryMessage *msg = lfirst(lc);
+		TimestampTz now = GetCurrentTimestamp();
+		int64		age_ms = (now - msg->event_ingestion_time) / 1000;
+		ErrorData  *edata;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* too old already (e.g. the worker was stopped): no more attempts */
+		if (msg->attempts > 0 && age_ms > (int64) target->max_event_age * 1000)
+		{
+			dead_letter(target, msg, now, "MaximumEventAgeExceeded",
+						"the event is older than MaximumEventAgeInSeconds",
+						"MaximumEventAgeInSeconds", msg->attempts - 1);
+			(*failed)++;
+			continue;
+		}
+
+		if (msg->attempts == 0)
+			stats_record_latency(target->rule_id, target->target_id, now - msg->event_ingestion_time);
+		stats_count_target(target->rule_id, target->target_id, STATS_INVOCATIONS, 1);
+		if (msg->attempts > 0)
+			stats_count_target(target->rule_id, target->target_id, STATS_RETRY_ATTEMPTS, 1);
+
+		edata = invoke_in_subtransaction(target, msg);
+		if (edata == NULL)
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = msg->message_id;
+			done = lappend(done, id);
+			(*delivered)++;
+			continue;
+		}
+
+		(*failed)++;
+		stats_count_target(target->rule_id, target->target_id, STATS_FAILED_INVOCATIONS, 1);
+		if (is_permanent_error(edata->sqlerrcode))
+			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
+						edata->message, NULL, msg->attempts);
+		else if (msg->attempts + 1 > target->max_retry_attempts)
+			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
+						edata->message, "MaximumRetryAttempts", msg->attempts);
+		else if (age_ms > (int64) target->max_event_age * 1000)
+			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
+						edata->message, "MaximumEventAgeInSeconds", msg->attempts);
+		else
+			reschedule(target, msg, now, edata);
+		FreeErrorData(edata);
+	}
+	delete_delivered(target, done);
+}
+
+/* The earliest time a message of the target becomes visible, or 0. */
+static TimestampTz
+next_due_of(const PushTarget *target)
+{
+	char	   *query = psprintf("SELECT min(visible_at) FROM %s",
+								 outbox_name(target->outbox));
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		return 0;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+int
+delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
+{
+	MemoryContext cyclecxt;
+	MemoryContext oldcxt;
+	List	   *targets;
+	ListCell   *lc;
+	int			attempted = 0;
+
+	*next_due = 0;
+	cyclecxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus delivery cycle",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cyclecxt);
+
+	targets = load_push_targets();
+	foreach(lc, targets)
+	{
+		PushTarget *target = lfirst(lc);
+		List	   *messages;
+
+		CHECK_FOR_INTERRUPTS();
+		messages = claim_messages(target);
+		if (messages == NIL)
+		{
+			TimestampTz due = next_due_of(target);
+
+			if (due != 0 && (*next_due == 0 || due < *next_due))
+				*next_due = due;
+			continue;
+		}
+		attempted += list_length(messages);
+		deliver_batch(target, messages, delivered, failed);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cyclecxt);
+	return attempted;
+}

@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * target_bus.c
+ *	  Push target kind "bus": put the event on another event bus.
+ *
+ * The event is inserted into eventbus.events on the destination bus (and
+ * so routed there) with its hop count raised by one; past
+ * eventbus.max_bus_hops the event is refused, which sends it to the dead
+ * letters: a loop of bus targets can never run forever.  The insert runs
+ * as the target's owner.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "delivery.h"
+#include "worker.h"
+
+void
+target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
+{
+	static const char *sql =
+		"INSERT INTO eventbus.events"
+		"  (id, bus, \"time\", source, detail_type, account, region, resources, detail, hops)"
+		" SELECT (p->>'id')::uuid, b.name, (p->>'time')::timestamptz, p->>'source',"
+		"        p->>'detail-type', p->>'account', p->>'region',"
+		"        ARRAY(SELECT jsonb_array_elements_text(coalesce(p->'resources', '[]'))),"
+		"        coalesce(p->'detail', '{}'), $3"
+		"   FROM (SELECT $1::jsonb AS p) s, eventbus.event_buses b"
+		"  WHERE b.name = $2";
+	Oid			argtypes[3] = {JSONBOID, TEXTOID, INT2OID};
+	Datum		args[3];
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	if (!msg->payload_is_event)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a bus target forwards the event itself"),
+				 errdetail("Target \"%s\" of rule \"%s\" has an input transformation.",
+						   target->target_id, target->rule),
+				 errhint("Remove Input, InputPath and InputTransformer from the target.")));
+	if (!OidIsValid(target->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of target \"%s\" no longer exists", target->target_id),
+				 errdetail("A bus target forwards events as the role that put it."),
+				 errhint("Put the target again as an existing role.")));
+	if (msg->hops + 1 > eventbus_max_bus_hops)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("event was forwarded between buses %d times, more than eventbus.max_bus_hops (%d)",
+						msg->hops + 1, eventbus_max_bus_hops),
+				 errdetail("Rules with bus targets form a loop; last hop: rule \"%s\" to bus \"%s\".",
+						   target->rule, target->destination),
+				 errhint("Narrow the rules' patterns so that forwarded events do not match again.")));
+
+	args[0] = JsonbPGetDatum(msg->payload);
+	args[1] = CStringGetTextDatum(target->destination);
+	args[2] = Int16GetDatum((int16) (msg->hops + 1));
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(target->owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "eventbus: could not forward the event: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("event bus \"%s\" does not exist", target->destination),
+				 errdetail("Target \"%s\" of rule \"%s\" forwards to it.", target->target_id, target->rule),
+				 errhint("Create the bus, then redrive the dead letters.")));
+}

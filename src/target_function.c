@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * target_function.c
+ *	  Push target kind "function": call a SQL function with the payload.
+ *
+ * The function runs as the role that owns the target, never as the
+ * worker's superuser: the call switches the user id with
+ * SECURITY_RESTRICTED_OPERATION (as maintenance commands run index
+ * functions), under the target's statement timeout.  Privileges are
+ * checked for that role, so a target cannot do what its owner cannot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timeout.h"
+
+#include "delivery.h"
+
+/* to_regprocedure(): the function's OID, or InvalidOid when it is gone. */
+static Oid
+lookup_function(const char *signature)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = CStringGetTextDatum(signature);
+	fcinfo->args[0].isnull = false;
+	result = to_regprocedure(fcinfo);
+	return fcinfo->isnull ? InvalidOid : DatumGetObjectId(result);
+}
+
+void
+target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
+{
+	Oid			funcoid;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1];
+	char	   *sql;
+	int			rc;
+
+	funcoid = lookup_function(target->destination);
+	if (!OidIsValid(funcoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function %s does not exist", target->destination),
+				 errdetail("Target \"%s\" of rule \"%s\" calls it.", target->target_id, target->rule),
+				 errhint("Create the function, then redrive the dead letters.")));
+	if (!OidIsValid(target->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the owner of target \"%s\" no longer exists", target->target_id),
+				 errdetail("A function target runs as the role that put it."),
+				 errhint("Put the target again as an existing role.")));
+
+	sql = psprintf("SELECT %s($1)",
+				   quote_qualified_identifier(get_namespace_name(get_func_namespace(funcoid)),
+											  get_func_name(funcoid)));
+	args[0] = JsonbPGetDatum(msg->payload);
+
+	/* Errors restore all of this through the caller's subtransaction. */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(target->owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	if (target->timeout_ms > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, target->timeout_ms);
+
+	rc = SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 1);
+	if (rc < 0)
+		elog(ERROR, "eventbus: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}

@@ -1,0 +1,730 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The delivery launcher and the per-database delivery workers: their
+ *	  shared memory, life cycle, wake-ups and settings.
+ *
+ * The launcher (a static background worker, registered when eventbus is in
+ * shared_preload_libraries) lists the databases that accept connections
+ * and starts eventbus.delivery_workers dynamic workers for each.  A worker
+ * whose database has no eventbus extension marks its slot "absent" and
+ * exits; CREATE EXTENSION wakes the launcher, which starts it again.  DROP
+ * DATABASE and ALTER DATABASE ... RENAME stop a database's workers first
+ * (a utility hook), so they are never blocked by them.
+ *
+ * A worker sleeps on its latch.  A transaction that enqueued messages for
+ * push targets sets the latches of its database's workers when it commits
+ * (a transaction callback registered once per backend), and a timeout
+ * (eventbus.delivery_naptime, or sooner when a retry comes due) covers
+ * retries and wake-ups lost to a crash.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procsignal.h"
+#include "storage/shmem.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "delivery.h"
+#include "eventbus.h"
+#include "worker.h"
+
+#define MAX_DELIVERY_SLOTS 128
+
+typedef enum SlotState
+{
+	SLOT_FREE = 0,
+	SLOT_STARTING,				/* registered, not yet connected */
+	SLOT_RUNNING,
+	SLOT_ABSENT,				/* the database has no eventbus extension */
+	SLOT_STOPPING				/* its database is being dropped or renamed */
+} SlotState;
+
+typedef struct DeliverySlot
+{
+	SlotState	state;
+	Oid			dboid;
+	int			worker_index;	/* 0 .. delivery_workers - 1 */
+	pid_t		pid;
+	Latch	   *latch;
+	TimestampTz state_since;
+	TimestampTz started_at;
+	TimestampTz last_wake;
+	pg_atomic_uint64 delivered;
+	pg_atomic_uint64 failed;
+} DeliverySlot;
+
+typedef struct DeliveryShared
+{
+	LWLock	   *lock;
+	pid_t		launcher_pid;
+	Latch	   *launcher_latch;
+	DeliverySlot slots[MAX_DELIVERY_SLOTS];
+} DeliveryShared;
+
+bool		eventbus_delivery_enabled = true;
+int			eventbus_delivery_batch_size = 100;
+int			eventbus_delivery_workers = 1;
+int			eventbus_delivery_naptime = 1000;
+int			eventbus_function_timeout = 30000;
+int			eventbus_retry_base_delay = 1000;
+int			eventbus_retry_max_delay = 300000;
+int			eventbus_max_bus_hops = 8;
+
+static DeliveryShared *delivery_shared = NULL;
+static bool wake_pending = false;
+static bool wake_callback_registered = false;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+PGDLLEXPORT void eventbus_launcher_main(Datum main_arg);
+PGDLLEXPORT void eventbus_worker_main(Datum main_arg);
+
+PG_FUNCTION_INFO_V1(eventbus_delivery_workers_status);
+PG_FUNCTION_INFO_V1(eventbus_wake_launcher);
+PG_FUNCTION_INFO_V1(eventbus_wake_delivery);
+
+void
+delivery_define_settings(void)
+{
+	DefineCustomBoolVariable("eventbus.delivery_enabled",
+							 "Whether the delivery workers deliver messages to push targets.",
+							 "When off, messages wait in their outboxes; queues are not affected.",
+							 &eventbus_delivery_enabled,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.delivery_batch_size",
+							"Messages a delivery worker claims per target and transaction.",
+							NULL,
+							&eventbus_delivery_batch_size,
+							100, 1, 10000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.delivery_workers",
+							"Delivery workers per database (they share the work with SKIP LOCKED).",
+							"Takes effect when the launcher next checks the databases; also bounded by max_worker_processes.",
+							&eventbus_delivery_workers,
+							1, 1, 16,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.delivery_naptime",
+							"Longest sleep of an idle delivery worker.",
+							"Workers are woken at commit; the nap only covers retries and lost wake-ups.",
+							&eventbus_delivery_naptime,
+							1000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.function_timeout",
+							"Default statement timeout of a function target's call.",
+							"A target's Config.TimeoutSeconds overrides it; 0 disables it.",
+							&eventbus_function_timeout,
+							30000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.retry_base_delay",
+							"Delay before the first retry of a failed delivery.",
+							"Each further retry waits twice as long (with jitter), up to eventbus.retry_max_delay.",
+							&eventbus_retry_base_delay,
+							1000, 1, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.retry_max_delay",
+							"Longest delay between two delivery attempts.",
+							NULL,
+							&eventbus_retry_max_delay,
+							300000, 1, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.max_bus_hops",
+							"How many times an event may be forwarded from bus to bus.",
+							"Past it the event goes to the dead letters: a loop of bus targets stops.",
+							&eventbus_max_bus_hops,
+							8, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+}
+
+Size
+delivery_shmem_size(void)
+{
+	return MAXALIGN(sizeof(DeliveryShared));
+}
+
+void
+delivery_shmem_startup(void)
+{
+	bool		found;
+
+	delivery_shared = ShmemInitStruct("eventbus delivery", sizeof(DeliveryShared), &found);
+	if (!found)
+	{
+		memset(delivery_shared, 0, sizeof(DeliveryShared));
+		delivery_shared->lock = &(GetNamedLWLockTranche("eventbus delivery"))->lock;
+		for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+		{
+			pg_atomic_init_u64(&delivery_shared->slots[i].delivered, 0);
+			pg_atomic_init_u64(&delivery_shared->slots[i].failed, 0);
+		}
+	}
+}
+
+void
+delivery_register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "eventbus");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "eventbus_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "eventbus launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "eventbus launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ---------------------------------------------------------------------
+ * Waking workers at commit
+ * ---------------------------------------------------------------------
+ */
+static void
+wake_database_workers(Oid dboid)
+{
+	if (delivery_shared == NULL)
+		return;
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		/* unlocked read: at worst a spurious or a missed wake-up (naptime) */
+		if (slot->dboid == dboid && slot->state == SLOT_RUNNING && slot->latch)
+			SetLatch(slot->latch);
+	}
+}
+
+static void
+delivery_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_pending)
+				wake_database_workers(MyDatabaseId);
+			wake_pending = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_pending = false;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+delivery_wake_at_commit(void)
+{
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(delivery_xact_callback, NULL);
+		wake_callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+/* eventbus._wake_delivery(): wake this database's workers at commit. */
+Datum
+eventbus_wake_delivery(PG_FUNCTION_ARGS)
+{
+	delivery_wake_at_commit();
+	PG_RETURN_VOID();
+}
+
+/* eventbus._wake_launcher(): CREATE EXTENSION calls it. */
+Datum
+eventbus_wake_launcher(PG_FUNCTION_ARGS)
+{
+	if (delivery_shared == NULL)
+		PG_RETURN_BOOL(false);
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		if (slot->dboid == MyDatabaseId && slot->state == SLOT_ABSENT)
+			slot->state = SLOT_FREE;
+	}
+	LWLockRelease(delivery_shared->lock);
+	if (delivery_shared->launcher_latch)
+		SetLatch(delivery_shared->launcher_latch);
+	PG_RETURN_BOOL(true);
+}
+
+/* ---------------------------------------------------------------------
+ * Stopping a database's workers before DROP / RENAME DATABASE
+ * ---------------------------------------------------------------------
+ */
+static void
+stop_database_workers(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+	TimestampTz deadline;
+	bool		any;
+
+	if (!OidIsValid(dboid) || delivery_shared == NULL)
+		return;
+
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		if (slot->dboid != dboid || slot->state == SLOT_FREE)
+			continue;
+		if (slot->pid != 0)
+			kill(slot->pid, SIGTERM);
+		slot->state = SLOT_STOPPING;
+		slot->state_since = GetCurrentTimestamp();
+	}
+	LWLockRelease(delivery_shared->lock);
+
+	/* wait (up to 10 s) until they have left the database */
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+	do
+	{
+		any = false;
+		for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+		{
+			DeliverySlot *slot = &delivery_shared->slots[i];
+
+			if (slot->dboid == dboid && slot->pid != 0)
+				any = true;
+		}
+		if (any)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(10000L);
+		}
+	} while (any && GetCurrentTimestamp() < deadline);
+}
+
+static void
+eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
+						 bool readOnlyTree, ProcessUtilityContext context,
+						 ParamListInfo params, QueryEnvironment *queryEnv,
+						 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (IsA(parsetree, DropdbStmt))
+		stop_database_workers(((DropdbStmt *) parsetree)->dbname);
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
+		stop_database_workers(((RenameStmt *) parsetree)->subname);
+
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+void
+delivery_install_hooks(void)
+{
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = eventbus_process_utility;
+}
+
+/* ---------------------------------------------------------------------
+ * The launcher
+ * ---------------------------------------------------------------------
+ */
+static List *
+list_databases(void)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext outer = CurrentMemoryContext;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old;
+
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+		old = MemoryContextSwitchTo(outer);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return dbs;
+}
+
+static bool
+start_worker(int slotno)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "eventbus");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "eventbus_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "eventbus delivery worker %d",
+			 delivery_shared->slots[slotno].worker_index);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "eventbus delivery worker");
+	worker.bgw_main_arg = Int32GetDatum(slotno);
+	worker.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&worker, &handle);
+}
+
+/* Start the workers that should run and do not; free slots of gone databases. */
+static void
+launcher_scan(void)
+{
+	List	   *dbs = list_databases();
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		bool		db_exists = list_member_oid(dbs, slot->dboid);
+
+		if (slot->state == SLOT_FREE || slot->pid != 0)
+			continue;
+		switch (slot->state)
+		{
+			case SLOT_STARTING:
+				/* registered but never attached: give up after a minute */
+				if (TimestampDifferenceExceeds(slot->state_since, now, 60000))
+					slot->state = SLOT_FREE;
+				break;
+			case SLOT_ABSENT:
+				/* stays until CREATE EXTENSION wakes us, or the database goes */
+				if (!db_exists)
+					slot->state = SLOT_FREE;
+				break;
+			case SLOT_STOPPING:
+				if (!db_exists || TimestampDifferenceExceeds(slot->state_since, now, 30000))
+					slot->state = SLOT_FREE;
+				break;
+			default:
+				slot->state = SLOT_FREE;
+				break;
+		}
+	}
+
+	foreach(lc, dbs)
+	{
+		Oid			dboid = lfirst_oid(lc);
+
+		for (int w = 0; w < eventbus_delivery_workers; w++)
+		{
+			int			free_slot = -1;
+			bool		present = false;
+
+			for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+			{
+				DeliverySlot *slot = &delivery_shared->slots[i];
+
+				if (slot->state == SLOT_FREE)
+				{
+					if (free_slot < 0)
+						free_slot = i;
+				}
+				else if (slot->dboid == dboid && slot->worker_index == w)
+					present = true;
+			}
+			if (present)
+				continue;
+			/* the extension is absent: one slot (worker 0) says so */
+			if (w > 0)
+			{
+				bool		absent = false;
+
+				for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+					if (delivery_shared->slots[i].dboid == dboid &&
+						delivery_shared->slots[i].state == SLOT_ABSENT)
+						absent = true;
+				if (absent)
+					continue;
+			}
+			if (free_slot < 0)
+				break;
+			{
+				DeliverySlot *slot = &delivery_shared->slots[free_slot];
+
+				slot->state = SLOT_STARTING;
+				slot->dboid = dboid;
+				slot->worker_index = w;
+				slot->pid = 0;
+				slot->latch = NULL;
+				slot->state_since = now;
+				if (!start_worker(free_slot))
+				{
+					slot->state = SLOT_FREE;
+					LWLockRelease(delivery_shared->lock);
+					ereport(LOG,
+							(errmsg("eventbus: could not start a delivery worker"),
+							 errhint("Raise max_worker_processes.")));
+					return;
+				}
+			}
+		}
+	}
+	LWLockRelease(delivery_shared->lock);
+	list_free(dbs);
+}
+
+void
+eventbus_launcher_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	delivery_shared->launcher_pid = MyProcPid;
+	delivery_shared->launcher_latch = MyLatch;
+
+	for (;;)
+	{
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (eventbus_delivery_enabled)
+			launcher_scan();
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   10000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		(void) rc;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * A delivery worker
+ * ---------------------------------------------------------------------
+ */
+static int	my_slot = -1;
+
+static void
+worker_detach(int code, Datum arg)
+{
+	DeliverySlot *slot = &delivery_shared->slots[DatumGetInt32(arg)];
+
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	slot->pid = 0;
+	slot->latch = NULL;
+	if (slot->state == SLOT_RUNNING || slot->state == SLOT_STARTING)
+		slot->state = SLOT_FREE;
+	LWLockRelease(delivery_shared->lock);
+	if (delivery_shared->launcher_latch)
+		SetLatch(delivery_shared->launcher_latch);
+}
+
+static bool
+extension_installed(void)
+{
+	bool		installed;
+
+	StartTransactionCommand();
+	installed = OidIsValid(get_extension_oid("eventbus", true));
+	CommitTransactionCommand();
+	return installed;
+}
+
+void
+eventbus_worker_main(Datum main_arg)
+{
+	DeliverySlot *slot;
+
+	my_slot = DatumGetInt32(main_arg);
+	slot = &delivery_shared->slots[my_slot];
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	before_shmem_exit(worker_detach, Int32GetDatum(my_slot));
+	BackgroundWorkerInitializeConnectionByOid(slot->dboid, InvalidOid, 0);
+
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	slot->started_at = GetCurrentTimestamp();
+	slot->state = SLOT_RUNNING;
+	LWLockRelease(delivery_shared->lock);
+
+	pgstat_report_appname("eventbus delivery worker");
+
+	if (!extension_installed())
+	{
+		LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+		slot->state = SLOT_ABSENT;
+		slot->state_since = GetCurrentTimestamp();
+		LWLockRelease(delivery_shared->lock);
+		proc_exit(0);
+	}
+
+	for (;;)
+	{
+		TimestampTz next_due = 0;
+		int64		delivered = 0;
+		int64		failed = 0;
+		int			attempted = 0;
+		long		timeout;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (slot->worker_index >= eventbus_delivery_workers)
+			proc_exit(0);
+
+		if (eventbus_delivery_enabled)
+		{
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			if (!OidIsValid(get_extension_oid("eventbus", true)))
+			{
+				CommitTransactionCommand();
+				LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+				slot->state = SLOT_ABSENT;
+				slot->state_since = GetCurrentTimestamp();
+				LWLockRelease(delivery_shared->lock);
+				proc_exit(0);
+			}
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "eventbus: SPI_connect failed");
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pgstat_report_activity(STATE_RUNNING, "eventbus: delivering");
+
+			attempted = delivery_run_cycle(&next_due, &delivered, &failed);
+
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			pgstat_report_stat(false);
+			pgstat_report_activity(STATE_IDLE, NULL);
+
+			pg_atomic_fetch_add_u64(&slot->delivered, delivered);
+			pg_atomic_fetch_add_u64(&slot->failed, failed);
+		}
+
+		/* more work may be waiting: go again without sleeping */
+		if (attempted > 0)
+			continue;
+
+		timeout = eventbus_delivery_naptime;
+		if (next_due != 0)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(GetCurrentTimestamp(), next_due, &secs, &usecs);
+			timeout = Min(timeout, secs * 1000 + usecs / 1000 + 1);
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		slot->last_wake = GetCurrentTimestamp();
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * eventbus._delivery_workers(): the workers of every database
+ * ---------------------------------------------------------------------
+ */
+Datum
+eventbus_delivery_workers_status(PG_FUNCTION_ARGS)
+{
+	static const char *const states[] = {"free", "starting", "running", "absent", "stopping"};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (delivery_shared == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(delivery_shared->lock, LW_SHARED);
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+		Datum		values[9];
+		bool		nulls[9];
+
+		if (slot->state == SLOT_FREE)
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = ObjectIdGetDatum(slot->dboid);
+		values[1] = Int32GetDatum(slot->worker_index);
+		values[2] = CStringGetTextDatum(states[slot->state]);
+		values[3] = Int32GetDatum(slot->pid);
+		nulls[3] = (slot->pid == 0);
+		values[4] = TimestampTzGetDatum(slot->started_at);
+		nulls[4] = (slot->started_at == 0);
+		values[5] = TimestampTzGetDatum(slot->last_wake);
+		nulls[5] = (slot->last_wake == 0);
+		values[6] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->delivered));
+		values[7] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->failed));
+		values[8] = TimestampTzGetDatum(slot->state_since);
+		nulls[8] = (slot->state_since == 0);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(delivery_shared->lock);
+	PG_RETURN_VOID();
+}
