@@ -32,6 +32,7 @@ typedef struct CompileState
 {
 	PatternError *error;
 	StringInfoData path;		/* dotted path of the key being compiled */
+	const char *key;			/* the key being compiled, NULL at the top */
 } CompileState;
 
 static PatternNode *compile_node(CompileState *state, JsonbContainer *object);
@@ -65,16 +66,18 @@ fail(CompileState *state, const char *fmt,...)
 		enlargeStringInfo(&buf, needed);
 	}
 	state->error->reason = buf.data;
-	state->error->path = pstrdup(state->path.len > 0 ? state->path.data : "");
+	state->error->path = pstrdup(state->path.data);
 	return false;
 }
 
+/*
+ * The key being compiled.  Taken as is rather than from the dotted path,
+ * since keys may themselves contain dots or be empty.
+ */
 static const char *
 current_key(CompileState *state)
 {
-	const char *dot = strrchr(state->path.data, '.');
-
-	return dot ? dot + 1 : state->path.data;
+	return state->key ? state->key : "";
 }
 
 static bool
@@ -153,7 +156,7 @@ object_pairs(JsonbContainer *object, List **keys, List **values)
 static void
 push_key(CompileState *state, const char *key)
 {
-	if (state->path.len > 0)
+	if (state->key != NULL)
 		appendStringInfoChar(&state->path, '.');
 	appendStringInfoString(&state->path, key);
 }
@@ -685,6 +688,7 @@ compile_node(CompileState *state, JsonbContainer *object)
 	List	   *keys;
 	List	   *values;
 	PatternNode *node = palloc0(sizeof(PatternNode));
+	const char *parent_key = state->key;
 	int			nors = 0;
 	int			nfields = 0;
 
@@ -694,7 +698,7 @@ compile_node(CompileState *state, JsonbContainer *object)
 	object_pairs(object, &keys, &values);
 	if (list_length(keys) == 0)
 	{
-		if (state->path.len == 0)
+		if (state->key == NULL)
 			fail(state, "Event pattern must not be empty");
 		else
 			fail(state, "\"%s\" must not be an empty object", current_key(state));
@@ -710,6 +714,7 @@ compile_node(CompileState *state, JsonbContainer *object)
 		int			saved = state->path.len;
 
 		push_key(state, key);
+		state->key = key;
 		if (strcmp(key, "$or") == 0)
 		{
 			if (compile_or(state, value, &node->ors[nors]) == NULL)
@@ -740,6 +745,7 @@ compile_node(CompileState *state, JsonbContainer *object)
 			}
 		}
 		pop_key(state, saved);
+		state->key = parent_key;
 	}
 	node->nfields = nfields;
 	node->nors = nors;
@@ -761,6 +767,7 @@ pattern_compile(Jsonb *pattern, PatternError *error)
 	memset(error, 0, sizeof(PatternError));
 	state.error = error;
 	initStringInfo(&state.path);
+	state.key = NULL;
 
 	text = JsonbToCString(NULL, &pattern->root, VARSIZE(pattern));
 	text_size = pg_mbstrlen(text);

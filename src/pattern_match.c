@@ -86,7 +86,8 @@ match_ignore_case(const char *s, int len, const char *lowered, int lowlen,
 	offset = (mode == 2) ? cmplen - lowlen : 0;
 	for (int i = 0; i < lowlen; i++)
 	{
-		if (pg_ascii_tolower((unsigned char) cmp[offset + i]) != lowered[i])
+		if (pg_ascii_tolower((unsigned char) cmp[offset + i]) !=
+			(unsigned char) lowered[i])
 			return false;
 	}
 	return true;
