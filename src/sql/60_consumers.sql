@@ -1,0 +1,310 @@
+-- Pull consumers: receive, ack, change_visibility, nack and queue_depth over
+-- a queue's outbox table (the transactional-outbox pattern, with SQS's
+-- vocabulary: visibility timeout, receive count, redrive to dead letters).
+--
+-- A message is visible when visible_at <= the clock.  receive() claims the
+-- lowest-numbered visible messages with FOR UPDATE SKIP LOCKED, hides them
+-- for visibility_timeout seconds and counts the receive; ack() deletes them.
+-- A message that was received max_receive_count times and becomes visible
+-- again is moved to eventbus.dead_letters by the next receive() that meets
+-- it, instead of being returned.  Nothing here drops a message except ack()
+-- and that move, which happen in the caller's transaction.
+--
+-- The clock is clock_timestamp(), read once per call: a consumer that
+-- receives inside a long transaction still hides messages for
+-- visibility_timeout seconds from the moment it called receive().
+-- A dead letter keeps the outbox row's payload as it was: NULL still means
+-- "the envelope of event (event_id, event_ingestion_time)".
+-- receive() is meant for READ COMMITTED: under REPEATABLE READ or
+-- SERIALIZABLE, FOR UPDATE fails with 40001 on a message that a concurrent
+-- transaction changed since the snapshot.
+
+-- The queue of that name, or error 42704.
+CREATE FUNCTION eventbus._queue(queue text)
+RETURNS eventbus.queues
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    result eventbus.queues;
+BEGIN
+    IF queue IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            'queue name must not be NULL',
+            'Consumer functions take the name of a queue made by create_queue or by a target.',
+            'Pass a queue name; SELECT name FROM eventbus.queues shows the queues.');
+    END IF;
+    SELECT * INTO result FROM eventbus.queues q WHERE q.name = _queue.queue;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42704',
+            format('queue %L does not exist', queue),
+            'No queue of that name exists in this database.',
+            'create_queue() makes a queue; SELECT name FROM eventbus.queues shows the queues.');
+    END IF;
+    RETURN result;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._queue(text) IS
+'Internal: the eventbus.queues row of a queue; raises 42704 when it does not exist.';
+
+-- Arguments in seconds: visibility timeouts and delays (0 to 12 hours, as SQS).
+CREATE FUNCTION eventbus._check_seconds(name text, value integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF value IS NULL OR value NOT BETWEEN 0 AND 43200 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid %s %s', name, coalesce(value::text, 'NULL')),
+            format('%s is a number of seconds from 0 to 43200 (12 hours), as in Amazon SQS.', name),
+            format('Pass a %s from 0 to 43200.', name));
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._check_seconds(text, integer) IS
+'Internal: raises 22023 unless value is a number of seconds from 0 to 43200.';
+
+CREATE FUNCTION eventbus._check_message_ids(message_ids bigint[])
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF message_ids IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            'message_ids must not be NULL',
+            'The message ids are those receive() returned.',
+            'Pass an array of message ids, such as ARRAY[1, 2]; an empty array changes nothing.');
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._check_message_ids(bigint[]) IS
+'Internal: raises 22023 when the array of message ids is NULL.';
+
+CREATE FUNCTION eventbus.receive(queue text,
+                                 max_messages integer DEFAULT 1,
+                                 visibility_timeout integer DEFAULT 30)
+RETURNS TABLE (message_id bigint,
+               event_id uuid,
+               payload jsonb,
+               receive_count integer,
+               enqueued_at timestamptz,
+               rule text,
+               target_id text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q           eventbus.queues;
+    clock       timestamptz := clock_timestamp();
+    stmt        text;
+    r           record;
+    got         integer := 0;
+    moved       bigint;
+    dead_total  bigint := 0;
+    last_id     bigint := 0;
+BEGIN
+    IF max_messages IS NULL OR max_messages NOT BETWEEN 1 AND 10000 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid max_messages %s', coalesce(max_messages::text, 'NULL')),
+            'receive() returns from 1 to 10000 messages per call.',
+            'Pass a max_messages from 1 to 10000.');
+    END IF;
+    PERFORM eventbus._check_seconds('visibility_timeout', visibility_timeout);
+    q := eventbus._queue(queue);
+
+    -- One pass: lock the first visible messages after $6 that no one else
+    -- holds; move those already received max_receive_count times to the
+    -- dead letters; hide and count the others, and return them with their
+    -- payload (the event's envelope when the outbox row has none).  A last
+    -- row, whose message_id is NULL, reports the pass: how many messages
+    -- moved, and the last message id it locked.
+    --   $1 clock, $2 how many, $3 max_receive_count, $4 visibility
+    --   timeout, $5 queue name, $6 message ids after this one
+    stmt := format($sql$
+        WITH picked AS MATERIALIZED (
+            SELECT o.message_id, o.receive_count >= $3 AS exhausted
+              FROM %1$s o
+             WHERE o.visible_at <= $1 AND o.message_id > $6
+             ORDER BY o.message_id
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED
+        ), moved AS (
+            DELETE FROM %1$s o
+             USING picked p
+             WHERE o.message_id = p.message_id AND p.exhausted
+            RETURNING o.*
+        ), dead AS (
+            INSERT INTO eventbus.dead_letters
+                   (bus, rule, target_id, queue, message_id, event_id,
+                    event_ingestion_time, payload, error_code, error_message,
+                    exhausted_condition, retry_attempts, first_attempt_at,
+                    last_attempt_at, dead_lettered_at)
+            SELECT m.bus, m.rule, m.target_id, $5, m.message_id, m.event_id,
+                   m.event_ingestion_time, m.payload, 'MaxReceiveCountExceeded',
+                   format('The message was received %%s times without being acknowledged; the queue''s max_receive_count is %%s.',
+                          m.receive_count, $3),
+                   'MaximumReceiveCount', m.receive_count, m.first_attempt_at,
+                   m.last_attempt_at, $1
+              FROM moved m
+            RETURNING 1
+        ), received AS (
+            UPDATE %1$s o
+               SET visible_at = $1 + make_interval(secs => $4),
+                   receive_count = o.receive_count + 1,
+                   first_attempt_at = coalesce(o.first_attempt_at, $1),
+                   last_attempt_at = $1
+              FROM picked p
+             WHERE o.message_id = p.message_id AND NOT p.exhausted
+            RETURNING o.message_id, o.event_id, o.event_ingestion_time,
+                      o.payload, o.receive_count, o.enqueued_at, o.rule,
+                      o.target_id
+        )
+        SELECT r.message_id, r.event_id,
+               coalesce(r.payload,
+                        (SELECT eventbus.event_envelope(e)
+                           FROM eventbus.events e
+                          WHERE e.id = r.event_id
+                            AND e.ingestion_time = r.event_ingestion_time)) AS payload,
+               r.receive_count, r.enqueued_at, r.rule, r.target_id,
+               NULL::bigint AS moved, NULL::bigint AS last_id
+          FROM received r
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+               (SELECT count(*) FROM dead),
+               (SELECT max(p.message_id) FROM picked p)
+        ORDER BY 1 NULLS LAST
+        $sql$, q.outbox);
+
+    -- Another pass when messages moved to the dead letters left room, so
+    -- that an empty result means that no message was available.
+    LOOP
+        moved := 0;
+        FOR r IN EXECUTE stmt
+            USING clock, max_messages - got, q.max_receive_count,
+                  visibility_timeout, q.name, last_id
+        LOOP
+            IF r.message_id IS NULL THEN
+                moved := r.moved;
+                dead_total := dead_total + r.moved;
+                last_id := r.last_id;
+            ELSE
+                message_id := r.message_id;
+                event_id := r.event_id;
+                payload := r.payload;
+                receive_count := r.receive_count;
+                enqueued_at := r.enqueued_at;
+                rule := r.rule;
+                target_id := r.target_id;
+                got := got + 1;
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+        EXIT WHEN moved = 0 OR got >= max_messages OR last_id IS NULL;
+    END LOOP;
+    -- metrics (shared memory, published at commit)
+    PERFORM eventbus._count_queue(q.name, got, 0, dead_total);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.receive(text, integer, integer) IS
+'Receives up to max_messages (1-10000) visible messages of a queue in message_id order, skipping messages locked by concurrent transactions, and hides them for visibility_timeout seconds (0-43200). Messages already received max_receive_count times move to eventbus.dead_letters instead. payload is the event''s EventBridge envelope unless the target transformed it.';
+
+CREATE FUNCTION eventbus.ack(queue text, message_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+    n integer;
+BEGIN
+    q := eventbus._queue(queue);
+    PERFORM eventbus._check_message_ids(message_ids);
+    EXECUTE format('DELETE FROM %s WHERE message_id = ANY ($1)', q.outbox)
+      USING message_ids;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM eventbus._count_queue(q.name, 0, n, 0);
+    RETURN n;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.ack(text, bigint[]) IS
+'Acknowledges messages of a queue: deletes them (SQS''s DeleteMessage). Returns how many were deleted; ids no longer in the queue are ignored.';
+
+-- Shared by change_visibility and nack.
+CREATE FUNCTION eventbus._set_visibility(queue text, message_ids bigint[], seconds integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+    n integer;
+BEGIN
+    q := eventbus._queue(queue);
+    PERFORM eventbus._check_message_ids(message_ids);
+    EXECUTE format('UPDATE %s SET visible_at = $2 WHERE message_id = ANY ($1)', q.outbox)
+      USING message_ids, clock_timestamp() + make_interval(secs => seconds);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._set_visibility(text, bigint[], integer) IS
+'Internal: makes messages of a queue visible again after that many seconds; returns how many messages it changed.';
+
+CREATE FUNCTION eventbus.change_visibility(queue text, message_ids bigint[],
+                                           visibility_timeout integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._check_seconds('visibility_timeout', visibility_timeout);
+    RETURN eventbus._set_visibility(queue, message_ids, visibility_timeout);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.change_visibility(text, bigint[], integer) IS
+'Sets the visibility timeout of messages of a queue to visibility_timeout seconds (0-43200) from now, as SQS''s ChangeMessageVisibility: extends a consumer''s hold, or with 0 releases it. Returns how many messages it changed.';
+
+CREATE FUNCTION eventbus.nack(queue text, message_ids bigint[], delay integer DEFAULT 0)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._check_seconds('delay', delay);
+    RETURN eventbus._set_visibility(queue, message_ids, delay);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.nack(text, bigint[], integer) IS
+'Gives messages of a queue back unprocessed: they become visible again after delay seconds (0-43200, default 0). Their receive count is kept, so max_receive_count still applies. Returns how many messages it changed.';
+
+CREATE FUNCTION eventbus.queue_depth(queue text)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+BEGIN
+    q := eventbus._queue(queue);
+    RETURN QUERY EXECUTE format($sql$
+        SELECT count(*) FILTER (WHERE o.visible_at <= $1),
+               count(*) FILTER (WHERE o.visible_at > $1),
+               $1 - min(o.enqueued_at)
+          FROM %s o
+        $sql$, q.outbox)
+      USING clock_timestamp();
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.queue_depth(text) IS
+'Metrics of a queue: visible messages, hidden (in-flight) messages, and the age of the oldest message (NULL when the queue is empty). Counts every row: meant for monitoring, not for each receive.';
