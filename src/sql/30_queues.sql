@@ -126,3 +126,65 @@ $fn$;
 
 COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
 'Deletes a queue and its outbox table; refused while targets name it, and while it holds messages unless force is true.';
+
+-- A push target's own outbox: eventbus_outbox."push_<hash>_<target id>",
+-- created on first use.
+CREATE FUNCTION eventbus._push_outbox(bus text, rule text, target_id text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    table_name text := 'push_' || left(md5(bus || '/' || rule || '/' || target_id), 12)
+                       || '_' || left(target_id, 44);
+    existing regclass := to_regclass(format('eventbus_outbox.%I', table_name));
+BEGIN
+    RETURN coalesce(existing, eventbus._create_outbox(table_name));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._push_outbox(text, text, text) IS
+'Internal: the outbox table of a push target (created if missing).';
+
+-- When a push target goes away (removed, its rule or bus deleted with
+-- force, or put again as another kind), its outbox goes too; messages still
+-- in it move to the dead letters (error_code TargetRemoved), never dropped.
+CREATE FUNCTION eventbus._target_removed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.outbox = OLD.outbox THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT FROM eventbus.queues q WHERE q.outbox = OLD.outbox)
+       OR EXISTS (SELECT FROM eventbus.targets t WHERE t.outbox = OLD.outbox) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format($sql$
+        INSERT INTO eventbus.dead_letters
+               (bus, rule, target_id, message_id, event_id, event_ingestion_time, payload,
+                error_code, error_message, retry_attempts, first_attempt_at, last_attempt_at)
+        SELECT o.bus, o.rule, o.target_id, o.message_id, o.event_id, o.event_ingestion_time,
+               o.payload, 'TargetRemoved',
+               'The target was removed before the message was delivered.',
+               o.receive_count, o.first_attempt_at, o.last_attempt_at
+          FROM %s o$sql$, OLD.outbox);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        RAISE NOTICE '% undelivered message(s) of target % moved to eventbus.dead_letters', n, OLD.target_id;
+    END IF;
+    EXECUTE format('DROP TABLE %s', OLD.outbox);
+    RETURN NULL;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._target_removed() IS
+'Internal: trigger on eventbus.targets that retires a push target''s outbox when the target goes, moving undelivered messages to the dead letters.';
+
+CREATE TRIGGER target_removed
+    AFTER DELETE OR UPDATE OF outbox ON eventbus.targets
+    FOR EACH ROW EXECUTE FUNCTION eventbus._target_removed();

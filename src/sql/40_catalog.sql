@@ -1,0 +1,979 @@
+-- Catalog management: event buses, rules and targets, with EventBridge's
+-- API names (CreateEventBus -> create_event_bus, PutRule -> put_rule, ...)
+-- and its response shapes as jsonb.
+--
+-- Every function takes an event bus by name or by ARN
+-- (arn:aws:events:<region>:<account>:event-bus/<name>); NULL means the
+-- default bus.  ARNs are made from eventbus.region and eventbus.account:
+--   bus   arn:aws:events:<region>:<account>:event-bus/<name>
+--   rule  arn:aws:events:<region>:<account>:rule/<name>        (default bus)
+--         arn:aws:events:<region>:<account>:rule/<bus>/<name>  (other buses)
+--
+-- Locking: a change to a bus's rules takes a KEY SHARE lock on the bus row
+-- (delete_event_bus locks it FOR UPDATE); a change to a rule's targets
+-- locks the rule row, so concurrent put_targets calls on one rule are
+-- serialised and the targets-per-rule limit holds.
+
+-- ---------------------------------------------------------------------
+-- Internal helpers
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION eventbus._bus_name(event_bus_name text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE
+        WHEN event_bus_name IS NULL THEN 'default'
+        WHEN event_bus_name ~ '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/.'
+            THEN substring(event_bus_name FROM '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/(.+)$')
+        ELSE event_bus_name
+    END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._bus_name(text) IS
+'Internal: the bus name in an EventBusName argument (a name or an event-bus ARN); NULL means "default".';
+
+-- Raise 42704 for a bus or rule that does not exist.
+CREATE FUNCTION eventbus._bus_not_found(bus text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._raise('42704',
+        format('event bus %L does not exist', bus),
+        'No event bus of that name exists in this database.',
+        'list_event_buses() shows the buses; create_event_bus() creates one.');
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._bus_not_found(text) IS
+'Internal: raises 42704 "event bus ... does not exist".';
+
+CREATE FUNCTION eventbus._rule_not_found(bus text, rule text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = _rule_not_found.bus) THEN
+        PERFORM eventbus._bus_not_found(bus);
+    END IF;
+    PERFORM eventbus._raise('42704',
+        format('rule %L does not exist on event bus %L', rule, bus),
+        'No rule of that name exists on that bus.',
+        format('list_rules(%L) shows the rules of the bus; put_rule() creates one.', bus));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._rule_not_found(text, text) IS
+'Internal: raises 42704 for a missing bus, or else for a missing rule on the bus.';
+
+-- Checks without locking (for the read-only functions).
+CREATE FUNCTION eventbus._check_bus(bus text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = _check_bus.bus) THEN
+        PERFORM eventbus._bus_not_found(bus);
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._check_bus(text) IS
+'Internal: raises 42704 when the event bus does not exist.';
+
+CREATE FUNCTION eventbus._check_rule(bus text, rule text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM eventbus.rules r
+                    WHERE r.bus = _check_rule.bus AND r.name = _check_rule.rule) THEN
+        PERFORM eventbus._rule_not_found(bus, rule);
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._check_rule(text, text) IS
+'Internal: raises 42704 when the event bus or the rule does not exist.';
+
+-- Locks the bus row (KEY SHARE: the bus cannot be deleted meanwhile) and
+-- raises 42704 when it does not exist.
+CREATE FUNCTION eventbus._lock_bus(bus text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM FROM eventbus.event_buses b WHERE b.name = _lock_bus.bus FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM eventbus._bus_not_found(bus);
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._lock_bus(text) IS
+'Internal: locks an event bus row (KEY SHARE) and raises 42704 when the bus does not exist.';
+
+-- Locks the bus (KEY SHARE) and the rule row (NO KEY UPDATE: target
+-- changes of one rule are serialised) and raises 42704 when either does
+-- not exist.
+CREATE FUNCTION eventbus._lock_rule(bus text, rule text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._lock_bus(bus);
+    PERFORM FROM eventbus.rules r
+     WHERE r.bus = _lock_rule.bus AND r.name = _lock_rule.rule FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM eventbus._rule_not_found(bus, rule);
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._lock_rule(text, text) IS
+'Internal: locks a rule row (and its bus) and raises 42704 when the bus or the rule does not exist.';
+
+CREATE FUNCTION eventbus._check_description(description text, what text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF length(description) > 512 THEN
+        PERFORM eventbus._raise('22023',
+            format('description of %s is too long (%s characters)', what, length(description)),
+            'A description has at most 512 characters, as in EventBridge.',
+            'Shorten the description.');
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._check_description(text, text) IS
+'Internal: raises 22023 when a bus or rule description is longer than 512 characters.';
+
+-- What a target's Arn designates.  Queue targets are pulled by consumers;
+-- the other kinds will be pushed by the delivery worker.  kind and
+-- destination are NULL when the Arn is not one of the recognised forms.
+CREATE FUNCTION eventbus._parse_target_arn(arn text, OUT kind text, OUT destination text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF arn ~ '^queue:.' THEN
+        kind := 'queue';
+        destination := substr(arn, 7);
+    ELSIF arn ~ '^arn:aws[a-z-]*:sqs:[^:]*:[^:]*:[^:/]+$' THEN
+        kind := 'queue';
+        destination := substring(arn FROM '^arn:aws[a-z-]*:sqs:[^:]*:[^:]*:([^:/]+)$');
+    ELSIF arn ~ '^function:.' THEN
+        kind := 'function';
+        destination := substr(arn, 10);
+    ELSIF arn ~ '^bus:.' THEN
+        kind := 'bus';
+        destination := substr(arn, 5);
+    ELSIF arn ~ '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/.' THEN
+        kind := 'bus';
+        destination := eventbus._bus_name(arn);
+    ELSIF arn ~ '^notify:.' THEN
+        kind := 'notify';
+        destination := substr(arn, 8);
+    ELSIF arn ~* '^https?://.' THEN
+        kind := 'http';
+        destination := arn;
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._parse_target_arn(text) IS
+'Internal: the kind (queue, function, bus, notify, http) and destination a target Arn designates; NULLs for an unrecognised Arn.';
+
+-- The EventBridge error code reported for a per-entry failure.
+CREATE FUNCTION eventbus._entry_error_code(sqlstate text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE
+        WHEN sqlstate = '42704' THEN 'ResourceNotFoundException'
+        WHEN sqlstate = '54000' THEN 'LimitExceededException'
+        ELSE 'ValidationException'
+    END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._entry_error_code(text) IS
+'Internal: the EventBridge ErrorCode of a per-entry failure with this SQLSTATE.';
+
+-- Whether an error raised while handling one entry of put_targets is that
+-- entry's failure (true): the SQLSTATEs raised on purpose for a bad entry.
+-- Anything else (serialization failures, deadlocks, lack of privileges,
+-- resources, bugs) fails the whole call.
+CREATE FUNCTION eventbus._is_entry_error(sqlstate text)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT sqlstate IN ('22023', '0A000', '42704', '54000');
+$fn$;
+
+COMMENT ON FUNCTION eventbus._is_entry_error(text) IS
+'Internal: true for the SQLSTATEs that fail one entry of put_targets rather than the whole call.';
+
+-- ---------------------------------------------------------------------
+-- ARNs
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION eventbus.event_bus_arn(event_bus_name text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT format('arn:aws:events:%s:%s:event-bus/%s',
+                  eventbus.current_region(), eventbus.current_account(),
+                  eventbus._bus_name(event_bus_name));
+$fn$;
+
+COMMENT ON FUNCTION eventbus.event_bus_arn(text) IS
+'The ARN of an event bus: arn:aws:events:<region>:<account>:event-bus/<name> (eventbus.region, eventbus.account). Does not check that the bus exists.';
+
+CREATE FUNCTION eventbus.rule_arn(rule text, event_bus_name text DEFAULT 'default')
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE eventbus._bus_name(event_bus_name)
+        WHEN 'default' THEN
+            format('arn:aws:events:%s:%s:rule/%s',
+                   eventbus.current_region(), eventbus.current_account(), rule)
+        ELSE
+            format('arn:aws:events:%s:%s:rule/%s/%s',
+                   eventbus.current_region(), eventbus.current_account(),
+                   eventbus._bus_name(event_bus_name), rule)
+    END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.rule_arn(text, text) IS
+'The ARN of a rule, as EventBridge forms it: arn:aws:events:<region>:<account>:rule/<name> on the default bus, .../rule/<bus>/<name> on other buses. Does not check that the rule exists.';
+
+-- ---------------------------------------------------------------------
+-- Event buses
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION eventbus.create_event_bus(name text, description text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF create_event_bus.name IS NULL OR create_event_bus.name !~ '^[A-Za-z0-9._/-]+$'
+       OR length(create_event_bus.name) > 256 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid event bus name %L', create_event_bus.name),
+            'An event bus name has 1 to 256 characters: letters, digits, ".", "_", "-" and "/".',
+            'Choose a name such as "orders" or "banking-demo-events".');
+    END IF;
+    IF create_event_bus.name LIKE 'aws.%' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid event bus name %L', create_event_bus.name),
+            'Event bus names beginning with "aws." are reserved for AWS (partner event buses).',
+            'Choose a name that does not begin with "aws.".');
+    END IF;
+    PERFORM eventbus._check_description(create_event_bus.description,
+                                        format('event bus %L', create_event_bus.name));
+    INSERT INTO eventbus.event_buses AS b (name, description)
+    VALUES (create_event_bus.name, create_event_bus.description)
+    ON CONFLICT ON CONSTRAINT event_buses_pkey DO NOTHING;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42710',
+            format('event bus %L already exists', create_event_bus.name),
+            CASE WHEN create_event_bus.name = 'default'
+                 THEN 'The default event bus always exists.'
+                 ELSE 'Event bus names are unique in the database.' END,
+            'Use the existing bus, or delete it first with delete_event_bus().');
+    END IF;
+    RETURN jsonb_build_object('EventBusArn', eventbus.event_bus_arn(create_event_bus.name));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.create_event_bus(text, text) IS
+'EventBridge''s CreateEventBus: creates a custom event bus and returns {"EventBusArn": ...}. Names: 1 to 256 letters, digits, ".", "_", "-", "/"; "aws." prefixes are reserved.';
+
+CREATE FUNCTION eventbus.delete_event_bus(name text, force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(delete_event_bus.name);
+    n_rules bigint;
+BEGIN
+    IF v_bus = 'default' THEN
+        PERFORM eventbus._raise('2BP01',
+            'the default event bus cannot be deleted',
+            'Every database has a default event bus; events and rules without an event bus name use it.',
+            'Delete its rules instead (delete_rule).');
+    END IF;
+    PERFORM FROM eventbus.event_buses b WHERE b.name = v_bus FOR UPDATE;
+    IF NOT FOUND THEN
+        -- As EventBridge's DeleteEventBus: deleting what is not there succeeds.
+        RAISE NOTICE '%', format('event bus %L does not exist, skipping', v_bus);
+        RETURN;
+    END IF;
+    SELECT count(*) INTO n_rules FROM eventbus.rules r WHERE r.bus = v_bus;
+    IF n_rules > 0 AND NOT coalesce(force, false) THEN
+        PERFORM eventbus._raise('2BP01',
+            format('event bus %L still has %s rule(s)', v_bus, n_rules),
+            'An event bus with rules cannot be deleted.',
+            'Delete its rules first (delete_rule), or pass force => true to delete them with their targets.');
+    END IF;
+    -- Forced: the rules go with their targets; queues (and the messages
+    -- already in them) stay.
+    DELETE FROM eventbus.targets t WHERE t.bus = v_bus;
+    DELETE FROM eventbus.rules r WHERE r.bus = v_bus;
+    DELETE FROM eventbus.event_buses b WHERE b.name = v_bus;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.delete_event_bus(text, boolean) IS
+'EventBridge''s DeleteEventBus: deletes a custom event bus; refused while it has rules unless force is true, which deletes its rules and their targets (never queues). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
+
+CREATE FUNCTION eventbus.describe_event_bus(name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    b eventbus.event_buses;
+BEGIN
+    SELECT * INTO b FROM eventbus.event_buses x
+     WHERE x.name = eventbus._bus_name(describe_event_bus.name);
+    IF NOT FOUND THEN
+        PERFORM eventbus._bus_not_found(eventbus._bus_name(describe_event_bus.name));
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'Name', b.name,
+        'Arn', eventbus.event_bus_arn(b.name),
+        'Description', b.description,
+        'CreationTime', b.created_at));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.describe_event_bus(text) IS
+'EventBridge''s DescribeEventBus: {"Name", "Arn", "Description", "CreationTime"} of a bus (Description omitted when there is none).';
+
+CREATE FUNCTION eventbus.list_event_buses(name_prefix text DEFAULT NULL)
+RETURNS TABLE (name text, arn text, description text, created_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT b.name, eventbus.event_bus_arn(b.name), b.description, b.created_at
+      FROM eventbus.event_buses b
+     WHERE name_prefix IS NULL OR starts_with(b.name, name_prefix)
+     ORDER BY b.name;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.list_event_buses(text) IS
+'EventBridge''s ListEventBuses: the event buses (optionally those whose name begins with name_prefix), by name.';
+
+-- ---------------------------------------------------------------------
+-- Rules
+-- ---------------------------------------------------------------------
+
+CREATE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
+                                  event_bus_name text DEFAULT 'default',
+                                  state text DEFAULT 'ENABLED',
+                                  description text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(put_rule.event_bus_name);
+BEGIN
+    IF put_rule.name IS NULL OR put_rule.name !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid rule name %L', put_rule.name),
+            'A rule name has 1 to 64 characters: letters, digits, ".", "_" and "-".',
+            'Choose a name such as "approved-applications".');
+    END IF;
+    IF put_rule.event_pattern IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            format('rule %L has no event pattern', put_rule.name),
+            'A rule routes the events that match its event pattern.',
+            'Pass an event pattern such as ''{"source": ["my.app"]}''.');
+    END IF;
+    PERFORM eventbus.validate_event_pattern(put_rule.event_pattern);
+    IF put_rule.state IS NULL OR put_rule.state NOT IN ('ENABLED', 'DISABLED') THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid rule state %L', put_rule.state),
+            'A rule''s state is ENABLED or DISABLED.',
+            'Pass state => ''ENABLED'' or state => ''DISABLED''.');
+    END IF;
+    PERFORM eventbus._check_description(put_rule.description, format('rule %L', put_rule.name));
+    PERFORM eventbus._lock_bus(v_bus);
+    -- As EventBridge's PutRule: an update replaces the pattern, state and
+    -- description with what is given.
+    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, state, description)
+    VALUES (v_bus, put_rule.name, put_rule.event_pattern, put_rule.state, put_rule.description)
+    ON CONFLICT ON CONSTRAINT rules_pkey DO UPDATE
+       SET event_pattern = excluded.event_pattern,
+           state = excluded.state,
+           description = excluded.description,
+           updated_at = now();
+    RETURN jsonb_build_object('RuleArn', eventbus.rule_arn(put_rule.name, v_bus));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
+'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. An invalid pattern raises its reason (SQLSTATE 22023).';
+
+CREATE FUNCTION eventbus._set_rule_state(rule text, event_bus_name text, new_state text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(event_bus_name);
+BEGIN
+    PERFORM eventbus._lock_rule(v_bus, _set_rule_state.rule);
+    UPDATE eventbus.rules r
+       SET state = new_state, updated_at = now()
+     WHERE r.bus = v_bus AND r.name = _set_rule_state.rule;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._set_rule_state(text, text, text) IS
+'Internal: sets the state of a rule (enable_rule, disable_rule).';
+
+CREATE FUNCTION eventbus.enable_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._set_rule_state(name, event_bus_name, 'ENABLED');
+$fn$;
+
+COMMENT ON FUNCTION eventbus.enable_rule(text, text) IS
+'EventBridge''s EnableRule: the rule routes matching events again. Raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus.disable_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._set_rule_state(name, event_bus_name, 'DISABLED');
+$fn$;
+
+COMMENT ON FUNCTION eventbus.disable_rule(text, text) IS
+'EventBridge''s DisableRule: the rule stops routing events (its targets stay). Raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus.delete_rule(name text, event_bus_name text DEFAULT 'default',
+                                     force boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(delete_rule.event_bus_name);
+    n_targets bigint;
+BEGIN
+    PERFORM eventbus._lock_bus(v_bus);
+    PERFORM FROM eventbus.rules r
+     WHERE r.bus = v_bus AND r.name = delete_rule.name FOR UPDATE;
+    IF NOT FOUND THEN
+        -- As EventBridge's DeleteRule: deleting what is not there succeeds.
+        RAISE NOTICE '%', format('rule %L does not exist on event bus %L, skipping',
+                                 delete_rule.name, v_bus);
+        RETURN;
+    END IF;
+    SELECT count(*) INTO n_targets FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = delete_rule.name;
+    IF n_targets > 0 AND NOT coalesce(force, false) THEN
+        PERFORM eventbus._raise('2BP01',
+            format('rule %L on event bus %L still has %s target(s)', delete_rule.name, v_bus, n_targets),
+            'A rule with targets cannot be deleted.',
+            'Remove its targets first (remove_targets), or pass force => true to remove them with the rule.');
+    END IF;
+    DELETE FROM eventbus.targets t WHERE t.bus = v_bus AND t.rule = delete_rule.name;
+    DELETE FROM eventbus.rules r WHERE r.bus = v_bus AND r.name = delete_rule.name;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.delete_rule(text, text, boolean) IS
+'EventBridge''s DeleteRule: deletes a rule; refused while it has targets unless force is true, which removes them (queues stay). A rule that does not exist is skipped with a notice; a bus that does not exist raises 42704.';
+
+CREATE FUNCTION eventbus.describe_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(describe_rule.event_bus_name);
+    r eventbus.rules;
+BEGIN
+    SELECT * INTO r FROM eventbus.rules x
+     WHERE x.bus = v_bus AND x.name = describe_rule.name;
+    IF NOT FOUND THEN
+        PERFORM eventbus._rule_not_found(v_bus, describe_rule.name);
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'Name', r.name,
+        'Arn', eventbus.rule_arn(r.name, r.bus),
+        'EventPattern', r.event_pattern::text,
+        'State', r.state,
+        'Description', r.description,
+        'EventBusName', r.bus,
+        'CreatedBy', eventbus.current_account()));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.describe_rule(text, text) IS
+'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "State", "Description", "EventBusName", "CreatedBy"}; Description is omitted when there is none.';
+
+CREATE FUNCTION eventbus.list_rules(event_bus_name text DEFAULT 'default',
+                                    name_prefix text DEFAULT NULL)
+RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
+               description text, event_bus_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    -- (SQL, not PL/pgSQL: the argument event_bus_name shares its name with
+    -- a result column, which PL/pgSQL refuses.)
+    SELECT eventbus._check_bus(eventbus._bus_name(event_bus_name));
+    SELECT r.name, eventbus.rule_arn(r.name, r.bus), r.event_pattern::jsonb,
+           r.state, r.description, r.bus
+      FROM eventbus.rules r
+     WHERE r.bus = eventbus._bus_name(event_bus_name)
+       AND (name_prefix IS NULL OR starts_with(r.name, name_prefix))
+     ORDER BY r.name;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.list_rules(text, text) IS
+'EventBridge''s ListRules: the rules of a bus (optionally those whose name begins with name_prefix), by name. Raises 42704 when the bus does not exist.';
+
+-- ---------------------------------------------------------------------
+-- Targets
+-- ---------------------------------------------------------------------
+
+-- The stored RetryPolicy: both fields, defaults filled in.
+CREATE FUNCTION eventbus._retry_policy(policy jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    k text;
+    attempts jsonb;
+    age jsonb;
+BEGIN
+    IF policy IS NULL OR jsonb_typeof(policy) = 'null' THEN
+        RETURN '{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}';
+    END IF;
+    IF jsonb_typeof(policy) <> 'object' THEN
+        PERFORM eventbus._raise('22023',
+            'RetryPolicy must be a JSON object',
+            format('RetryPolicy is %s.', policy),
+            'Pass {"MaximumRetryAttempts": 0-185, "MaximumEventAgeInSeconds": 60-86400}.');
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(policy) LOOP
+        IF k NOT IN ('MaximumRetryAttempts', 'MaximumEventAgeInSeconds') THEN
+            PERFORM eventbus._raise('22023',
+                format('RetryPolicy has an unknown key %L', k),
+                'A RetryPolicy has the keys MaximumRetryAttempts and MaximumEventAgeInSeconds.',
+                'Remove the key.');
+        END IF;
+    END LOOP;
+    attempts := coalesce(nullif(policy -> 'MaximumRetryAttempts', 'null'), '185');
+    age := coalesce(nullif(policy -> 'MaximumEventAgeInSeconds', 'null'), '86400');
+    IF jsonb_typeof(attempts) <> 'number' OR attempts::text::numeric <> trunc(attempts::text::numeric)
+       OR attempts::text::numeric NOT BETWEEN 0 AND 185 THEN
+        PERFORM eventbus._raise('22023',
+            format('RetryPolicy.MaximumRetryAttempts must be an integer from 0 to 185, not %s', attempts),
+            'It is how many times a failed delivery is retried.',
+            'The default is 185.');
+    END IF;
+    IF jsonb_typeof(age) <> 'number' OR age::text::numeric <> trunc(age::text::numeric)
+       OR age::text::numeric NOT BETWEEN 60 AND 86400 THEN
+        PERFORM eventbus._raise('22023',
+            format('RetryPolicy.MaximumEventAgeInSeconds must be an integer from 60 to 86400, not %s', age),
+            'It is how long, in seconds, a failed delivery keeps being retried.',
+            'The default is 86400 (24 hours).');
+    END IF;
+    RETURN jsonb_build_object('MaximumRetryAttempts', attempts::text::numeric::int,
+                              'MaximumEventAgeInSeconds', age::text::numeric::int);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._retry_policy(jsonb) IS
+'Internal: validates a PutTargets RetryPolicy and returns it with defaults filled in (185 attempts, 86400 seconds).';
+
+CREATE FUNCTION eventbus.put_targets(rule text, targets jsonb,
+                                     event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(put_targets.event_bus_name);
+    entries jsonb := put_targets.targets;
+    max_targets int := current_setting('eventbus.max_targets_per_rule')::int;
+    n_targets int;
+    failed jsonb := '[]';
+    seen text[] := '{}';
+    entry jsonb;
+    pos bigint;
+    k text;
+    tid text;
+    t_arn text;
+    t_kind text;
+    t_dest text;
+    t_input jsonb;
+    t_input_path text;
+    t_transformer jsonb;
+    t_retry jsonb;
+    t_dlc jsonb;
+    dlq_kind text;
+    dlq_name text;
+    t_outbox regclass;
+    t_func regprocedure;
+    is_update boolean;
+    err_state text;
+    err_message text;
+BEGIN
+    IF jsonb_typeof(entries) = 'object' AND entries ? 'Targets' THEN
+        entries := entries -> 'Targets';
+    END IF;
+    IF entries IS NULL OR jsonb_typeof(entries) <> 'array' THEN
+        PERFORM eventbus._raise('22023',
+            'targets must be a JSON array of targets',
+            format('targets is %s.', coalesce(put_targets.targets::text, 'NULL')),
+            'Pass PutTargets'' Targets array, e.g. ''[{"Id": "t1", "Arn": "queue:orders"}]'', or {"Targets": [...]}.');
+    END IF;
+    IF jsonb_array_length(entries) = 0 THEN
+        PERFORM eventbus._raise('22023',
+            'targets is empty',
+            'PutTargets takes at least one target.',
+            'Pass a non-empty array.');
+    END IF;
+    PERFORM eventbus._lock_rule(v_bus, put_targets.rule);
+    SELECT count(*) INTO n_targets FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = put_targets.rule;
+
+    FOR entry, pos IN SELECT e, o FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, o) LOOP
+        tid := NULL;
+        BEGIN
+            IF jsonb_typeof(entry) <> 'object' THEN
+                PERFORM eventbus._raise('22023',
+                    format('entry %s of targets is not a JSON object', pos),
+                    format('It is %s.', entry),
+                    'Each target is an object such as {"Id": "t1", "Arn": "queue:orders"}.');
+            END IF;
+            IF jsonb_typeof(entry -> 'Id') = 'string' THEN
+                tid := entry ->> 'Id';
+            END IF;
+            IF tid IS NULL OR tid !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+                PERFORM eventbus._raise('22023',
+                    CASE WHEN entry ? 'Id'
+                         THEN format('entry %s of targets has an invalid Id %s', pos, entry -> 'Id')
+                         ELSE format('entry %s of targets has no Id', pos) END,
+                    'A target Id is a string of 1 to 64 characters: letters, digits, ".", "_" and "-".',
+                    'Give each target an Id such as "audit-queue".');
+            END IF;
+            FOR k IN SELECT jsonb_object_keys(entry) LOOP
+                IF k NOT IN ('Id', 'Arn', 'Input', 'InputPath', 'InputTransformer',
+                             'RetryPolicy', 'DeadLetterConfig') THEN
+                    PERFORM eventbus._raise('22023',
+                        format('target %L has an unsupported key %L', tid, k),
+                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy and DeadLetterConfig.',
+                        'Remove the key.');
+                END IF;
+            END LOOP;
+            IF tid = ANY (seen) THEN
+                PERFORM eventbus._raise('22023',
+                    format('target Id %L appears more than once in the request', tid),
+                    'Each target of a PutTargets request has its own Id.',
+                    'Put one entry per Id.');
+            END IF;
+            seen := seen || tid;
+
+            -- Arn: what the target designates
+            IF jsonb_typeof(entry -> 'Arn') IS DISTINCT FROM 'string' THEN
+                PERFORM eventbus._raise('22023',
+                    CASE WHEN entry ? 'Arn'
+                         THEN format('target %L has an invalid Arn %s', tid, entry -> 'Arn')
+                         ELSE format('target %L has no Arn', tid) END,
+                    'Every target has an Arn naming where matching events go.',
+                    'Use "queue:<name>" or "arn:aws:sqs:<region>:<account>:<name>".');
+            END IF;
+            t_arn := entry ->> 'Arn';
+            SELECT p.kind, p.destination INTO t_kind, t_dest FROM eventbus._parse_target_arn(t_arn) p;
+            IF length(t_arn) > 1600 OR t_kind IS NULL THEN
+                PERFORM eventbus._raise('22023',
+                    format('target %L has an unrecognised Arn %L', tid, left(t_arn, 100)),
+                    'Recognised Arns: queue:<name>, arn:aws:sqs:<region>:<account>:<name>, function:<schema.name>, bus:<name>, arn:aws:events:<region>:<account>:event-bus/<name>, notify:<channel>, http(s)://<url>.',
+                    'Use "queue:<name>" for a queue read with receive().');
+            END IF;
+            IF t_kind = 'http' THEN
+                PERFORM eventbus._raise('0A000',
+                    format('target kind %s is not supported yet', t_kind),
+                    format('Target %L has Arn %L; HTTP targets are not delivered by this version.', tid, t_arn),
+                    'Use a queue, function, bus or notify target.');
+            ELSIF t_kind = 'function' THEN
+                -- the function takes the payload as its one jsonb argument
+                t_func := to_regprocedure(t_dest || '(jsonb)');
+                IF t_func IS NULL THEN
+                    PERFORM eventbus._raise('42704',
+                        format('function %s(jsonb) does not exist', t_dest),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Create a function taking one jsonb argument, e.g. CREATE FUNCTION app.on_event(event jsonb) RETURNS void ...');
+                END IF;
+                -- qualified, as search_path is pinned here
+                t_dest := t_func::text;
+            ELSIF t_kind = 'bus' THEN
+                IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = t_dest) THEN
+                    PERFORM eventbus._raise('42704',
+                        format('event bus %L does not exist', t_dest),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Create the bus first (create_event_bus).');
+                END IF;
+            ELSIF t_kind = 'notify' THEN
+                IF length(t_dest) > 63 THEN
+                    PERFORM eventbus._raise('22023',
+                        format('notify channel %L is longer than 63 characters', left(t_dest, 100)),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Use a channel name of at most 63 characters.');
+                END IF;
+            END IF;
+
+            -- Input, InputPath, InputTransformer
+            t_input := nullif(entry -> 'Input', 'null');
+            IF jsonb_typeof(t_input) = 'string' THEN
+                -- AWS passes Input as JSON text
+                BEGIN
+                    t_input := (t_input #>> '{}')::jsonb;
+                EXCEPTION WHEN invalid_text_representation THEN
+                    PERFORM eventbus._raise('22023',
+                        format('Input of target %L is not valid JSON text', tid),
+                        format('Input is %s.', entry -> 'Input'),
+                        'Input is JSON text (as in AWS, e.g. "{\"a\": 1}") or a JSON value.');
+                END;
+            END IF;
+            t_input_path := NULL;
+            IF nullif(entry -> 'InputPath', 'null') IS NOT NULL THEN
+                IF jsonb_typeof(entry -> 'InputPath') <> 'string' THEN
+                    PERFORM eventbus._raise('22023',
+                        format('InputPath of target %L must be a string', tid),
+                        format('InputPath is %s.', entry -> 'InputPath'),
+                        'Pass a JSONPath such as "$.detail".');
+                END IF;
+                t_input_path := entry ->> 'InputPath';
+            END IF;
+            t_transformer := nullif(entry -> 'InputTransformer', 'null');
+            PERFORM eventbus.validate_target_input(t_input, t_input_path, t_transformer);
+            IF t_kind = 'bus' AND num_nonnulls(t_input, t_input_path, t_transformer) > 0 THEN
+                PERFORM eventbus._raise('22023',
+                    format('target %L forwards events to a bus and cannot transform them', tid),
+                    'A bus target puts the event itself on the other bus, as in EventBridge.',
+                    'Remove Input, InputPath and InputTransformer from this target.');
+            END IF;
+
+            t_retry := eventbus._retry_policy(entry -> 'RetryPolicy');
+
+            -- DeadLetterConfig: a queue for the events that could not be delivered
+            t_dlc := nullif(entry -> 'DeadLetterConfig', 'null');
+            dlq_name := NULL;
+            IF t_dlc IS NOT NULL THEN
+                IF jsonb_typeof(t_dlc) <> 'object' OR jsonb_typeof(t_dlc -> 'Arn') IS DISTINCT FROM 'string'
+                   OR (SELECT count(*) FROM jsonb_object_keys(t_dlc)) <> 1 THEN
+                    PERFORM eventbus._raise('22023',
+                        format('DeadLetterConfig of target %L must be {"Arn": "<queue>"}', tid),
+                        format('DeadLetterConfig is %s.', t_dlc),
+                        'Name a queue: {"Arn": "queue:<name>"} or {"Arn": "arn:aws:sqs:<region>:<account>:<name>"}.');
+                END IF;
+                SELECT p.kind, p.destination INTO dlq_kind, dlq_name
+                  FROM eventbus._parse_target_arn(t_dlc ->> 'Arn') p;
+                IF dlq_kind IS DISTINCT FROM 'queue' THEN
+                    PERFORM eventbus._raise('22023',
+                        format('DeadLetterConfig of target %L does not name a queue', tid),
+                        format('Its Arn is %L.', t_dlc ->> 'Arn'),
+                        'Name a queue: {"Arn": "queue:<name>"} or {"Arn": "arn:aws:sqs:<region>:<account>:<name>"}.');
+                END IF;
+                -- the Arn as given, and the queue it designates
+                t_dlc := jsonb_build_object('Arn', t_dlc ->> 'Arn', 'Queue', dlq_name);
+            END IF;
+
+            is_update := EXISTS (SELECT FROM eventbus.targets t
+                                  WHERE t.bus = v_bus AND t.rule = put_targets.rule
+                                    AND t.target_id = tid);
+            IF NOT is_update AND n_targets >= max_targets THEN
+                PERFORM eventbus._raise('54000',
+                    format('rule %L on event bus %L already has %s target(s), the limit', put_targets.rule, v_bus, n_targets),
+                    format('A rule has at most eventbus.max_targets_per_rule (%s) targets; target %L was not added.', max_targets, tid),
+                    'Remove a target (remove_targets), or raise eventbus.max_targets_per_rule.');
+            END IF;
+
+            -- The queues come into being with the first target that names
+            -- them; a push target has an outbox of its own.
+            IF t_kind = 'queue' THEN
+                t_outbox := (eventbus.create_queue(t_dest, if_not_exists => true)).outbox;
+            ELSE
+                t_outbox := eventbus._push_outbox(v_bus, put_targets.rule, tid);
+            END IF;
+
+            IF dlq_name IS NOT NULL THEN
+                PERFORM eventbus.create_queue(dlq_name, if_not_exists => true);
+            END IF;
+
+            INSERT INTO eventbus.targets AS t
+                (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
+                 input_transformer, retry_policy, dead_letter_config)
+            VALUES (v_bus, put_targets.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
+                    t_input_path, t_transformer, t_retry, t_dlc)
+            ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
+               SET arn = excluded.arn,
+                   kind = excluded.kind,
+                   destination = excluded.destination,
+                   outbox = excluded.outbox,
+                   input = excluded.input,
+                   input_path = excluded.input_path,
+                   input_transformer = excluded.input_transformer,
+                   retry_policy = excluded.retry_policy,
+                   dead_letter_config = excluded.dead_letter_config,
+                   config = excluded.config,
+                   -- whoever last put the target is the role it acts as
+                   owner = excluded.owner,
+                   updated_at = now();
+            IF NOT is_update THEN
+                n_targets := n_targets + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
+            IF NOT eventbus._is_entry_error(err_state) THEN
+                RAISE;
+            END IF;
+            failed := failed || jsonb_build_array(jsonb_build_object(
+                'TargetId', tid,
+                'ErrorCode', eventbus._entry_error_code(err_state),
+                'ErrorMessage', err_message));
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('FailedEntryCount', jsonb_array_length(failed),
+                              'FailedEntries', failed);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
+'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create their queue.';
+
+CREATE FUNCTION eventbus.remove_targets(rule text, ids text[],
+                                        event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(remove_targets.event_bus_name);
+    failed jsonb := '[]';
+    seen text[] := '{}';
+    tid text;
+BEGIN
+    IF ids IS NULL OR cardinality(ids) = 0 THEN
+        PERFORM eventbus._raise('22023',
+            'no target Ids given',
+            'RemoveTargets takes the Ids of at least one target.',
+            format('list_targets_by_rule(%L, %L) shows the targets of the rule.', remove_targets.rule, v_bus));
+    END IF;
+    PERFORM eventbus._lock_rule(v_bus, remove_targets.rule);
+    FOREACH tid IN ARRAY ids LOOP
+        IF tid = ANY (seen) THEN
+            CONTINUE;			-- a repeated Id is removed once
+        END IF;
+        seen := seen || tid;
+        -- Queues stay: their messages are never dropped by removing a target.
+        DELETE FROM eventbus.targets t
+         WHERE t.bus = v_bus AND t.rule = remove_targets.rule AND t.target_id = tid;
+        IF NOT FOUND THEN
+            failed := failed || jsonb_build_array(CASE
+                WHEN tid IS NULL THEN jsonb_build_object(
+                    'TargetId', tid,
+                    'ErrorCode', 'ValidationException',
+                    'ErrorMessage', 'target Id is NULL')
+                ELSE jsonb_build_object(
+                    'TargetId', tid,
+                    'ErrorCode', 'ResourceNotFoundException',
+                    'ErrorMessage', format('rule %L on event bus %L has no target %L',
+                                           remove_targets.rule, v_bus, tid)) END);
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('FailedEntryCount', jsonb_array_length(failed),
+                              'FailedEntries', failed);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.remove_targets(text, text[], text) IS
+'EventBridge''s RemoveTargets: removes targets of a rule by Id; returns {"FailedEntryCount", "FailedEntries"} (an unknown Id is a per-entry failure). Queues and their messages stay.';
+
+CREATE FUNCTION eventbus.list_targets_by_rule(rule text, event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(list_targets_by_rule.event_bus_name);
+    result jsonb;
+BEGIN
+    PERFORM eventbus._check_rule(v_bus, list_targets_by_rule.rule);
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               'Id', t.target_id,
+               'Arn', t.arn,
+               'Input', t.input::text,
+               'InputPath', t.input_path,
+               'InputTransformer', t.input_transformer,
+               'RetryPolicy', t.retry_policy,
+               'DeadLetterConfig', t.dead_letter_config - 'Queue'))
+             ORDER BY t.target_id), '[]')
+      INTO result
+      FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = list_targets_by_rule.rule;
+    RETURN jsonb_build_object('Targets', result);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.list_targets_by_rule(text, text) IS
+'EventBridge''s ListTargetsByRule: {"Targets": [...]} in PutTargets'' shape (Input as JSON text), by Id. Raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus.list_rule_names_by_target(target_arn text,
+                                                   event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(list_rule_names_by_target.event_bus_name);
+    t_kind text;
+    t_dest text;
+    result jsonb;
+BEGIN
+    PERFORM eventbus._check_bus(v_bus);
+    SELECT p.kind, p.destination INTO t_kind, t_dest FROM eventbus._parse_target_arn(target_arn) p;
+    -- Arns that designate the same destination (queue:x, arn:aws:sqs:...:x)
+    -- are the same target.
+    SELECT coalesce(jsonb_agg(n ORDER BY n), '[]') INTO result
+      FROM (SELECT DISTINCT t.rule AS n
+              FROM eventbus.targets t
+             WHERE t.bus = v_bus
+               AND CASE WHEN t_kind IS NULL THEN t.arn = target_arn
+                        ELSE t.kind = t_kind AND t.destination = t_dest END) s;
+    RETURN jsonb_build_object('RuleNames', result);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.list_rule_names_by_target(text, text) IS
+'EventBridge''s ListRuleNamesByTarget: {"RuleNames": [...]} of the rules of a bus with a target designating target_arn (queue:x and arn:aws:sqs:...:x are the same queue). Raises 42704 when the bus does not exist.';
