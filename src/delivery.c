@@ -24,6 +24,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -74,9 +75,11 @@ load_push_targets(void)
 		"       coalesce((SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname = t.owner), 0),"
 		"       coalesce((t.retry_policy->>'MaximumRetryAttempts')::int, 185),"
 		"       coalesce((t.retry_policy->>'MaximumEventAgeInSeconds')::int, 86400),"
-		"       (t.config->>'TimeoutSeconds')::numeric"
+		"       (t.config->>'TimeoutSeconds')::numeric,"
+		"       q.outbox::oid, q.name"
 		"  FROM eventbus.targets t"
 		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
+		"  LEFT JOIN eventbus.queues q ON q.name = t.dead_letter_config->>'Queue'"
 		" WHERE t.kind IN ('function', 'bus', 'notify')"
 		" ORDER BY t.outbox";
 	List	   *targets = NIL;
@@ -106,6 +109,10 @@ load_push_targets(void)
 			t->timeout_ms = eventbus_function_timeout;
 		else
 			t->timeout_ms = (int) (DatumGetFloat8(DirectFunctionCall1(numeric_float8, timeout)) * 1000.0);
+		t->dlq_outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 12, &isnull));
+		if (isnull)
+			t->dlq_outbox = InvalidOid;
+		t->dlq_queue = SPI_getvalue(tup, desc, 13);
 		targets = lappend(targets, t);
 	}
 	return targets;
@@ -310,6 +317,33 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 	if (SPI_execute_with_args(query, 10, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: could not dead-letter message %lld", (long long) msg->message_id);
 	stats_count_target(target->rule_id, target->target_id, STATS_DEAD_LETTERED, 1);
+
+	/* DeadLetterConfig: the event also goes to that queue, as to an SQS DLQ */
+	if (OidIsValid(target->dlq_outbox))
+	{
+		Oid			qtypes[6] = {UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+		Datum		qargs[6];
+		char		qnulls[6];
+
+		memset(qnulls, ' ', sizeof(qnulls));
+		qargs[0] = UUIDPGetDatum(&msg->event_id);
+		qargs[1] = TimestampTzGetDatum(msg->event_ingestion_time);
+		qargs[2] = CStringGetTextDatum(target->bus);
+		qargs[3] = CStringGetTextDatum(target->rule);
+		qargs[4] = CStringGetTextDatum(target->target_id);
+		if (msg->payload && !msg->payload_is_event)
+			qargs[5] = JsonbPGetDatum(msg->payload);
+		else
+			qnulls[5] = 'n';
+		query = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload)"
+						 " VALUES ($1, $2, $3, $4, $5, $6)",
+						 outbox_name(target->dlq_outbox));
+		if (SPI_execute_with_args(query, 6, qtypes, qargs, qnulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "eventbus: could not send message %lld to its dead-letter queue",
+				 (long long) msg->message_id);
+		Async_Notify(psprintf("eventbus.%s", target->dlq_queue), "");
+		stats_count_queue(target->dlq_queue, STATS_ENQUEUED, 1);
+	}
 }
 
 /* Deliver one claimed batch of a target. */

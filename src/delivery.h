@@ -27,6 +27,8 @@ typedef struct PushTarget
 	int			max_retry_attempts;
 	int			max_event_age;	/* seconds */
 	int			timeout_ms;		/* function targets: statement_timeout */
+	Oid			dlq_outbox;		/* DeadLetterConfig queue's outbox, or 0 */
+	char	   *dlq_queue;
 } PushTarget;
 
 typedef struct DeliveryMessage

@@ -100,8 +100,11 @@ int			eventbus_max_bus_hops = 8;
 
 static DeliveryShared *delivery_shared = NULL;
 static bool wake_pending = false;
+static bool launcher_wake_pending = false;
 static bool wake_callback_registered = false;
 static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void wake_launcher_now(void);
 
 PGDLLEXPORT void eventbus_launcher_main(Datum main_arg);
 PGDLLEXPORT void eventbus_worker_main(Datum main_arg);
@@ -240,11 +243,15 @@ delivery_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_COMMIT:
 			if (wake_pending)
 				wake_database_workers(MyDatabaseId);
+			if (launcher_wake_pending)
+				wake_launcher_now();
 			wake_pending = false;
+			launcher_wake_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			wake_pending = false;
+			launcher_wake_pending = false;
 			break;
 		default:
 			break;
@@ -270,12 +277,15 @@ eventbus_wake_delivery(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* eventbus._wake_launcher(): CREATE EXTENSION calls it. */
-Datum
-eventbus_wake_launcher(PG_FUNCTION_ARGS)
+/*
+ * Let this database's workers start again: its "absent" slots are freed and
+ * the launcher woken.  Done at commit, when the extension is visible.
+ */
+static void
+wake_launcher_now(void)
 {
 	if (delivery_shared == NULL)
-		PG_RETURN_BOOL(false);
+		return;
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
 	{
@@ -287,6 +297,20 @@ eventbus_wake_launcher(PG_FUNCTION_ARGS)
 	LWLockRelease(delivery_shared->lock);
 	if (delivery_shared->launcher_latch)
 		SetLatch(delivery_shared->launcher_latch);
+}
+
+/* eventbus._wake_launcher(): CREATE EXTENSION calls it. */
+Datum
+eventbus_wake_launcher(PG_FUNCTION_ARGS)
+{
+	if (delivery_shared == NULL)
+		PG_RETURN_BOOL(false);
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(delivery_xact_callback, NULL);
+		wake_callback_registered = true;
+	}
+	launcher_wake_pending = true;
 	PG_RETURN_BOOL(true);
 }
 

@@ -106,8 +106,69 @@ SELECT payload->>'detail-type' AS audited, payload->'detail'->>'applicationId' A
   FROM receive('audit', 10, 30) ORDER BY message_id;
 
 -- ------------------------------------------------------------------
--- 4. Metrics
+-- 4. Delivery: a SQL function target, as EventBridge would invoke a Lambda
+-- ------------------------------------------------------------------
+CREATE SCHEMA bank;
+CREATE TABLE bank.accounts (application text PRIMARY KEY, holder text, opened_by text,
+                            opened_at timestamptz DEFAULT clock_timestamp());
+CREATE FUNCTION bank.open_account(event jsonb) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO bank.accounts (application, holder, opened_by)
+    VALUES (event->'detail'->>'applicationId', event->'detail'->>'name', current_user)
+$$;
+-- The credit bureau is down: its target fails and retries, then gives up.
+CREATE FUNCTION bank.notify_bureau(event jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'credit bureau unavailable' USING ERRCODE = '08006';
+END $$;
+SELECT put_targets('application-approved', '[
+    {"Id": "open-bank-account", "Arn": "function:bank.open_account"},
+    {"Id": "credit-bureau", "Arn": "function:bank.notify_bureau",
+     "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}}]', 'banking-demo-events');
+
+SELECT put_events('[
+  {"EventBusName": "banking-demo-events", "Source": "bank.account-applications", "DetailType": "APPLICATION_APPROVED",
+   "Detail": {"name": "Carol", "applicationId": "a-4", "state": "APPROVED", "approvalType": "AUTO"}},
+  {"EventBusName": "banking-demo-events", "Source": "bank.account-applications", "DetailType": "APPLICATION_APPROVED",
+   "Detail": {"name": "Dan", "applicationId": "a-5", "state": "APPROVED", "approvalType": "HUMAN"}}
+]') ->> 'FailedEntryCount' AS failed_entries;
+
+-- The delivery worker was woken by the commit; wait (at most 10 s) for it
+-- to open the accounts and to give up on the bureau.
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        EXIT WHEN (SELECT count(*) FROM bank.accounts) = 2
+              AND (SELECT count(*) FROM dead_letters WHERE target_id = 'credit-bureau') = 2;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT application, holder, opened_by FROM bank.accounts ORDER BY application;
+SELECT target_id, error_code, error_message, exhausted_condition, retry_attempts
+  FROM dead_letters WHERE target_id = 'credit-bureau' ORDER BY dead_letter_id;
+
+-- The bureau is back: redrive its dead letters.
+CREATE TABLE bank.bureau_reports (application text);
+CREATE OR REPLACE FUNCTION bank.notify_bureau(event jsonb) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO bank.bureau_reports VALUES (event->'detail'->>'applicationId')
+$$;
+SELECT redrive_dead_letters(target_id => 'credit-bureau') AS redriven;
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        EXIT WHEN (SELECT count(*) FROM bank.bureau_reports) = 2;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT application FROM bank.bureau_reports ORDER BY 1;
+
+SELECT database, state, delivered, failed, backlog FROM delivery_workers;
+
+-- ------------------------------------------------------------------
+-- 5. Metrics
 -- ------------------------------------------------------------------
 SELECT bus, rule, matched_events, triggered_rules FROM rule_stats
  WHERE bus = 'banking-demo-events' ORDER BY rule;
 SELECT queue, enqueued, received, acked, backlog FROM queue_stats ORDER BY queue;
+SELECT rule, target_id, kind, enqueued, invocations, failed_invocations, retry_invocation_attempts,
+       dead_lettered, latency_p50_ms IS NOT NULL AS has_latency
+  FROM target_stats WHERE bus = 'banking-demo-events' ORDER BY rule, target_id;

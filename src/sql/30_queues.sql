@@ -67,6 +67,8 @@ BEGIN
             'After max_receive_count receives a message moves to the dead letters.',
             'Use a value from 1 to 1000.');
     END IF;
+    -- one creator of a name at a time: a concurrent one waits, then finds it
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_queue:' || queue_name));
     SELECT * INTO result FROM eventbus.queues q WHERE q.name = queue_name;
     IF FOUND THEN
         IF if_not_exists THEN
@@ -105,11 +107,12 @@ BEGIN
             'SELECT name FROM eventbus.queues lists the queues.');
     END IF;
     SELECT count(*) INTO n_targets FROM eventbus.targets
-     WHERE kind = 'queue' AND destination = queue_name;
+     WHERE (kind = 'queue' AND destination = queue_name)
+        OR dead_letter_config->>'Queue' = queue_name;
     IF n_targets > 0 THEN
         PERFORM eventbus._raise('2BP01',
             format('queue %L is the destination of %s target(s)', queue_name, n_targets),
-            'A queue that targets name cannot be deleted.',
+            'A queue that targets name (as destination or as DeadLetterConfig) cannot be deleted.',
             'Remove the targets first (remove_targets).');
     END IF;
     EXECUTE format('SELECT EXISTS (SELECT FROM %s)', q.outbox) INTO has_messages;
