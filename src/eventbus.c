@@ -66,7 +66,7 @@ define_settings(void)
 
 	DefineCustomIntVariable("eventbus.max_entry_size",
 							"Maximum size of one put_events entry, in bytes.",
-							"Counts the Source, DetailType, Detail, Resources and EventBusName of the entry, as EventBridge does; the default is EventBridge's 1 MB.",
+							"Counted as EventBridge counts it: 14 bytes for a Time plus the UTF-8 bytes of Source, DetailType, Detail and each Resources entry; the default is EventBridge's 1 MB.",
 							&eventbus_max_entry_size,
 							1024 * 1024,
 							1024,

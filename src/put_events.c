@@ -1,0 +1,1280 @@
+/*-------------------------------------------------------------------------
+ *
+ * put_events.c
+ *	  EventBridge's PutEvents: eventbus.put_events(jsonb) and its SQL-friendly
+ *	  form eventbus.put_event(...), and the envelope of a stored event,
+ *	  eventbus.event_envelope(eventbus.events).
+ *
+ * put_events validates each entry of the request on its own (a bad entry
+ * fails alone, with EventBridge's ErrorCode and ErrorMessage), then stores
+ * every good entry with one multi-row INSERT into eventbus.events, so the
+ * routing trigger sees the whole batch in one statement.  Everything runs
+ * in the caller's transaction: a rollback removes the events and the
+ * messages routed from them.
+ *
+ * put_event takes one event as typed arguments and raises an error for a
+ * bad one; it shares the checks, the messages and the INSERT with
+ * put_events.
+ *
+ * The size of an entry is counted as EventBridge documents it ("Calculating
+ * PutEvents event entry size"): 14 bytes for a Time, plus the UTF-8 bytes
+ * of Source, DetailType, Detail and each of the Resources.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/jsonapi.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "envelope.h"
+#include "eventbus.h"
+
+PG_FUNCTION_INFO_V1(eventbus_put_events);
+PG_FUNCTION_INFO_V1(eventbus_put_event);
+PG_FUNCTION_INFO_V1(eventbus_event_envelope);
+
+/* EventBridge: "DetailType: Free-form string, with a maximum of 128 characters" */
+#define MAX_DETAIL_TYPE_CHARS	128
+
+/* EventBridge: "PutEvents will only process nested JSON up to 1000 levels deep" */
+#define MAX_DETAIL_DEPTH		1000
+
+/*
+ * Digits allowed in a number of a Detail given as a JSON string, before and
+ * after the decimal point, and the largest exponent: far beyond EventBridge's
+ * 64-bit integers, and well inside what jsonb's numeric can store.
+ */
+#define MAX_NUMBER_DIGITS		1000
+#define MAX_NUMBER_EXPONENT		1000
+
+/* Bytes EventBridge counts for a Time. */
+#define TIME_ENTRY_SIZE			14
+
+/* EventBridge's error codes for one entry. */
+#define EC_INVALID_ARGUMENT		"InvalidArgument"
+#define EC_MALFORMED_DETAIL		"MalformedDetail"
+#define EC_BUS_NOT_FOUND		"ResourceNotFoundException"
+
+/*
+ * Why an entry was refused: EventBridge's ErrorCode and ErrorMessage (the
+ * answer of put_events), and the SQLSTATE, detail and hint put_event raises.
+ */
+typedef struct EntryError
+{
+	const char *code;
+	char	   *message;
+	int			sqlstate;
+	char	   *detail;
+	char	   *hint;
+} EntryError;
+
+/* One entry of a request, as stored or as refused. */
+typedef struct PutEntry
+{
+	bool		ok;
+	/* when ok: the row to store (in the function's memory context) */
+	char	   *bus;
+	TimestampTz time;
+	text	   *source;
+	text	   *detail_type;
+	text	   *resources;		/* text[] literal */
+	Jsonb	   *detail;
+	pg_uuid_t	id;
+	/* when refused */
+	const char *error_code;
+	char	   *error_message;
+} PutEntry;
+
+/* Plans prepared once per backend (SPI_keepplan). */
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr bus_plan = NULL;
+
+static void
+set_error(EntryError *err, const char *code, int sqlstate, char *message,
+		  char *detail, char *hint)
+{
+	err->code = code;
+	err->sqlstate = sqlstate;
+	err->message = message;
+	err->detail = detail;
+	err->hint = hint;
+}
+
+static void
+set_required(EntryError *err, const char *param, const char *hint)
+{
+	set_error(err, EC_INVALID_ARGUMENT, ERRCODE_INVALID_PARAMETER_VALUE,
+			  psprintf("Parameter %s is not valid. Reason: %s is a required argument.",
+					   param, param),
+			  psprintf("Every event needs a non-empty %s.", param),
+			  pstrdup(hint));
+}
+
+static void
+set_invalid(EntryError *err, const char *param, const char *reason,
+			const char *hint)
+{
+	set_error(err, EC_INVALID_ARGUMENT, ERRCODE_INVALID_PARAMETER_VALUE,
+			  psprintf("Parameter %s is not valid. Reason: %s", param, reason),
+			  psprintf("EventBridge answers this entry with ErrorCode %s.",
+					   EC_INVALID_ARGUMENT),
+			  pstrdup(hint));
+}
+
+static void
+set_malformed_detail(EntryError *err, const char *why)
+{
+	set_error(err, EC_MALFORMED_DETAIL, ERRCODE_INVALID_PARAMETER_VALUE,
+			  pstrdup("Detail is malformed."),
+			  pstrdup(why),
+			  pstrdup("Detail must be a JSON object, e.g. {\"orderId\": 42}, given as jsonb or as JSON text."));
+}
+
+/* put_event's error for an unknown bus, worded as the catalog functions' */
+static void
+set_bus_not_found(EntryError *err, const char *bus)
+{
+	set_error(err, EC_BUS_NOT_FOUND, ERRCODE_UNDEFINED_OBJECT,
+			  psprintf("event bus %s does not exist", quote_literal_cstr(bus)),
+			  pstrdup("No event bus of that name exists in this database."),
+			  pstrdup("list_event_buses() shows the buses; create_event_bus() creates one."));
+}
+
+static void
+raise_entry_error(const EntryError *err)
+{
+	ereport(ERROR,
+			(errcode(err->sqlstate),
+			 errmsg("%s", err->message),
+			 errdetail("%s", err->detail),
+			 errhint("%s", err->hint)));
+}
+
+static const char *
+jbv_type_name(const JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvString:
+			return "a string";
+		case jbvNumeric:
+			return "a number";
+		case jbvBool:
+			return "a boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+		case jbvArray:
+			return "an array";
+		case jbvObject:
+			return "an object";
+		default:
+			return "a JSON value";
+	}
+}
+
+/* Bytes of s in UTF-8, as EventBridge counts them. */
+static int64
+utf8_size(const char *s, int len)
+{
+	int			enc = GetDatabaseEncoding();
+	char	   *conv;
+	int64		size;
+
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII || len == 0)
+		return len;
+	conv = pg_server_to_any(s, len, PG_UTF8);
+	size = (conv == s) ? len : (int64) strlen(conv);
+	if (conv != s)
+		pfree(conv);
+	return size;
+}
+
+static void
+check_entry_size(int64 size, EntryError *err)
+{
+	if (size <= eventbus_max_entry_size)
+		return;
+	set_error(err, EC_INVALID_ARGUMENT, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+			  psprintf("Total size of the entry is over the limit. Reason: the entry is "
+					   INT64_FORMAT " bytes and eventbus.max_entry_size is %d bytes.",
+					   size, eventbus_max_entry_size),
+			  pstrdup("The size counts 14 bytes for a Time and the UTF-8 bytes of Source, DetailType, Detail and each of the Resources."),
+			  pstrdup("Send a smaller event (e.g. a reference to the data instead of the data), or raise eventbus.max_entry_size (superuser)."));
+}
+
+/*
+ * DetailType: required, at most 128 characters.  Source: required.
+ * Returns false with err set when refused.
+ */
+static bool
+check_source(const char *s, int len, EntryError *err)
+{
+	if (s == NULL || len == 0)
+	{
+		set_required(err, "Source",
+					 "Name the event's origin, e.g. \"com.example.orders\".");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_detail_type(const char *s, int len, EntryError *err)
+{
+	if (s == NULL || len == 0)
+	{
+		set_required(err, "DetailType",
+					 "Name the kind of event, e.g. \"OrderPlaced\".");
+		return false;
+	}
+	if (pg_mbstrlen_with_len(s, len) > MAX_DETAIL_TYPE_CHARS)
+	{
+		set_invalid(err, "DetailType",
+					psprintf("DetailType is longer than %d characters.",
+							 MAX_DETAIL_TYPE_CHARS),
+					"Use a shorter DetailType.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The bus an EventBusName names: a name, or an event bus ARN
+ * "arn:aws:events:<region>:<account>:event-bus/<name>" (the ARN's region and
+ * account are not compared with eventbus.region and eventbus.account).
+ * NULL (absent) means the default bus.
+ */
+static char *
+resolve_bus_name(const char *s, int len, EntryError *err)
+{
+	const char *p;
+	const char *end;
+	int			colons;
+
+	if (s == NULL)
+		return pstrdup("default");
+	if (len == 0)
+	{
+		set_invalid(err, "EventBusName", "EventBusName must not be empty.",
+					"Omit EventBusName to use the default bus.");
+		return NULL;
+	}
+	if (len < 4 || strncmp(s, "arn:", 4) != 0)
+		return pnstrdup(s, len);
+
+	/* arn:<partition>:events:<region>:<account>:event-bus/<name> */
+	end = s + len;
+	p = s + 4;
+	if (end - p < 3 || strncmp(p, "aws", 3) != 0)
+		goto bad_arn;
+	for (colons = 0; p < end && colons < 4; p++)
+	{
+		if (*p == ':')
+		{
+			colons++;
+			if (colons == 1)
+			{
+				if (end - (p + 1) < 7 || strncmp(p + 1, "events:", 7) != 0)
+					goto bad_arn;
+			}
+		}
+	}
+	if (colons < 4 || end - p <= 10 || strncmp(p, "event-bus/", 10) != 0)
+		goto bad_arn;
+	p += 10;
+	return pnstrdup(p, end - p);
+
+bad_arn:
+	set_invalid(err, "EventBusName", "Provided Arn is not in correct format.",
+				"Use a bus name, or an ARN such as arn:aws:events:local:000000000000:event-bus/orders.");
+	return NULL;
+}
+
+/* n decimal digits at p, as an int; false if any is not a digit */
+static bool
+read_digits(const char *p, const char *end, int n, int *value)
+{
+	int			v = 0;
+
+	if (end - p < n)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*value = v;
+	return true;
+}
+
+/*
+ * An RFC 3339 date-time: YYYY-MM-DD(T|t| )hh:mm[:ss[.frac]][Z|z|(+|-)hh[:]mm|(+|-)hh].
+ * Without an offset the time is UTC.  Parsed here, without the server's
+ * date input (which also takes words such as "now" and the session's time
+ * zone, and raises errors rather than returning false).
+ */
+static bool
+parse_event_time(const char *s, int len, TimestampTz *result)
+{
+	const char *p = s;
+	const char *end = s + len;
+	struct pg_tm tm;
+	fsec_t		fsec = 0;
+	int			tz = 0;
+	Timestamp	ts;
+
+	memset(&tm, 0, sizeof(tm));
+	if (!read_digits(p, end, 4, &tm.tm_year) || tm.tm_year < 1)
+		return false;
+	p += 4;
+	if (p >= end || *p++ != '-' || !read_digits(p, end, 2, &tm.tm_mon))
+		return false;
+	p += 2;
+	if (p >= end || *p++ != '-' || !read_digits(p, end, 2, &tm.tm_mday))
+		return false;
+	p += 2;
+	if (p >= end || (*p != 'T' && *p != 't' && *p != ' '))
+		return false;
+	p++;
+	if (!read_digits(p, end, 2, &tm.tm_hour))
+		return false;
+	p += 2;
+	if (p >= end || *p++ != ':' || !read_digits(p, end, 2, &tm.tm_min))
+		return false;
+	p += 2;
+	if (p < end && *p == ':')
+	{
+		p++;
+		if (!read_digits(p, end, 2, &tm.tm_sec))
+			return false;
+		p += 2;
+		if (p < end && (*p == '.' || *p == ','))
+		{
+			int			scale = 100000;
+
+			p++;
+			if (p >= end || *p < '0' || *p > '9')
+				return false;
+			for (; p < end && *p >= '0' && *p <= '9'; p++)
+			{
+				fsec += (*p - '0') * scale;
+				scale /= 10;
+			}
+		}
+	}
+	if (p < end)
+	{
+		if (*p == 'Z' || *p == 'z')
+			p++;
+		else if (*p == '+' || *p == '-')
+		{
+			int			sign = (*p == '-') ? -1 : 1;
+			int			oh;
+			int			om = 0;
+
+			p++;
+			if (!read_digits(p, end, 2, &oh) || oh > 23)
+				return false;
+			p += 2;
+			if (p < end && *p == ':')
+				p++;
+			if (p < end)
+			{
+				if (!read_digits(p, end, 2, &om) || om > 59)
+					return false;
+				p += 2;
+			}
+			/* PostgreSQL counts zone offsets in seconds west of UTC */
+			tz = -sign * (oh * SECS_PER_HOUR + om * SECS_PER_MINUTE);
+		}
+		else
+			return false;
+	}
+	if (p != end)
+		return false;
+
+	if (tm.tm_mon < 1 || tm.tm_mon > MONTHS_PER_YEAR ||
+		tm.tm_mday < 1 ||
+		tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1] ||
+		tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return false;
+
+	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
+		return false;
+	*result = ts;
+	return true;
+}
+
+/*
+ * Limits of a Detail given as JSON text, checked before it is parsed:
+ * nesting depth, and the size of numbers (jsonb stores them as numeric,
+ * whose input raises an error past its range).  Does not validate the
+ * syntax; the JSON parser does that next.
+ */
+static bool
+detail_text_within_limits(const char *s, int len, const char **why)
+{
+	int			depth = 0;
+	bool		in_string = false;
+
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+			continue;
+		}
+		switch (c)
+		{
+			case '"':
+				in_string = true;
+				break;
+			case '{':
+			case '[':
+				if (++depth > MAX_DETAIL_DEPTH)
+				{
+					*why = "Detail is nested more than 1000 levels deep.";
+					return false;
+				}
+				break;
+			case '}':
+			case ']':
+				depth--;
+				break;
+			case '-':
+			case '0':
+			case '1':
+			case '2':
+			case '3':
+			case '4':
+			case '5':
+			case '6':
+			case '7':
+			case '8':
+			case '9':
+				{
+					int			j = i;
+					int			intdigits = 0;
+					int			fracdigits = 0;
+					int			exponent = 0;
+
+					if (s[j] == '-')
+						j++;
+					for (; j < len && isdigit((unsigned char) s[j]); j++)
+						intdigits++;
+					if (j < len && s[j] == '.')
+						for (j++; j < len && isdigit((unsigned char) s[j]); j++)
+							fracdigits++;
+					if (j < len && (s[j] == 'e' || s[j] == 'E'))
+					{
+						j++;
+						if (j < len && (s[j] == '+' || s[j] == '-'))
+							j++;
+						for (; j < len && isdigit((unsigned char) s[j]); j++)
+						{
+							if (exponent <= MAX_NUMBER_EXPONENT)
+								exponent = exponent * 10 + (s[j] - '0');
+						}
+					}
+					if (intdigits > MAX_NUMBER_DIGITS ||
+						fracdigits > MAX_NUMBER_DIGITS ||
+						exponent > MAX_NUMBER_EXPONENT)
+					{
+						*why = "Detail holds a number with more than 1000 digits or an exponent beyond 1000.";
+						return false;
+					}
+					i = j - 1;
+				}
+				break;
+			default:
+				break;
+		}
+	}
+	return true;
+}
+
+/*
+ * Detail given as JSON text: must parse to a JSON object.  Returns the
+ * jsonb, or NULL with err set.
+ */
+static Jsonb *
+detail_from_text(const char *s, int len, EntryError *err)
+{
+	const char *why = NULL;
+	JsonLexContext *lex;
+	int			i;
+	char	   *cstr;
+
+	if (!detail_text_within_limits(s, len, &why))
+	{
+		set_malformed_detail(err, why);
+		return NULL;
+	}
+
+	cstr = pnstrdup(s, len);
+	lex = makeJsonLexContextCstringLen(cstr, len, GetDatabaseEncoding(), true);
+	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
+	{
+		set_malformed_detail(err, "Detail is not valid JSON.");
+		return NULL;
+	}
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			break;
+	if (i >= len || s[i] != '{')
+	{
+		set_malformed_detail(err, "Detail is valid JSON but not a JSON object.");
+		return NULL;
+	}
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cstr)));
+}
+
+/*
+ * A text[] literal of the given text datums, for the INSERT (which casts it
+ * back): every element double-quoted, with " and \ escaped.
+ */
+static text *
+resources_literal(Datum *elems, int n)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t = DatumGetTextPP(elems[i]);
+		const char *p = VARDATA_ANY(t);
+		int			len = VARSIZE_ANY_EXHDR(t);
+
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, '"');
+		for (int j = 0; j < len; j++)
+		{
+			if (p[j] == '"' || p[j] == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, p[j]);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return cstring_to_text_with_len(buf.data, buf.len);
+}
+
+static JsonbValue *
+entry_field(JsonbContainer *entry, const char *key)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(entry, key, strlen(key), NULL);
+
+	/* a JSON null is the same as an absent field */
+	if (v != NULL && v->type == jbvNull)
+		return NULL;
+	return v;
+}
+
+/*
+ * Validates one entry of put_events.  On success fills the row (copied into
+ * outcxt) and returns true; otherwise fills err (in the current context).
+ */
+static bool
+validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
+			   EntryError *err)
+{
+	JsonbContainer *c;
+	JsonbValue *source;
+	JsonbValue *detail_type;
+	JsonbValue *detail;
+	JsonbValue *resources;
+	JsonbValue *time;
+	JsonbValue *bus;
+	char	   *bus_name;
+	TimestampTz event_time;
+	Datum	   *res_elems = NULL;
+	int			nres = 0;
+	int64		size = 0;
+	Jsonb	   *detail_jsonb = NULL;
+	MemoryContext oldcxt;
+
+	if (entry->type != jbvBinary || !JsonContainerIsObject(entry->val.binary.data))
+	{
+		set_invalid(err, "Entries",
+					psprintf("Each entry must be a JSON object; this one is %s.",
+							 jbv_type_name(entry)),
+					"Write each entry as {\"Source\": ..., \"DetailType\": ..., \"Detail\": ...}.");
+		return false;
+	}
+	c = entry->val.binary.data;
+
+	/* Source, DetailType and Detail are required, in that order */
+	source = entry_field(c, "Source");
+	if (source != NULL && source->type != jbvString)
+	{
+		set_invalid(err, "Source",
+					psprintf("Source must be a string, not %s.", jbv_type_name(source)),
+					"Name the event's origin, e.g. \"com.example.orders\".");
+		return false;
+	}
+	if (!check_source(source ? source->val.string.val : NULL,
+					  source ? source->val.string.len : 0, err))
+		return false;
+
+	detail_type = entry_field(c, "DetailType");
+	if (detail_type != NULL && detail_type->type != jbvString)
+	{
+		set_invalid(err, "DetailType",
+					psprintf("DetailType must be a string, not %s.",
+							 jbv_type_name(detail_type)),
+					"Name the kind of event, e.g. \"OrderPlaced\".");
+		return false;
+	}
+	if (!check_detail_type(detail_type ? detail_type->val.string.val : NULL,
+						   detail_type ? detail_type->val.string.len : 0, err))
+		return false;
+
+	detail = entry_field(c, "Detail");
+	if (detail == NULL ||
+		(detail->type == jbvString && detail->val.string.len == 0))
+	{
+		set_required(err, "Detail",
+					 "Pass the event's data as a JSON object, e.g. {\"orderId\": 42}; {} for none.");
+		return false;
+	}
+	if (detail->type != jbvString &&
+		!(detail->type == jbvBinary && JsonContainerIsObject(detail->val.binary.data)))
+	{
+		set_malformed_detail(err,
+							 psprintf("Detail must be a JSON object or a string holding one, not %s.",
+									  jbv_type_name(detail)));
+		return false;
+	}
+
+	/* Resources: an array of strings */
+	resources = entry_field(c, "Resources");
+	if (resources != NULL)
+	{
+		JsonbContainer *rc;
+
+		if (resources->type != jbvBinary ||
+			!JsonContainerIsArray(resources->val.binary.data))
+		{
+			set_invalid(err, "Resources",
+						psprintf("Resources must be an array of strings, not %s.",
+								 jbv_type_name(resources)),
+						"Pass the ARNs the event concerns, e.g. [\"arn:aws:s3:::bucket\"], or [] for none.");
+			return false;
+		}
+		rc = resources->val.binary.data;
+		nres = JsonContainerSize(rc);
+		res_elems = palloc(sizeof(Datum) * Max(nres, 1));
+		for (int i = 0; i < nres; i++)
+		{
+			JsonbValue *r = getIthJsonbValueFromContainer(rc, i);
+
+			if (r->type != jbvString)
+			{
+				set_invalid(err, "Resources",
+							psprintf("Resources must be an array of strings; element %d is %s.",
+									 i + 1, jbv_type_name(r)),
+							"Pass the ARNs the event concerns, e.g. [\"arn:aws:s3:::bucket\"], or [] for none.");
+				return false;
+			}
+			res_elems[i] = PointerGetDatum(cstring_to_text_with_len(r->val.string.val,
+																	r->val.string.len));
+			size += utf8_size(r->val.string.val, r->val.string.len);
+		}
+	}
+
+	/* Time: an RFC 3339 string; absent means now() */
+	time = entry_field(c, "Time");
+	if (time != NULL)
+	{
+		if (time->type != jbvString ||
+			!parse_event_time(time->val.string.val, time->val.string.len, &event_time))
+		{
+			set_invalid(err, "Time",
+						time->type == jbvString
+						? psprintf("\"%s\" is not an RFC 3339 date-time.",
+								   pnstrdup(time->val.string.val, time->val.string.len))
+						: psprintf("Time must be an RFC 3339 string, not %s.",
+								   jbv_type_name(time)),
+						"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00).");
+			return false;
+		}
+		size += TIME_ENTRY_SIZE;
+	}
+	else
+		event_time = GetCurrentTransactionStartTimestamp();
+
+	/* EventBusName: a name or an ARN */
+	bus = entry_field(c, "EventBusName");
+	if (bus != NULL && bus->type != jbvString)
+	{
+		set_invalid(err, "EventBusName",
+					psprintf("EventBusName must be a string, not %s.", jbv_type_name(bus)),
+					"Pass a bus name or an event bus ARN, or omit it for the default bus.");
+		return false;
+	}
+	bus_name = resolve_bus_name(bus ? bus->val.string.val : NULL,
+								bus ? bus->val.string.len : 0, err);
+	if (bus_name == NULL)
+		return false;
+
+	/* size, before parsing a Detail given as text */
+	size += utf8_size(source->val.string.val, source->val.string.len);
+	size += utf8_size(detail_type->val.string.val, detail_type->val.string.len);
+	if (detail->type == jbvString)
+		size += utf8_size(detail->val.string.val, detail->val.string.len);
+	else
+	{
+		char	   *dtext = JsonbToCString(NULL, detail->val.binary.data,
+										   detail->val.binary.len);
+
+		size += utf8_size(dtext, strlen(dtext));
+	}
+	check_entry_size(size, err);
+	if (err->code != NULL)
+		return false;
+
+	if (detail->type == jbvString)
+	{
+		detail_jsonb = detail_from_text(detail->val.string.val,
+										detail->val.string.len, err);
+		if (detail_jsonb == NULL)
+			return false;
+	}
+
+	/* the row, in the function's context */
+	oldcxt = MemoryContextSwitchTo(outcxt);
+	out->ok = true;
+	out->bus = pstrdup(bus_name);
+	out->time = event_time;
+	out->source = cstring_to_text_with_len(source->val.string.val,
+										   source->val.string.len);
+	out->detail_type = cstring_to_text_with_len(detail_type->val.string.val,
+												detail_type->val.string.len);
+	out->resources = resources_literal(res_elems, nres);
+	if (detail_jsonb != NULL)
+	{
+		out->detail = palloc(VARSIZE(detail_jsonb));
+		memcpy(out->detail, detail_jsonb, VARSIZE(detail_jsonb));
+	}
+	else
+		out->detail = JsonbValueToJsonb(detail);
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+/*
+ * Marks the entries whose bus does not exist as refused.  Runs inside SPI.
+ */
+static void
+check_buses(PutEntry *entries, int n, MemoryContext outcxt)
+{
+	Datum	   *names;
+	int			nnames = 0;
+	const char *prev = NULL;
+	ArrayType  *arr;
+	Datum		values[1];
+	int			ret;
+	uint64		nfound;
+	char	  **found;
+
+	names = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (!entries[i].ok)
+			continue;
+		if (prev != NULL && strcmp(prev, entries[i].bus) == 0)
+			continue;
+		prev = entries[i].bus;
+		names[nnames++] = CStringGetTextDatum(entries[i].bus);
+	}
+	if (nnames == 0)
+		return;
+
+	if (bus_plan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT b.name FROM eventbus.event_buses b"
+						   " WHERE b.name OPERATOR(pg_catalog.=) ANY ($1)",
+						   1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for the event bus lookup: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		bus_plan = plan;
+	}
+
+	arr = construct_array(names, nnames, TEXTOID, -1, false, TYPALIGN_INT);
+	values[0] = PointerGetDatum(arr);
+	ret = SPI_execute_plan(bus_plan, values, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "event bus lookup failed: %s", SPI_result_code_string(ret));
+
+	nfound = SPI_processed;
+	found = palloc(sizeof(char *) * Max(nfound, 1));
+	for (uint64 i = 0; i < nfound; i++)
+		found[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		exists = false;
+
+		if (!entries[i].ok)
+			continue;
+		for (uint64 j = 0; j < nfound && !exists; j++)
+			exists = (strcmp(found[j], entries[i].bus) == 0);
+		if (!exists)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(outcxt);
+
+			entries[i].ok = false;
+			entries[i].error_code = EC_BUS_NOT_FOUND;
+			entries[i].error_message = psprintf("Event bus %s does not exist.",
+												entries[i].bus);
+			MemoryContextSwitchTo(oldcxt);
+		}
+	}
+}
+
+/*
+ * Stores the good entries with one INSERT into eventbus.events, giving each
+ * a fresh id.  Runs inside SPI.
+ */
+static void
+insert_entries(PutEntry *entries, int n)
+{
+	Datum	   *ids;
+	Datum	   *buses;
+	Datum	   *times;
+	Datum	   *sources;
+	Datum	   *detail_types;
+	Datum	   *resources;
+	Datum	   *details;
+	pg_uuid_t  *uuids;
+	int			nrows = 0;
+	Datum		values[7];
+	int			ret;
+
+	for (int i = 0; i < n; i++)
+		if (entries[i].ok)
+			nrows++;
+	if (nrows == 0)
+		return;
+
+	/* version 4 (random) UUIDs, as gen_random_uuid() makes them */
+	uuids = palloc(sizeof(pg_uuid_t) * nrows);
+	if (!pg_strong_random(uuids, sizeof(pg_uuid_t) * nrows))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random values for event ids")));
+
+	ids = palloc(sizeof(Datum) * nrows);
+	buses = palloc(sizeof(Datum) * nrows);
+	times = palloc(sizeof(Datum) * nrows);
+	sources = palloc(sizeof(Datum) * nrows);
+	detail_types = palloc(sizeof(Datum) * nrows);
+	resources = palloc(sizeof(Datum) * nrows);
+	details = palloc(sizeof(Datum) * nrows);
+
+	for (int i = 0, r = 0; i < n; i++)
+	{
+		PutEntry   *e = &entries[i];
+
+		if (!e->ok)
+			continue;
+		uuids[r].data[6] = (uuids[r].data[6] & 0x0f) | 0x40;
+		uuids[r].data[8] = (uuids[r].data[8] & 0x3f) | 0x80;
+		memcpy(&e->id, &uuids[r], sizeof(pg_uuid_t));
+		ids[r] = UUIDPGetDatum(&uuids[r]);
+		buses[r] = CStringGetTextDatum(e->bus);
+		times[r] = TimestampTzGetDatum(e->time);
+		sources[r] = PointerGetDatum(e->source);
+		detail_types[r] = PointerGetDatum(e->detail_type);
+		resources[r] = PointerGetDatum(e->resources);
+		details[r] = PointerGetDatum(e->detail);
+		r++;
+	}
+
+	if (insert_plan == NULL)
+	{
+		Oid			argtypes[7] = {UUIDARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("INSERT INTO eventbus.events"
+						   " (id, bus, \"time\", source, detail_type, resources, detail)"
+						   " SELECT u.id, u.bus, u.t, u.source, u.detail_type,"
+						   " CAST(u.resources AS pg_catalog.text[]), u.detail"
+						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+						   " pg_catalog.unnest($3), pg_catalog.unnest($4),"
+						   " pg_catalog.unnest($5), pg_catalog.unnest($6),"
+						   " pg_catalog.unnest($7))"
+						   " AS u(id, bus, t, source, detail_type, resources, detail)",
+						   7, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for the event insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		insert_plan = plan;
+	}
+
+	values[0] = PointerGetDatum(construct_array(ids, nrows, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	values[1] = PointerGetDatum(construct_array(buses, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(times, nrows, TIMESTAMPTZOID, sizeof(TimestampTz),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(sources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(detail_types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(resources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[6] = PointerGetDatum(construct_array(details, nrows, JSONBOID, -1, false, TYPALIGN_INT));
+
+	ret = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "inserting events failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != (uint64) nrows)
+		elog(ERROR, "inserted " UINT64_FORMAT " events instead of %d",
+			 SPI_processed, nrows);
+}
+
+/* Checks the buses of the good entries, then stores them. */
+static void
+store_entries(PutEntry *entries, int n, MemoryContext outcxt)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	check_buses(entries, n, outcxt);
+	insert_entries(entries, n);
+	SPI_finish();
+}
+
+static void
+push_string_pair(JsonbParseState **state, const char *key, const char *value)
+{
+	JsonbValue	k;
+	JsonbValue	v;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	v.type = jbvString;
+	v.val.string.val = (char *) value;
+	v.val.string.len = strlen(value);
+	pushJsonbValue(state, WJB_KEY, &k);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* {"FailedEntryCount": n, "Entries": [...]} in request order */
+static Jsonb *
+put_events_result(PutEntry *entries, int n)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	k;
+	JsonbValue	v;
+	JsonbValue *res;
+	int			failed = 0;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+
+	k.type = jbvString;
+	k.val.string.val = "Entries";
+	k.val.string.len = strlen("Entries");
+	pushJsonbValue(&state, WJB_KEY, &k);
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		if (entries[i].ok)
+			push_string_pair(&state, "EventId",
+							 DatumGetCString(DirectFunctionCall1(uuid_out,
+																 UUIDPGetDatum(&entries[i].id))));
+		else
+		{
+			failed++;
+			push_string_pair(&state, "ErrorCode", entries[i].error_code);
+			push_string_pair(&state, "ErrorMessage", entries[i].error_message);
+		}
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+	pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+
+	k.val.string.val = "FailedEntryCount";
+	k.val.string.len = strlen("FailedEntryCount");
+	pushJsonbValue(&state, WJB_KEY, &k);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(failed);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * eventbus.put_events(entries jsonb) RETURNS jsonb
+ *
+ * The request is {"Entries": [...]} or the bare array.
+ */
+Datum
+eventbus_put_events(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *request = PG_GETARG_JSONB_P(0);
+	JsonbContainer *array;
+	MemoryContext outcxt = CurrentMemoryContext;
+	MemoryContext entrycxt;
+	PutEntry   *entries;
+	int			n;
+
+	if (JB_ROOT_IS_SCALAR(request))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid PutEvents request: expected an object with \"Entries\" or an array of entries"),
+				 errdetail("The request is a JSON scalar."),
+				 errhint("Pass {\"Entries\": [{\"Source\": ..., \"DetailType\": ..., \"Detail\": ...}]}.")));
+	if (JB_ROOT_IS_OBJECT(request))
+	{
+		JsonbValue *v = getKeyJsonValueFromContainer(&request->root, "Entries",
+													 strlen("Entries"), NULL);
+
+		if (v == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid PutEvents request: \"Entries\" is missing"),
+					 errdetail("A request object must have an \"Entries\" array."),
+					 errhint("Pass {\"Entries\": [{\"Source\": ..., \"DetailType\": ..., \"Detail\": ...}]}.")));
+		if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid PutEvents request: \"Entries\" must be an array"),
+					 errdetail("\"Entries\" is %s.", jbv_type_name(v)),
+					 errhint("Pass {\"Entries\": [{\"Source\": ..., \"DetailType\": ..., \"Detail\": ...}]}.")));
+		array = v->val.binary.data;
+	}
+	else
+		array = &request->root;
+
+	n = JsonContainerSize(array);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid PutEvents request: no entries"),
+				 errdetail("EventBridge refuses a request whose Entries array is empty."),
+				 errhint("Pass from 1 to %d entries.", eventbus_max_entries_per_put)));
+	if (n > eventbus_max_entries_per_put)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("PutEvents request has %d entries, more than the limit of %d",
+						n, eventbus_max_entries_per_put),
+				 errdetail("eventbus.max_entries_per_put limits the entries of one request; EventBridge takes at most 10."),
+				 errhint("Split the request, or raise eventbus.max_entries_per_put (superuser).")));
+
+	entries = palloc0(sizeof(PutEntry) * n);
+	entrycxt = AllocSetContextCreate(CurrentMemoryContext,
+									 "eventbus put_events entry",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < n; i++)
+	{
+		EntryError	err = {0};
+		MemoryContext oldcxt;
+		JsonbValue *entry;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(entrycxt);
+		entry = getIthJsonbValueFromContainer(array, i);
+		if (!validate_entry(entry, &entries[i], outcxt, &err))
+		{
+			entries[i].ok = false;
+			entries[i].error_code = err.code;
+			entries[i].error_message = MemoryContextStrdup(outcxt, err.message);
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(entrycxt);
+	}
+	MemoryContextDelete(entrycxt);
+
+	store_entries(entries, n, outcxt);
+
+	PG_RETURN_JSONB_P(put_events_result(entries, n));
+}
+
+/*
+ * eventbus.put_event(source, detail_type, detail, event_bus_name, resources,
+ *                    "time") RETURNS uuid
+ *
+ * One event, with an error for a bad one.  NULL for an optional argument
+ * means its default.
+ */
+Datum
+eventbus_put_event(PG_FUNCTION_ARGS)
+{
+	text	   *source = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	text	   *detail_type = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	Jsonb	   *detail = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	text	   *bus = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	ArrayType  *resources = PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4);
+	EntryError	err = {0};
+	PutEntry	entry = {0};
+	int64		size = 0;
+	char	   *bus_name;
+	char	   *dtext;
+
+	if (!check_source(source ? VARDATA_ANY(source) : NULL,
+					  source ? VARSIZE_ANY_EXHDR(source) : 0, &err))
+		raise_entry_error(&err);
+	if (!check_detail_type(detail_type ? VARDATA_ANY(detail_type) : NULL,
+						   detail_type ? VARSIZE_ANY_EXHDR(detail_type) : 0, &err))
+		raise_entry_error(&err);
+	if (detail == NULL)
+	{
+		set_required(&err, "Detail",
+					 "Pass the event's data as a JSON object, e.g. '{\"orderId\": 42}'; '{}' for none.");
+		raise_entry_error(&err);
+	}
+	if (!JB_ROOT_IS_OBJECT(detail))
+	{
+		set_malformed_detail(&err,
+							 psprintf("Detail must be a JSON object, not %s.",
+									  JB_ROOT_IS_SCALAR(detail) ? "a scalar" : "an array"));
+		raise_entry_error(&err);
+	}
+
+	if (resources != NULL)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+
+		if (ARR_NDIM(resources) > 1)
+		{
+			set_invalid(&err, "Resources", "Resources must be a one-dimensional array.",
+						"Pass the ARNs the event concerns, e.g. ARRAY['arn:aws:s3:::bucket'].");
+			raise_entry_error(&err);
+		}
+		deconstruct_array(resources, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &nelems);
+		for (int i = 0; i < nelems; i++)
+		{
+			text	   *t;
+
+			if (nulls[i])
+			{
+				set_invalid(&err, "Resources",
+							psprintf("Resources must be an array of strings; element %d is NULL.", i + 1),
+							"Remove the NULL from resources.");
+				raise_entry_error(&err);
+			}
+			t = DatumGetTextPP(elems[i]);
+			size += utf8_size(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
+		entry.resources = resources_literal(elems, nelems);
+	}
+	else
+		entry.resources = cstring_to_text("{}");
+
+	bus_name = resolve_bus_name(bus ? VARDATA_ANY(bus) : NULL,
+								bus ? VARSIZE_ANY_EXHDR(bus) : 0, &err);
+	if (bus_name == NULL)
+		raise_entry_error(&err);
+
+	/* the event always has a Time here */
+	size += TIME_ENTRY_SIZE;
+	size += utf8_size(VARDATA_ANY(source), VARSIZE_ANY_EXHDR(source));
+	size += utf8_size(VARDATA_ANY(detail_type), VARSIZE_ANY_EXHDR(detail_type));
+	dtext = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
+	size += utf8_size(dtext, strlen(dtext));
+	pfree(dtext);
+	check_entry_size(size, &err);
+	if (err.code != NULL)
+		raise_entry_error(&err);
+
+	entry.ok = true;
+	entry.bus = bus_name;
+	entry.time = PG_ARGISNULL(5) ? GetCurrentTransactionStartTimestamp()
+		: PG_GETARG_TIMESTAMPTZ(5);
+	if (TIMESTAMP_NOT_FINITE(entry.time))
+	{
+		set_invalid(&err, "Time", "Time must be a finite timestamp.",
+					"Pass a real point in time, or omit it for now().");
+		raise_entry_error(&err);
+	}
+	entry.source = source;
+	entry.detail_type = detail_type;
+	entry.detail = detail;
+
+	store_entries(&entry, 1, CurrentMemoryContext);
+	if (!entry.ok)
+	{
+		set_bus_not_found(&err, bus_name);
+		raise_entry_error(&err);
+	}
+
+	{
+		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+
+		memcpy(id, &entry.id, sizeof(pg_uuid_t));
+		PG_RETURN_UUID_P(id);
+	}
+}
+
+/*
+ * eventbus.event_envelope(e eventbus.events) RETURNS jsonb: the event as
+ * EventBridge delivers it.
+ */
+Datum
+eventbus_event_envelope(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	EventEnvelope env;
+	bool		isnull;
+	Datum		d;
+
+#define TEXT_ATTR(attnum) \
+	(d = GetAttributeByNum(row, (attnum), &isnull), isnull ? NULL : DatumGetTextPP(d))
+
+	d = GetAttributeByNum(row, EVENTS_ATT_ID, &isnull);
+	env.id = isnull ? NULL : DatumGetUUIDP(d);
+	env.bus = TEXT_ATTR(EVENTS_ATT_BUS);
+	d = GetAttributeByNum(row, EVENTS_ATT_TIME, &isnull);
+	env.time = isnull ? 0 : DatumGetTimestampTz(d);
+	env.source = TEXT_ATTR(EVENTS_ATT_SOURCE);
+	env.detail_type = TEXT_ATTR(EVENTS_ATT_DETAIL_TYPE);
+	env.account = TEXT_ATTR(EVENTS_ATT_ACCOUNT);
+	env.region = TEXT_ATTR(EVENTS_ATT_REGION);
+	d = GetAttributeByNum(row, EVENTS_ATT_RESOURCES, &isnull);
+	env.resources = isnull ? NULL : DatumGetArrayTypeP(d);
+	d = GetAttributeByNum(row, EVENTS_ATT_DETAIL, &isnull);
+	env.detail = isnull ? NULL : DatumGetJsonbP(d);
+	d = GetAttributeByNum(row, EVENTS_ATT_INGESTION_TIME, &isnull);
+	env.ingestion_time = isnull ? 0 : DatumGetTimestampTz(d);
+
+#undef TEXT_ATTR
+
+	PG_RETURN_JSONB_P(envelope_to_jsonb(&env));
+}
