@@ -95,6 +95,18 @@ SELECT put_event('shop.web', 'Restocked', '{"order": 12, "sku": "sku-777"}', 'rt
 SELECT * FROM routed WHERE "order" = 12;
 SELECT rule, matched_events FROM rule_stats WHERE bus = 'rt-bus' AND rule LIKE 'rt-many-%' AND matched_events > 0;
 
+-- A producer needs no grant on the outboxes: routing writes messages as
+-- each outbox's owner.
+CREATE ROLE regress_rt_producer;
+GRANT USAGE ON SCHEMA eventbus TO regress_rt_producer;
+GRANT INSERT ON eventbus.events TO regress_rt_producer;
+SET ROLE regress_rt_producer;
+INSERT INTO eventbus.events (bus, source, detail_type, detail)
+VALUES ('rt-bus', 'shop.web', 'Restocked', '{"order": 13}');
+SELECT count(*) FROM eventbus_outbox.queue_rt_all;
+RESET ROLE;
+SELECT queue, rule, target_id FROM routed WHERE "order" = 13;
+
 -- Metrics: rule_stats counts matches (also of rules without targets);
 -- queue_stats counts what was enqueued and what is waiting.
 SELECT rule, state, matched_events, triggered_rules FROM rule_stats
@@ -107,3 +119,6 @@ DROP VIEW routed;
 SELECT delete_event_bus('rt-bus', force => true);
 SELECT delete_queue(q, force => true) FROM unnest(ARRAY['rt_all', 'rt_gold', 'rt_big']) q;
 DELETE FROM eventbus.events WHERE bus IN ('rt-bus') OR detail ? 'order';
+REVOKE ALL ON eventbus.events FROM regress_rt_producer;
+REVOKE ALL ON SCHEMA eventbus FROM regress_rt_producer;
+DROP ROLE regress_rt_producer;

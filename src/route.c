@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -31,6 +33,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "envelope.h"
@@ -117,6 +120,19 @@ outbox_insert_plan(Oid outbox)
 	return entry->plan;
 }
 
+static Oid
+outbox_owner(Oid outbox)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "eventbus: outbox table %u is gone", outbox);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 static void
 batch_append(OutboxBatch *b, const EventEnvelope *env, const IndexedRule *rule,
 			 const RuleTarget *target, Jsonb *payload)
@@ -178,10 +194,25 @@ batch_flush(OutboxBatch *b)
 	Datum		args[OUTBOX_NCOLS];
 	int			rc;
 
+	Oid			save_userid;
+	int			save_sec_context;
+	SPIPlanPtr	plan = outbox_insert_plan(b->outbox);
+
 	for (int c = 0; c < OUTBOX_NCOLS; c++)
 		args[c] = make_array(b->cols[c], c == 5 ? b->payload_nulls : NULL,
 							 b->n, elemtypes[c]);
-	rc = SPI_execute_plan(outbox_insert_plan(b->outbox), args, NULL, false, 0);
+
+	/*
+	 * The right to put an event on a bus is the right to route it: messages
+	 * are written as the outbox's owner, so producers need no grant on every
+	 * outbox their events may reach.  Errors restore the user id through
+	 * the transaction's abort.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(outbox_owner(b->outbox),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: insert into outbox %u failed: %s", b->outbox,
 			 SPI_result_code_string(rc));
