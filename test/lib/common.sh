@@ -3,7 +3,8 @@
 #
 # Source it, then call:
 #   eb_prepare          apt-get what is missing (root only), build, install
-#   eb_cluster_start    initdb in a temporary directory, free port, start;
+#   eb_cluster_start    initdb in a temporary directory (/tmp/$EB_TMP_PREFIX.*,
+#                       default eventbus-test), free port, start;
 #                       exports PGHOST PGPORT PGUSER PGDATABASE
 #   eb_cluster_stop     stop and remove the cluster (also run from the EXIT trap)
 #   eb_as_owner CMD...  run a command as the cluster's OS user
@@ -78,7 +79,7 @@ eb_free_port() {
 
 # eb_cluster_start [extra postgresql.conf lines...]
 eb_cluster_start() {
-	EB_TMP=$(mktemp -d /tmp/eventbus-test.XXXXXX)
+	EB_TMP=$(mktemp -d "/tmp/${EB_TMP_PREFIX:-eventbus-test}.XXXXXX")
 	chmod 755 "$EB_TMP"
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$EB_TMP"
 	export PGDATA_EB="$EB_TMP/data"
