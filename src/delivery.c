@@ -25,7 +25,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -36,6 +35,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "delivery.h"
 #include "eventbus.h"
 #include "stats.h"
@@ -261,7 +261,7 @@ reschedule(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now
 	/* exponential backoff with full jitter over its upper half */
 	delay_ms = (double) eventbus_retry_base_delay * pow(2.0, Min(msg->attempts, 30));
 	delay_ms = Min(delay_ms, (double) eventbus_retry_max_delay);
-	delay_ms *= 0.5 + 0.5 * pg_prng_double(&pg_global_prng_state);
+	delay_ms *= 0.5 + 0.5 * EVENTBUS_RANDOM_DOUBLE();
 
 	args[0] = Int64GetDatum(msg->message_id);
 	args[1] = TimestampTzGetDatum(TimestampTzPlusMilliseconds(now, (int64) delay_ms));

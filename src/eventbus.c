@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "eventbus.h"
 #include "stats.h"
 #include "worker.h"
@@ -116,11 +117,7 @@ define_settings(void)
 							0,
 							NULL, NULL, NULL);
 
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("eventbus");
-#else
-	EmitWarningsOnPlaceholders("eventbus");
-#endif
 }
 
 PG_FUNCTION_INFO_V1(eventbus_current_account);

@@ -27,6 +27,7 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "eventbus.h"
 #include "stats.h"
 

@@ -53,6 +53,7 @@
 #include "utils/timestamp.h"
 
 #include "delivery.h"
+#include "compat.h"
 #include "eventbus.h"
 #include "worker.h"
 
