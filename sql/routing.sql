@@ -107,6 +107,14 @@ SELECT count(*) FROM eventbus_outbox.queue_rt_all;
 RESET ROLE;
 SELECT queue, rule, target_id FROM routed WHERE "order" = 13;
 
+-- The index anchors each rule on its most selective field: a field that
+-- many rules share (source here) is not used when a rarer one exists.
+SELECT put_rule('rt-sel-' || i, format('{"source": ["shop.web"], "detail": {"sku": ["sel-%s"]}}', i)::jsonb, 'rt-bus') IS NULL AS failed
+  FROM generate_series(1, 3) i GROUP BY 1;
+SELECT put_rule('rt-sel-source-only', '{"source": ["shop.web"], "detail": {"qty": [{"numeric": [">", 0]}]}}', 'rt-bus') IS NULL AS failed;
+SELECT * FROM rule_index_anchors('arn:aws:events:local:000000000000:event-bus/rt-bus')
+ WHERE rule NOT LIKE 'rt-many-%';
+
 -- Metrics: rule_stats counts matches (also of rules without targets);
 -- queue_stats counts what was enqueued and what is waiting.
 SELECT rule, state, matched_events, triggered_rules FROM rule_stats

@@ -5,10 +5,11 @@
  *
  * A bus's enabled rules are compiled together.  Each rule is given, when
  * its pattern allows, an anchor: a leaf field outside any $or whose
- * conditions are all exact strings (or exact strings and prefixes).  An
- * event can only match the rule if its value at that path equals (or starts
- * with) one of the anchor's strings, so the index keeps one sorted array of
- * (path, value, rule) entries and finds a rule's candidacy by binary search.
+ * conditions are all exact strings (or exact strings and prefixes), the one
+ * whose values the fewest other rules share.  An event can only match the
+ * rule if its value at that path equals (or starts with) one of the
+ * anchor's strings, so the index keeps one sorted array of (path, value,
+ * rule) entries and finds a rule's candidacy by binary search.
  * Matching an event walks the few distinct anchor paths, probes the array
  * with the event's values there, and confirms each candidate (plus the
  * rules without an anchor) with the full matcher.  The cost depends on the
@@ -27,6 +28,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -36,7 +38,9 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/tuplestore.h"
 
+#include "compat.h"
 #include "eventbus.h"
 #include "rule_index.h"
 
@@ -73,6 +77,7 @@ struct BusRuleIndex
 	AnchorEntry *entries;
 	int			nunindexed;
 	int		   *unindexed;
+	int		   *anchor_path;	/* per rule: its anchor's path, or -1 */
 	uint32	   *mark;			/* scratch: mark[r] == epoch: r is a candidate */
 	uint32		epoch;
 	int		   *candidates;		/* scratch: candidate rule numbers */
@@ -136,20 +141,28 @@ rule_arn(const char *bus, const char *name)
 }
 
 /*
- * Anchor selection: the leaf outside any $or with the best score, 2 for
- * exact strings only, 1 for exact strings and prefixes.
+ * Anchor selection.  A rule's candidate anchors are its leaves outside any
+ * $or whose conditions are all exact strings (score 2) or exact strings and
+ * prefixes (score 1): an event can only match the rule if its value at that
+ * path is (or starts with) one of them.  Among its candidates a rule takes
+ * the most selective one: the leaf whose values the fewest rules of the bus
+ * share (a field that every rule names, such as a common source, would make
+ * every rule a candidate for every event).
  */
 typedef struct AnchorChoice
 {
+	int			rule;
 	int			score;
 	int			nkeys;
 	const char *keys[64];
 	const PatternField *field;
+	char	   *pathkey;		/* keys joined by \x1f, for counting */
+	int			weight;			/* most rules sharing one of its values */
 } AnchorChoice;
 
 static void
-choose_anchor(const PatternNode *node, const char **path, int depth,
-			  AnchorChoice *best)
+collect_anchor_candidates(const PatternNode *node, const char **path, int depth,
+						  int rule, List **candidates)
 {
 	if (depth >= 63)
 		return;
@@ -159,27 +172,109 @@ choose_anchor(const PatternNode *node, const char **path, int depth,
 
 		path[depth] = f->key;
 		if (f->child)
-			choose_anchor(f->child, path, depth + 1, best);
+			collect_anchor_candidates(f->child, path, depth + 1, rule, candidates);
 		else
 		{
 			int			score = 2;
+			AnchorChoice *c;
+			StringInfoData key;
 
-			for (int c = 0; c < f->nconds && score > 0; c++)
+			for (int k = 0; k < f->nconds && score > 0; k++)
 			{
-				if (f->conds[c].kind == PCOND_PREFIX)
+				if (f->conds[k].kind == PCOND_PREFIX)
 					score = 1;
-				else if (f->conds[c].kind != PCOND_STRING)
+				else if (f->conds[k].kind != PCOND_STRING)
 					score = 0;
 			}
-			if (score > best->score)
+			if (score == 0)
+				continue;
+			c = palloc0(sizeof(AnchorChoice));
+			c->rule = rule;
+			c->score = score;
+			c->nkeys = depth + 1;
+			memcpy(c->keys, path, sizeof(char *) * (depth + 1));
+			c->field = f;
+			initStringInfo(&key);
+			for (int k = 0; k <= depth; k++)
 			{
-				best->score = score;
-				best->nkeys = depth + 1;
-				memcpy(best->keys, path, sizeof(char *) * (depth + 1));
-				best->field = f;
+				if (k > 0)
+					appendStringInfoChar(&key, '\x1f');
+				appendStringInfoString(&key, path[k]);
 			}
+			c->pathkey = key.data;
+			*candidates = lappend(*candidates, c);
 		}
 	}
+}
+
+/* One value of one candidate, for counting how many rules share it. */
+typedef struct AnchorValue
+{
+	const char *pathkey;
+	bool		prefix;
+	const char *value;
+	int			len;
+	AnchorChoice *candidate;
+} AnchorValue;
+
+static int
+compare_anchor_values(const void *a, const void *b)
+{
+	const AnchorValue *x = a;
+	const AnchorValue *y = b;
+	int			c = strcmp(x->pathkey, y->pathkey);
+
+	if (c != 0)
+		return c;
+	if (x->prefix != y->prefix)
+		return x->prefix ? 1 : -1;
+	c = memcmp(x->value, y->value, Min(x->len, y->len));
+	if (c != 0)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Set each candidate's weight: the largest group of equal values it is in. */
+static void
+weigh_anchor_candidates(List *candidates)
+{
+	int			n = 0;
+	int			i = 0;
+	AnchorValue *values;
+	ListCell   *lc;
+
+	foreach(lc, candidates)
+		n += ((AnchorChoice *) lfirst(lc))->field->nconds;
+	if (n == 0)
+		return;
+	values = palloc(sizeof(AnchorValue) * n);
+	foreach(lc, candidates)
+	{
+		AnchorChoice *c = lfirst(lc);
+
+		for (int k = 0; k < c->field->nconds; k++)
+		{
+			values[i].pathkey = c->pathkey;
+			values[i].prefix = (c->field->conds[k].kind == PCOND_PREFIX);
+			values[i].value = c->field->conds[k].str;
+			values[i].len = c->field->conds[k].len;
+			values[i].candidate = c;
+			i++;
+		}
+	}
+	qsort(values, n, sizeof(AnchorValue), compare_anchor_values);
+	for (int start = 0; start < n;)
+	{
+		int			end = start + 1;
+
+		CHECK_FOR_INTERRUPTS();
+		while (end < n && compare_anchor_values(&values[start], &values[end]) == 0)
+			end++;
+		for (int k = start; k < end; k++)
+			values[k].candidate->weight = Max(values[k].candidate->weight, end - start);
+		start = end;
+	}
+	pfree(values);
 }
 
 static int
@@ -267,28 +362,51 @@ build_anchors(BusRuleIndex *index)
 	List	   *paths = NIL;
 	List	   *entries = NIL;
 	List	   *unindexed = NIL;
+	List	   *candidates = NIL;
+	AnchorChoice **best;
 	ListCell   *lc;
 	int			i;
 
+	/* every rule's candidate anchors, weighed by how many rules share them */
 	for (int r = 0; r < index->nrules; r++)
 	{
-		AnchorChoice best;
 		const char *path[64];
+
+		collect_anchor_candidates(index->rules[r].pattern->root, path, 0, r,
+								  &candidates);
+	}
+	weigh_anchor_candidates(candidates);
+
+	/* each rule takes its lightest candidate; exact before prefix on a tie */
+	best = palloc0(sizeof(AnchorChoice *) * Max(index->nrules, 1));
+	foreach(lc, candidates)
+	{
+		AnchorChoice *c = lfirst(lc);
+		AnchorChoice *b = best[c->rule];
+
+		if (b == NULL || c->weight < b->weight ||
+			(c->weight == b->weight && c->score > b->score))
+			best[c->rule] = c;
+	}
+
+	index->anchor_path = palloc(sizeof(int) * Max(index->nrules, 1));
+	for (int r = 0; r < index->nrules; r++)
+	{
 		int			p;
 		AnchorPath *ap;
 
-		memset(&best, 0, sizeof(best));
-		choose_anchor(index->rules[r].pattern->root, path, 0, &best);
-		if (best.score == 0)
+		index->anchor_path[r] = -1;
+		if (best[r] == NULL)
 		{
 			unindexed = lappend_int(unindexed, r);
 			continue;
 		}
-		p = find_or_add_path(&paths, &best);
+		p = find_or_add_path(&paths, best[r]);
+		index->anchor_path[r] = p;
 		ap = list_nth(paths, p);
-		for (int c = 0; c < best.field->nconds; c++)
+		for (int c = 0; c < best[r]->field->nconds; c++)
 		{
-			const PatternCond *cond = &best.field->conds[c];
+			const PatternCond *cond = &best[r]->field->conds[c];
 			AnchorEntry *e = palloc(sizeof(AnchorEntry));
 
 			e->path = p;
@@ -608,4 +726,77 @@ rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched)
 			matched[nmatched++] = r;
 	}
 	return nmatched;
+}
+
+/*
+ * eventbus.rule_index_anchors(event_bus_name): how this session's rule
+ * index finds each enabled rule of a bus: the anchor's path and values, or
+ * none (the rule is tried on every event).
+ */
+PG_FUNCTION_INFO_V1(eventbus_rule_index_anchors);
+
+Datum
+eventbus_rule_index_anchors(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *bus = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	BusRuleIndex *index;
+	List	  **values;
+	bool	   *prefix;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	index = rule_index_for_bus(bus);
+
+	values = palloc0(sizeof(List *) * Max(index->nrules, 1));
+	prefix = palloc0(sizeof(bool) * Max(index->nrules, 1));
+	for (int i = 0; i < index->nentries; i++)
+	{
+		AnchorEntry *e = &index->entries[i];
+
+		values[e->rule] = lappend(values[e->rule],
+								  cstring_to_text_with_len(e->value, e->len));
+		prefix[e->rule] |= e->prefix;
+	}
+
+	for (int r = 0; r < index->nrules; r++)
+	{
+		Datum		result[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		CHECK_FOR_INTERRUPTS();
+		result[0] = CStringGetTextDatum(index->rules[r].name);
+		if (index->anchor_path[r] < 0)
+		{
+			nulls[1] = nulls[2] = true;
+			result[3] = CStringGetTextDatum("none");
+		}
+		else
+		{
+			AnchorPath *ap = &index->paths[index->anchor_path[r]];
+			StringInfoData path;
+			Datum	   *elems;
+			int			n = list_length(values[r]);
+			int			i = 0;
+			ListCell   *lc;
+
+			initStringInfo(&path);
+			for (int k = 0; k < ap->nkeys; k++)
+			{
+				if (k > 0)
+					appendStringInfoChar(&path, '.');
+				appendStringInfoString(&path, ap->keys[k]);
+			}
+			result[1] = CStringGetTextDatum(path.data);
+			elems = palloc(sizeof(Datum) * Max(n, 1));
+			foreach(lc, values[r])
+				elems[i++] = PointerGetDatum(lfirst(lc));
+			result[2] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+			result[3] = CStringGetTextDatum(prefix[r] ? "exact and prefix" : "exact");
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, result, nulls);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -30,3 +30,24 @@ CREATE TRIGGER rules_changed
 CREATE TRIGGER targets_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON eventbus.targets
     FOR EACH STATEMENT EXECUTE FUNCTION eventbus.catalog_changed();
+
+CREATE FUNCTION eventbus._rule_index_anchors(bus text,
+    OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'eventbus_rule_index_anchors'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._rule_index_anchors(text) IS
+'Internal: the rule index anchors of a bus, by name.';
+
+CREATE FUNCTION eventbus.rule_index_anchors(event_bus_name text DEFAULT 'default',
+    OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM eventbus._rule_index_anchors(eventbus._bus_name(event_bus_name)) ORDER BY 1;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.rule_index_anchors(text) IS
+'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event.';
