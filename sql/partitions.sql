@@ -101,8 +101,8 @@ VALUES ('default', 'pt-rule', 'pt-target', '00000000-0000-4000-8000-0000000000a4
 SELECT eventbus.put_rule('pt-rule', '{"source": ["pt.never"]}') IS NOT NULL AS rule_created;
 INSERT INTO eventbus.targets (bus, rule, target_id, arn, kind, destination, outbox)
 VALUES ('default', 'pt-rule', 'pt-target', 'queue:pt_orphan', 'queue', 'pt_orphan',
-        eventbus._create_outbox('pt_orphan_outbox'));
-INSERT INTO eventbus_outbox.pt_orphan_outbox (event_id, event_ingestion_time, bus, rule, target_id)
+        eventbus._create_outbox('push_000000000000_pt_orphan'));
+INSERT INTO eventbus_outbox.push_000000000000_pt_orphan (event_id, event_ingestion_time, bus, rule, target_id)
 VALUES ('00000000-0000-4000-8000-0000000000ff', '2001-01-04 06:00:00+00', 'default', 'pt-rule', 'pt-target');
 
 -- Only 5 January goes; the others are kept and reported.
@@ -114,7 +114,7 @@ DELETE FROM eventbus_outbox.queue_pt_q;
 SELECT * FROM eventbus.drop_event_partitions('1 day');
 -- ... then 3 and 4 January.
 DELETE FROM eventbus.dead_letters WHERE rule = 'pt-rule';
-DELETE FROM eventbus_outbox.pt_orphan_outbox;
+DELETE FROM eventbus_outbox.push_000000000000_pt_orphan;
 SELECT * FROM eventbus.drop_event_partitions('1 day');
 SELECT * FROM eventbus.drop_event_partitions('1 day');
 SELECT partition_name FROM eventbus._event_partitions() WHERE day < '2002-01-01';
@@ -132,8 +132,8 @@ DELETE FROM eventbus.targets WHERE rule = 'pt-rule';
 DO $$
 BEGIN
     -- removing a target retires its outbox; drop it if that ever changes
-    IF to_regclass('eventbus_outbox.pt_orphan_outbox') IS NOT NULL THEN
-        DROP TABLE eventbus_outbox.pt_orphan_outbox;
+    IF to_regclass('eventbus_outbox.push_000000000000_pt_orphan') IS NOT NULL THEN
+        DROP TABLE eventbus_outbox.push_000000000000_pt_orphan;
     END IF;
 END;
 $$;

@@ -48,4 +48,16 @@ InitMaterializedSRF(FunctionCallInfo fcinfo, bits32 flags)
 #define EVENTBUS_RANDOM_DOUBLE() pg_prng_double(&pg_global_prng_state)
 #endif
 
+/* Ownership checks were unified in PostgreSQL 16. */
+#if PG_VERSION_NUM >= 160000
+#include "catalog/pg_database.h"
+#include "utils/acl.h"
+#define eventbus_database_ownercheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#include "utils/acl.h"
+#define eventbus_database_ownercheck(dboid, roleid) \
+	pg_database_ownercheck((dboid), (roleid))
+#endif
+
 #endif							/* EVENTBUS_COMPAT_H */

@@ -31,6 +31,8 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "pgstat.h"
 #include "utils/resowner.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
@@ -48,26 +50,32 @@ typedef enum DeliveryOutcome
 	OUTCOME_DEAD_LETTER
 } DeliveryOutcome;
 
-/* Errors that retrying cannot fix go to the dead letters at once. */
+/*
+ * Errors that retrying cannot fix go to the dead letters at once: a missing
+ * function or object, a missing privilege (SQLSTATE class 42), a missing
+ * schema (3F), a program limit such as NOTIFY's payload size or the bus
+ * hop limit (54).  Errors raised by the target's own code are retried.
+ */
 static bool
 is_permanent_error(int sqlerrcode)
 {
 	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
 	{
-		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:	/* 42: no function, no privilege */
-		case ERRCODE_INVALID_SCHEMA_NAME:	/* 3F */
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:	/* 54: payload too large, routing loop */
+		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:
+		case ERRCODE_INVALID_SCHEMA_NAME:
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
 			return true;
 		default:
-			break;
+			return false;
 	}
-	return sqlerrcode == ERRCODE_UNDEFINED_OBJECT ||
-		sqlerrcode == ERRCODE_INVALID_PARAMETER_VALUE ||
-		sqlerrcode == ERRCODE_NO_DATA_FOUND;
 }
 
+/*
+ * The push targets, allocated in cxt (SPI switches back to its own context
+ * after each call, so the caller's context cannot be relied upon).
+ */
 static List *
-load_push_targets(void)
+load_push_targets(MemoryContext cxt)
 {
 	static const char *query =
 		"SELECT r.rule_id, t.bus, t.rule, t.target_id, t.kind, t.destination,"
@@ -81,11 +89,14 @@ load_push_targets(void)
 		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
 		"  LEFT JOIN eventbus.queues q ON q.name = t.dead_letter_config->>'Queue'"
 		" WHERE t.kind IN ('function', 'bus', 'notify')"
+		"   AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox)"
 		" ORDER BY t.outbox";
 	List	   *targets = NIL;
+	MemoryContext oldcxt;
 
 	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not read the push targets");
+	oldcxt = MemoryContextSwitchTo(cxt);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -115,14 +126,35 @@ load_push_targets(void)
 		t->dlq_queue = SPI_getvalue(tup, desc, 13);
 		targets = lappend(targets, t);
 	}
+	MemoryContextSwitchTo(oldcxt);
 	return targets;
 }
 
+/* The outbox's qualified name, or NULL when the table is gone. */
 static char *
 outbox_name(Oid outbox)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(outbox)),
-									  get_rel_name(outbox));
+	char	   *relname = get_rel_name(outbox);
+	char	   *nspname = relname ? get_namespace_name(get_rel_namespace(outbox)) : NULL;
+
+	if (relname == NULL || nspname == NULL)
+		return NULL;
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/* As outbox_name(), raising an error when the table is gone. */
+static char *
+outbox_name_or_error(Oid outbox)
+{
+	char	   *name = outbox_name(outbox);
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("outbox table %u no longer exists", outbox),
+				 errdetail("It was dropped while the delivery worker used it."),
+				 errhint("Remove the target and put it again.")));
+	return name;
 }
 
 /* Claim up to batch_size due messages of a target; copies them out of SPI. */
@@ -145,7 +177,7 @@ claim_messages(const PushTarget *target)
 					 " ORDER BY o.message_id"
 					 " LIMIT $1"
 					 "   FOR UPDATE OF o SKIP LOCKED",
-					 outbox_name(target->outbox));
+					 outbox_name_or_error(target->outbox));
 	args[0] = Int32GetDatum(eventbus_delivery_batch_size);
 	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
@@ -190,12 +222,6 @@ invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		if (msg->payload == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("the event of message %lld is gone", (long long) msg->message_id),
-					 errdetail("Its partition of eventbus.events was dropped before delivery."),
-					 errhint("Keep event partitions while messages reference them.")));
 		if (strcmp(target->kind, "function") == 0)
 			target_function_invoke(target, msg);
 		else if (strcmp(target->kind, "bus") == 0)
@@ -244,7 +270,7 @@ delete_delivered(const PushTarget *target, List *ids)
 	foreach(lc, ids)
 		elems[i++] = Int64GetDatum(*(int64 *) lfirst(lc));
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	query = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", outbox_name(target->outbox));
+	query = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", outbox_name_or_error(target->outbox));
 	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: could not delete delivered messages");
 }
@@ -272,7 +298,7 @@ reschedule(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now
 					 " first_attempt_at = coalesce(first_attempt_at, $3), last_attempt_at = $3,"
 					 " last_error_code = $4, last_error_message = $5"
 					 " WHERE message_id = $1",
-					 outbox_name(target->outbox));
+					 outbox_name_or_error(target->outbox));
 	if (SPI_execute_with_args(query, 5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "eventbus: could not reschedule message %lld", (long long) msg->message_id);
 }
@@ -313,7 +339,7 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 					 " SELECT $2, $3, $4, d.message_id, d.event_id, d.event_ingestion_time, $5,"
 					 "        $6, $7, $8, $9, coalesce(d.first_attempt_at, $10), $10"
 					 "   FROM d",
-					 outbox_name(target->outbox));
+					 outbox_name_or_error(target->outbox));
 	if (SPI_execute_with_args(query, 10, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: could not dead-letter message %lld", (long long) msg->message_id);
 	stats_count_target(target->rule_id, target->target_id, STATS_DEAD_LETTERED, 1);
@@ -337,7 +363,7 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 			qnulls[5] = 'n';
 		query = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload)"
 						 " VALUES ($1, $2, $3, $4, $5, $6)",
-						 outbox_name(target->dlq_outbox));
+						 outbox_name_or_error(target->dlq_outbox));
 		if (SPI_execute_with_args(query, 6, qtypes, qargs, qnulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "eventbus: could not send message %lld to its dead-letter queue",
 				 (long long) msg->message_id);
@@ -363,12 +389,21 @@ deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
 
 		CHECK_FOR_INTERRUPTS();
 
-		/* too old already (e.g. the worker was stopped): no more attempts */
-		if (msg->attempts > 0 && age_ms > (int64) target->max_event_age * 1000)
+		/* too old already (e.g. delivery was paused): no attempt, as EventBridge */
+		if (age_ms > (int64) target->max_event_age * 1000)
 		{
 			dead_letter(target, msg, now, "MaximumEventAgeExceeded",
 						"the event is older than MaximumEventAgeInSeconds",
-						"MaximumEventAgeInSeconds", msg->attempts - 1);
+						"MaximumEventAgeInSeconds", Max(msg->attempts - 1, 0));
+			(*failed)++;
+			continue;
+		}
+		/* its partition of eventbus.events was dropped: nothing to deliver */
+		if (msg->payload == NULL)
+		{
+			dead_letter(target, msg, now, "EventNotFound",
+						"the event's partition of eventbus.events was dropped before delivery",
+						NULL, Max(msg->attempts - 1, 0));
 			(*failed)++;
 			continue;
 		}
@@ -413,7 +448,7 @@ static TimestampTz
 next_due_of(const PushTarget *target)
 {
 	char	   *query = psprintf("SELECT min(visible_at) FROM %s",
-								 outbox_name(target->outbox));
+								 outbox_name_or_error(target->outbox));
 	bool		isnull;
 	Datum		d;
 
@@ -423,27 +458,60 @@ next_due_of(const PushTarget *target)
 	return isnull ? 0 : DatumGetTimestampTz(d);
 }
 
+/* A transaction with SPI and a snapshot, as the worker needs. */
+static void
+begin_work(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+end_work(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+}
+
+/*
+ * One cycle: read the push targets, then deliver one batch of each in a
+ * transaction of its own, so that a slow target holds up no other and no
+ * transaction stays open long.
+ */
 int
 delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 {
 	MemoryContext cyclecxt;
-	MemoryContext oldcxt;
 	List	   *targets;
 	ListCell   *lc;
 	int			attempted = 0;
 
 	*next_due = 0;
-	cyclecxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus delivery cycle",
+	cyclecxt = AllocSetContextCreate(TopMemoryContext, "eventbus delivery cycle",
 									 ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cyclecxt);
 
-	targets = load_push_targets();
+	begin_work();
+	targets = load_push_targets(cyclecxt);
+	end_work();
+
 	foreach(lc, targets)
 	{
 		PushTarget *target = lfirst(lc);
 		List	   *messages;
 
 		CHECK_FOR_INTERRUPTS();
+		begin_work();
+		/* dropped since the cycle began: skip it */
+		if (outbox_name(target->outbox) == NULL)
+		{
+			end_work();
+			continue;
+		}
 		messages = claim_messages(target);
 		if (messages == NIL)
 		{
@@ -451,13 +519,15 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 
 			if (due != 0 && (*next_due == 0 || due < *next_due))
 				*next_due = due;
-			continue;
 		}
-		attempted += list_length(messages);
-		deliver_batch(target, messages, delivered, failed);
+		else
+		{
+			attempted += list_length(messages);
+			deliver_batch(target, messages, delivered, failed);
+		}
+		end_work();
 	}
 
-	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cyclecxt);
 	return attempted;
 }

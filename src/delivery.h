@@ -45,10 +45,10 @@ typedef struct DeliveryMessage
 } DeliveryMessage;
 
 /*
- * Run one delivery cycle in the current transaction (SPI connected):
- * claim and deliver at most one batch per push target.  Returns how many
- * messages were attempted; *next_due is set to the earliest time a
- * not-yet-visible message becomes due (0 if none).
+ * Run one delivery cycle (outside any transaction: it starts its own):
+ * claim and deliver at most one batch per push target, each in its own
+ * transaction.  Returns how many messages were attempted; *next_due is set
+ * to the earliest time a not-yet-visible message becomes due (0 if none).
  */
 extern int	delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed);
 

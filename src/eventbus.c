@@ -117,7 +117,6 @@ define_settings(void)
 							0,
 							NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("eventbus");
 }
 
 PG_FUNCTION_INFO_V1(eventbus_current_account);
@@ -168,6 +167,8 @@ _PG_init(void)
 {
 	define_settings();
 	delivery_define_settings();
+	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
+	MarkGUCPrefixReserved("eventbus");
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;

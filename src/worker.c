@@ -319,15 +319,17 @@ eventbus_wake_launcher(PG_FUNCTION_ARGS)
  * Stopping a database's workers before DROP / RENAME DATABASE
  * ---------------------------------------------------------------------
  */
-static void
+static Oid
 stop_database_workers(const char *dbname)
 {
 	Oid			dboid = get_database_oid(dbname, true);
 	TimestampTz deadline;
 	bool		any;
 
-	if (!OidIsValid(dboid) || delivery_shared == NULL)
-		return;
+	/* only for whoever may drop or rename it: the command checks later */
+	if (!OidIsValid(dboid) || delivery_shared == NULL ||
+		!eventbus_database_ownercheck(dboid, GetUserId()))
+		return InvalidOid;
 
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
@@ -361,6 +363,29 @@ stop_database_workers(const char *dbname)
 			pg_usleep(10000L);
 		}
 	} while (any && GetCurrentTimestamp() < deadline);
+	return dboid;
+}
+
+/*
+ * After the command (done or failed): the database's workers may start
+ * again, under its new name or, if it is gone, not at all.
+ */
+static void
+release_database_workers(Oid dboid)
+{
+	if (!OidIsValid(dboid) || delivery_shared == NULL)
+		return;
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		if (slot->dboid == dboid && slot->state == SLOT_STOPPING && slot->pid == 0)
+			slot->state = SLOT_FREE;
+	}
+	LWLockRelease(delivery_shared->lock);
+	if (delivery_shared->launcher_latch)
+		SetLatch(delivery_shared->launcher_latch);
 }
 
 static void
@@ -370,19 +395,28 @@ eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
+	Oid			stopped = InvalidOid;
 
 	if (IsA(parsetree, DropdbStmt))
-		stop_database_workers(((DropdbStmt *) parsetree)->dbname);
+		stopped = stop_database_workers(((DropdbStmt *) parsetree)->dbname);
 	else if (IsA(parsetree, RenameStmt) &&
 			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
-		stop_database_workers(((RenameStmt *) parsetree)->subname);
+		stopped = stop_database_workers(((RenameStmt *) parsetree)->subname);
 
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-							 queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		release_database_workers(stopped);
+	}
+	PG_END_TRY();
 }
 
 void
@@ -663,28 +697,16 @@ eventbus_worker_main(Datum main_arg)
 
 		if (eventbus_delivery_enabled)
 		{
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			if (!OidIsValid(get_extension_oid("eventbus", true)))
+			if (!extension_installed())
 			{
-				CommitTransactionCommand();
 				LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 				slot->state = SLOT_ABSENT;
 				slot->state_since = GetCurrentTimestamp();
 				LWLockRelease(delivery_shared->lock);
 				proc_exit(0);
 			}
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "eventbus: SPI_connect failed");
-			PushActiveSnapshot(GetTransactionSnapshot());
 			pgstat_report_activity(STATE_RUNNING, "eventbus: delivering");
-
 			attempted = delivery_run_cycle(&next_due, &delivered, &failed);
-
-			SPI_finish();
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			pgstat_report_stat(false);
 			pgstat_report_activity(STATE_IDLE, NULL);
 
 			pg_atomic_fetch_add_u64(&slot->delivered, delivered);

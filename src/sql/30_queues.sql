@@ -9,12 +9,22 @@
 
 -- One outbox row per message.  payload is NULL when the target takes the
 -- event unchanged: the envelope is then read from eventbus.events.
+-- SECURITY DEFINER: outboxes belong to the extension's owner, never to the
+-- role that put a target, which could otherwise drop or alter them.  It
+-- only ever creates a table of this one shape, with an outbox name.
 CREATE FUNCTION eventbus._create_outbox(table_name text)
 RETURNS regclass
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    IF table_name IS NULL OR table_name !~ '^(queue_[A-Za-z0-9_-]{1,54}|push_[0-9a-f]{12}_[A-Za-z0-9._-]{1,44})$' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid outbox table name %L', table_name),
+            'Outbox tables are named queue_<queue> or push_<hash>_<target id>.',
+            'Create queues with create_queue and targets with put_targets.');
+    END IF;
     EXECUTE format($ddl$
         CREATE TABLE eventbus_outbox.%I (
             message_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -43,7 +53,7 @@ END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._create_outbox(text) IS
-'Internal: creates an outbox table in schema eventbus_outbox and returns it.';
+'Internal: creates an outbox table in schema eventbus_outbox, owned by the extension''s owner, and returns it.';
 
 CREATE FUNCTION eventbus.create_queue(queue_name text,
                                       max_receive_count integer DEFAULT 10,
@@ -131,10 +141,12 @@ COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
 'Deletes a queue and its outbox table; refused while targets name it, and while it holds messages unless force is true.';
 
 -- A push target's own outbox: eventbus_outbox."push_<hash>_<target id>",
--- created on first use.
+-- created on first use.  SECURITY DEFINER, as _create_outbox: the caller
+-- needs no rights on schema eventbus_outbox.
 CREATE FUNCTION eventbus._push_outbox(bus text, rule text, target_id text)
 RETURNS regclass
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -164,7 +176,8 @@ BEGIN
         RETURN NULL;
     END IF;
     IF EXISTS (SELECT FROM eventbus.queues q WHERE q.outbox = OLD.outbox)
-       OR EXISTS (SELECT FROM eventbus.targets t WHERE t.outbox = OLD.outbox) THEN
+       OR EXISTS (SELECT FROM eventbus.targets t WHERE t.outbox = OLD.outbox)
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = OLD.outbox) THEN
         RETURN NULL;
     END IF;
     EXECUTE format($sql$
@@ -191,3 +204,23 @@ COMMENT ON FUNCTION eventbus._target_removed() IS
 CREATE TRIGGER target_removed
     AFTER DELETE OR UPDATE OF outbox ON eventbus.targets
     FOR EACH ROW EXECUTE FUNCTION eventbus._target_removed();
+
+-- The role a target acts as is the role that last put it, whatever the
+-- statement says: nobody can make a target run as someone else.
+CREATE FUNCTION eventbus._target_owner()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    NEW.owner := current_user;
+    RETURN NEW;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._target_owner() IS
+'Internal: trigger on eventbus.targets that records the current role as the target''s owner on every insert and update.';
+
+CREATE TRIGGER target_owner
+    BEFORE INSERT OR UPDATE ON eventbus.targets
+    FOR EACH ROW EXECUTE FUNCTION eventbus._target_owner();

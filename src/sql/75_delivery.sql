@@ -39,7 +39,9 @@ DECLARE
     n bigint;
     total bigint := 0;
 BEGIN
-    FOR outbox IN SELECT DISTINCT t.outbox FROM eventbus.targets t WHERE t.kind <> 'queue' LOOP
+    FOR outbox IN SELECT DISTINCT t.outbox FROM eventbus.targets t
+                   WHERE t.kind <> 'queue'
+                     AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox) LOOP
         EXECUTE format('SELECT count(*) FROM %s', outbox) INTO n;
         total := total + n;
     END LOOP;
