@@ -521,8 +521,15 @@ build_index(const char *bus, uint64 generation)
 			rule->name = copy_text_attr(tup, desc, 2);
 			rule->arn = rule_arn(bus, rule->name);
 			rule->pattern = pattern_compile_or_error(pattern);
-			/* at most one target per row: room for all remaining rows */
-			rule->targets = palloc0(sizeof(RuleTarget) * (nrows - row));
+			/* the rule's rows are consecutive: one target per row */
+			{
+				uint64		end = row + 1;
+
+				while (end < nrows &&
+					   DatumGetInt64(SPI_getbinval(tuptable->vals[end], desc, 1, &isnull)) == rule_id)
+					end++;
+				rule->targets = palloc0(sizeof(RuleTarget) * (end - row));
+			}
 			last_rule_id = rule_id;
 		}
 		rule = &index->rules[r];
