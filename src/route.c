@@ -37,6 +37,7 @@
 #include "utils/tuplestore.h"
 
 #include "envelope.h"
+#include "outbox.h"
 #include "eventbus.h"
 #include "rule_index.h"
 #include "stats.h"
@@ -57,68 +58,6 @@ typedef struct OutboxBatch
 	bool	   *payload_nulls;
 	char	   *queue;			/* queue to NOTIFY, or NULL */
 } OutboxBatch;
-
-/* Prepared INSERT per outbox table, kept for the backend's life. */
-typedef struct OutboxPlan
-{
-	Oid			outbox;
-	SPIPlanPtr	plan;
-} OutboxPlan;
-
-static HTAB *outbox_plans = NULL;
-
-static SPIPlanPtr
-outbox_insert_plan(Oid outbox)
-{
-	OutboxPlan *entry;
-	bool		found;
-
-	if (outbox_plans == NULL)
-	{
-		HASHCTL		ctl;
-
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(OutboxPlan);
-		ctl.hcxt = TopMemoryContext;
-		outbox_plans = hash_create("eventbus outbox plans", 32, &ctl,
-								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(outbox_plans, &outbox, HASH_ENTER, &found);
-	if (!found)
-		entry->plan = NULL;
-	if (entry->plan == NULL)
-	{
-		char	   *relname = get_rel_name(outbox);
-		Oid			argtypes[OUTBOX_NCOLS];
-		char	   *sql;
-		SPIPlanPtr	plan;
-
-		if (relname == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("outbox table with OID %u does not exist", outbox),
-					 errdetail("A target refers to an outbox table that was dropped."),
-					 errhint("Remove the target and put it again.")));
-		sql = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload) "
-					   "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(outbox)),
-												  relname));
-		argtypes[0] = get_array_type(UUIDOID);
-		argtypes[1] = get_array_type(TIMESTAMPTZOID);
-		argtypes[2] = TEXTARRAYOID;
-		argtypes[3] = TEXTARRAYOID;
-		argtypes[4] = TEXTARRAYOID;
-		argtypes[5] = get_array_type(JSONBOID);
-		plan = SPI_prepare(sql, OUTBOX_NCOLS, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "eventbus: could not prepare \"%s\": %s", sql,
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		entry->plan = plan;
-	}
-	return entry->plan;
-}
 
 static Oid
 outbox_owner(Oid outbox)
@@ -196,7 +135,7 @@ batch_flush(OutboxBatch *b)
 
 	Oid			save_userid;
 	int			save_sec_context;
-	SPIPlanPtr	plan = outbox_insert_plan(b->outbox);
+	SPIPlanPtr	plan = outbox_plan(b->outbox, OUTBOX_INSERT);
 
 	for (int c = 0; c < OUTBOX_NCOLS; c++)
 		args[c] = make_array(b->cols[c], c == 5 ? b->payload_nulls : NULL,

@@ -85,6 +85,29 @@ $fn$;
 COMMENT ON FUNCTION eventbus._check_message_ids(bigint[]) IS
 'Internal: raises 22023 when the array of message ids is NULL.';
 
+-- The statements behind receive() and ack(), prepared once per outbox
+-- table (src/outbox.c) instead of planned on every call.
+CREATE FUNCTION eventbus._receive_pass(outbox regclass, clock timestamptz,
+    how_many integer, max_receive_count integer, visibility_timeout integer,
+    queue text, after_id bigint,
+    OUT message_id bigint, OUT event_id uuid, OUT payload jsonb,
+    OUT receive_count integer, OUT enqueued_at timestamptz, OUT rule text,
+    OUT target_id text, OUT moved bigint, OUT last_id bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'eventbus_receive_pass'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._receive_pass(regclass, timestamptz, integer, integer, integer, text, bigint) IS
+'Internal: one pass of receive() over a queue''s outbox; its last row (message_id NULL) reports how many messages moved to the dead letters and the last id it locked.';
+
+CREATE FUNCTION eventbus._delete_messages(outbox regclass, message_ids bigint[])
+RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_delete_messages'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._delete_messages(regclass, bigint[]) IS
+'Internal: deletes messages of an outbox by id; returns how many.';
+
 CREATE FUNCTION eventbus.receive(queue text,
                                  max_messages integer DEFAULT 1,
                                  visibility_timeout integer DEFAULT 30)
@@ -101,7 +124,6 @@ AS $fn$
 DECLARE
     q           eventbus.queues;
     clock       timestamptz := clock_timestamp();
-    stmt        text;
     r           record;
     got         integer := 0;
     moved       bigint;
@@ -117,76 +139,13 @@ BEGIN
     PERFORM eventbus._check_seconds('visibility_timeout', visibility_timeout);
     q := eventbus._queue(queue);
 
-    -- One pass: lock the first visible messages after $6 that no one else
-    -- holds; move those already received max_receive_count times to the
-    -- dead letters; hide and count the others, and return them with their
-    -- payload (the event's envelope when the outbox row has none).  A last
-    -- row, whose message_id is NULL, reports the pass: how many messages
-    -- moved, and the last message id it locked.
-    --   $1 clock, $2 how many, $3 max_receive_count, $4 visibility
-    --   timeout, $5 queue name, $6 message ids after this one
-    stmt := format($sql$
-        WITH picked AS MATERIALIZED (
-            SELECT o.message_id, o.receive_count >= $3 AS exhausted
-              FROM %1$s o
-             WHERE o.visible_at <= $1 AND o.message_id > $6
-             ORDER BY o.message_id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED
-        ), moved AS (
-            DELETE FROM %1$s o
-             USING picked p
-             WHERE o.message_id = p.message_id AND p.exhausted
-            RETURNING o.*
-        ), dead AS (
-            INSERT INTO eventbus.dead_letters
-                   (bus, rule, target_id, queue, message_id, event_id,
-                    event_ingestion_time, payload, error_code, error_message,
-                    exhausted_condition, retry_attempts, first_attempt_at,
-                    last_attempt_at, dead_lettered_at)
-            SELECT m.bus, m.rule, m.target_id, $5, m.message_id, m.event_id,
-                   m.event_ingestion_time, m.payload, 'MaxReceiveCountExceeded',
-                   format('The message was received %%s times without being acknowledged; the queue''s max_receive_count is %%s.',
-                          m.receive_count, $3),
-                   'MaximumReceiveCount', m.receive_count, m.first_attempt_at,
-                   m.last_attempt_at, $1
-              FROM moved m
-            RETURNING 1
-        ), received AS (
-            UPDATE %1$s o
-               SET visible_at = $1 + make_interval(secs => $4),
-                   receive_count = o.receive_count + 1,
-                   first_attempt_at = coalesce(o.first_attempt_at, $1),
-                   last_attempt_at = $1
-              FROM picked p
-             WHERE o.message_id = p.message_id AND NOT p.exhausted
-            RETURNING o.message_id, o.event_id, o.event_ingestion_time,
-                      o.payload, o.receive_count, o.enqueued_at, o.rule,
-                      o.target_id
-        )
-        SELECT r.message_id, r.event_id,
-               coalesce(r.payload,
-                        (SELECT eventbus.event_envelope(e)
-                           FROM eventbus.events e
-                          WHERE e.id = r.event_id
-                            AND e.ingestion_time = r.event_ingestion_time)) AS payload,
-               r.receive_count, r.enqueued_at, r.rule, r.target_id,
-               NULL::bigint AS moved, NULL::bigint AS last_id
-          FROM received r
-        UNION ALL
-        SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               (SELECT count(*) FROM dead),
-               (SELECT max(p.message_id) FROM picked p)
-        ORDER BY 1 NULLS LAST
-        $sql$, q.outbox);
-
     -- Another pass when messages moved to the dead letters left room, so
     -- that an empty result means that no message was available.
     LOOP
         moved := 0;
-        FOR r IN EXECUTE stmt
-            USING clock, max_messages - got, q.max_receive_count,
-                  visibility_timeout, q.name, last_id
+        FOR r IN SELECT * FROM eventbus._receive_pass(q.outbox, clock, max_messages - got,
+                                                      q.max_receive_count, visibility_timeout,
+                                                      q.name, last_id)
         LOOP
             IF r.message_id IS NULL THEN
                 moved := r.moved;
@@ -225,9 +184,7 @@ DECLARE
 BEGIN
     q := eventbus._queue(queue);
     PERFORM eventbus._check_message_ids(message_ids);
-    EXECUTE format('DELETE FROM %s WHERE message_id = ANY ($1)', q.outbox)
-      USING message_ids;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := eventbus._delete_messages(q.outbox, message_ids);
     PERFORM eventbus._count_queue(q.name, 0, n, 0);
     RETURN n;
 END;

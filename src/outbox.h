@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * outbox.h
+ *	  Prepared statements on outbox tables, kept per backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef EVENTBUS_OUTBOX_H
+#define EVENTBUS_OUTBOX_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+typedef enum OutboxStatement
+{
+	OUTBOX_INSERT,				/* routing: unnest($1..$6) into the outbox */
+	OUTBOX_RECEIVE,				/* one pass of receive() */
+	OUTBOX_DELETE				/* ack(): message_id = ANY ($1) */
+} OutboxStatement;
+
+/* The statement prepared for this outbox (SPI must be connected). */
+extern SPIPlanPtr outbox_plan(Oid outbox, OutboxStatement statement);
+
+#endif							/* EVENTBUS_OUTBOX_H */
