@@ -95,6 +95,8 @@ CREATE FUNCTION public.cat_tgt_handler(event jsonb) RETURNS void LANGUAGE sql AS
 SELECT jsonb_pretty(put_targets('cat-tgt-push', $$[
     {"Id": "function", "Arn": "function:public.cat_tgt_handler"},
     {"Id": "function-missing", "Arn": "function:public.open_account"},
+    {"Id": "function-timeout", "Arn": "function:public.cat_tgt_handler", "Config": {"TimeoutSeconds": 5}},
+    {"Id": "function-bad-config", "Arn": "function:public.cat_tgt_handler", "Config": {"Timeout": 5}},
     {"Id": "bus", "Arn": "bus:cat-tgt-bus"},
     {"Id": "bus-arn", "Arn": "arn:aws:events:local:000000000000:event-bus/cat-tgt-bus"},
     {"Id": "bus-missing", "Arn": "bus:no-such-bus"},
@@ -113,7 +115,8 @@ SELECT target_id, kind, destination,
 -- removing a push target drops its outbox (messages left in it would move
 -- to the dead letters, see delivery tests)
 SELECT outbox AS push_outbox FROM targets WHERE rule = 'cat-tgt-push' AND target_id = 'notify' \gset
-SELECT remove_targets('cat-tgt-push', ARRAY['function', 'bus', 'bus-arn', 'notify']);
+SELECT jsonb_path_query(list_targets_by_rule('cat-tgt-push'), '$.Targets[*] ? (@.Id == "function-timeout")') AS with_config;
+SELECT remove_targets('cat-tgt-push', ARRAY['function', 'function-timeout', 'bus', 'bus-arn', 'notify']);
 SELECT to_regclass(:'push_outbox') IS NULL AS outbox_dropped;
 SELECT delete_rule('cat-tgt-push');
 DROP FUNCTION public.cat_tgt_handler(jsonb);

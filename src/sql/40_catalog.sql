@@ -639,6 +639,7 @@ DECLARE
     t_transformer jsonb;
     t_retry jsonb;
     t_dlc jsonb;
+    t_config jsonb;
     dlq_kind text;
     dlq_name text;
     t_outbox regclass;
@@ -688,10 +689,10 @@ BEGIN
             END IF;
             FOR k IN SELECT jsonb_object_keys(entry) LOOP
                 IF k NOT IN ('Id', 'Arn', 'Input', 'InputPath', 'InputTransformer',
-                             'RetryPolicy', 'DeadLetterConfig') THEN
+                             'RetryPolicy', 'DeadLetterConfig', 'Config') THEN
                     PERFORM eventbus._raise('22023',
                         format('target %L has an unsupported key %L', tid, k),
-                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy and DeadLetterConfig.',
+                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig and Config.',
                         'Remove the key.');
                 END IF;
             END LOOP;
@@ -786,6 +787,19 @@ BEGIN
 
             t_retry := eventbus._retry_policy(entry -> 'RetryPolicy');
 
+            -- Config (eventbus's own): {"TimeoutSeconds": 1-3600} for function targets
+            t_config := coalesce(nullif(entry -> 'Config', 'null'), '{}');
+            IF jsonb_typeof(t_config) <> 'object'
+               OR EXISTS (SELECT FROM jsonb_object_keys(t_config) ck WHERE ck <> 'TimeoutSeconds')
+               OR (t_config ? 'TimeoutSeconds'
+                   AND (jsonb_typeof(t_config -> 'TimeoutSeconds') <> 'number'
+                        OR (t_config ->> 'TimeoutSeconds')::numeric NOT BETWEEN 0.001 AND 3600)) THEN
+                PERFORM eventbus._raise('22023',
+                    format('Config of target %L is not valid', tid),
+                    format('Config is %s; it takes {"TimeoutSeconds": <0.001 to 3600>}.', entry -> 'Config'),
+                    'TimeoutSeconds is the statement timeout of a function target''s call.');
+            END IF;
+
             -- DeadLetterConfig: a queue for the events that could not be delivered
             t_dlc := nullif(entry -> 'DeadLetterConfig', 'null');
             dlq_name := NULL;
@@ -833,9 +847,9 @@ BEGIN
 
             INSERT INTO eventbus.targets AS t
                 (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
-                 input_transformer, retry_policy, dead_letter_config)
+                 input_transformer, retry_policy, dead_letter_config, config)
             VALUES (v_bus, put_targets.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
-                    t_input_path, t_transformer, t_retry, t_dlc)
+                    t_input_path, t_transformer, t_retry, t_dlc, t_config)
             ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
                SET arn = excluded.arn,
                    kind = excluded.kind,
@@ -937,7 +951,8 @@ BEGIN
                'InputPath', t.input_path,
                'InputTransformer', t.input_transformer,
                'RetryPolicy', t.retry_policy,
-               'DeadLetterConfig', t.dead_letter_config - 'Queue'))
+               'DeadLetterConfig', t.dead_letter_config - 'Queue',
+               'Config', nullif(t.config, '{}')))
              ORDER BY t.target_id), '[]')
       INTO result
       FROM eventbus.targets t

@@ -312,9 +312,7 @@ q "CREATE FUNCTION public.slow(p jsonb) RETURNS void LANGUAGE plpgsql AS \$\$
                           '{\"RetryPolicy\": {\"MaximumRetryAttempts\": 0}}');
    SELECT eventbus.put_rule('r-k2', '{\"source\": [\"test.k\"]}');
    SELECT eb_t_put_target('r-k2', 'default', 'k-own', 'function:public.slow',
-                          '{\"RetryPolicy\": {\"MaximumRetryAttempts\": 0}}');
-   -- put_targets has no Config key: set the target's timeout directly
-   UPDATE eventbus.targets SET config = '{\"TimeoutSeconds\": 3}' WHERE rule = 'r-k2'" >/dev/null
+                          '{\"RetryPolicy\": {\"MaximumRetryAttempts\": 0}, \"Config\": {\"TimeoutSeconds\": 3}}')" >/dev/null
 wait_for "SELECT current_setting('eventbus.function_timeout') = '300ms'" 5
 worker_reloaded
 id_k=$(put test.k '{"sleep": 1}')
