@@ -105,22 +105,26 @@ define_settings(void)
 							   0,
 							   NULL, NULL, NULL);
 
-	/* Sizes shared memory: takes effect at server start. */
-	DefineCustomIntVariable("eventbus.max_stats_entries",
-							"Maximum number of rules, targets and queues whose metrics are kept.",
-							"Counters live in shared memory sized at server start.",
-							&eventbus_max_stats_entries,
-							10000,
-							100,
-							10000000,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
-
+	/*
+	 * Sizes shared memory: defined only when preloaded, since a setting
+	 * fixed at server start cannot be created later.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("eventbus.max_stats_entries",
+								"Maximum number of rules, targets and queues whose metrics are kept.",
+								"Counters live in shared memory sized at server start.",
+								&eventbus_max_stats_entries,
+								10000,
+								100,
+								10000000,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
 }
 
 PG_FUNCTION_INFO_V1(eventbus_current_account);
 PG_FUNCTION_INFO_V1(eventbus_current_region);
+PG_FUNCTION_INFO_V1(eventbus_get_max_targets_per_rule);
 
 /*
  * Column defaults of eventbus.events call these rather than
@@ -137,6 +141,12 @@ Datum
 eventbus_current_region(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(eventbus_region));
+}
+
+Datum
+eventbus_get_max_targets_per_rule(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(eventbus_max_targets_per_rule);
 }
 
 static void

@@ -9,11 +9,16 @@ CREATE SCHEMA eventbus_outbox;
 COMMENT ON SCHEMA eventbus_outbox IS
 'eventbus outbox tables: one per queue (queue_<name>) and one per push target.';
 
--- The settings eventbus.account and eventbus.region, through C functions so
--- that a plain INSERT loads the library (and so defines the settings).
+-- Settings read from SQL go through C functions, so that the library (and
+-- with it the settings) is loaded even in a session that has not used
+-- eventbus yet.
 CREATE FUNCTION eventbus.current_account() RETURNS text
 AS 'MODULE_PATHNAME', 'eventbus_current_account' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION eventbus.current_account() IS 'The value of eventbus.account.';
+
+CREATE FUNCTION eventbus._max_targets_per_rule() RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_get_max_targets_per_rule' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION eventbus._max_targets_per_rule() IS 'Internal: the value of eventbus.max_targets_per_rule.';
 
 CREATE FUNCTION eventbus.current_region() RETURNS text
 AS 'MODULE_PATHNAME', 'eventbus_current_region' LANGUAGE C STABLE PARALLEL SAFE;

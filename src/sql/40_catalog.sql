@@ -623,7 +623,7 @@ AS $fn$
 DECLARE
     v_bus text := eventbus._bus_name(put_targets.event_bus_name);
     entries jsonb := put_targets.targets;
-    max_targets int := current_setting('eventbus.max_targets_per_rule')::int;
+    max_targets int := eventbus._max_targets_per_rule();
     n_targets int;
     failed jsonb := '[]';
     seen text[] := '{}';

@@ -6,6 +6,7 @@
 #   eb_cluster_start    initdb in a temporary directory (/tmp/$EB_TMP_PREFIX.*,
 #                       default eventbus-test), free port, start;
 #                       exports PGHOST PGPORT PGUSER PGDATABASE
+#                       (EB_NO_PRELOAD=1: without shared_preload_libraries)
 #   eb_cluster_stop     stop and remove the cluster (also run from the EXIT trap)
 #   eb_as_owner CMD...  run a command as the cluster's OS user
 #   eb_psql ...         psql quiet, stop on the first error
@@ -97,7 +98,7 @@ eb_cluster_start() {
 		echo "port = $PGPORT"
 		echo "listen_addresses = '127.0.0.1'"
 		echo "unix_socket_directories = '$EB_TMP'"
-		echo "shared_preload_libraries = 'eventbus'"
+		[ -n "${EB_NO_PRELOAD:-}" ] || echo "shared_preload_libraries = 'eventbus'"
 		echo "max_prepared_transactions = 10"
 		echo "fsync = off"
 		echo "log_min_messages = warning"
