@@ -39,6 +39,8 @@
 
 #include "compat.h"
 #include "delivery.h"
+#include "outbox.h"
+#include "rule_index.h"
 #include "eventbus.h"
 #include "stats.h"
 #include "worker.h"
@@ -161,25 +163,12 @@ outbox_name_or_error(Oid outbox)
 static List *
 claim_messages(const PushTarget *target)
 {
-	char	   *query;
-	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1];
 	List	   *messages = NIL;
 
-	query = psprintf("SELECT o.message_id, o.event_id, o.event_ingestion_time,"
-					 "       coalesce(o.payload, eventbus.event_envelope(e)),"
-					 "       o.payload IS NULL, o.receive_count, o.enqueued_at,"
-					 "       o.first_attempt_at, coalesce(e.hops, 0)"
-					 "  FROM %s o"
-					 "  LEFT JOIN eventbus.events e"
-					 "         ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time"
-					 " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
-					 " ORDER BY o.message_id"
-					 " LIMIT $1"
-					 "   FOR UPDATE OF o SKIP LOCKED",
-					 outbox_name_or_error(target->outbox));
+	(void) outbox_name_or_error(target->outbox);
 	args[0] = Int32GetDatum(eventbus_delivery_batch_size);
-	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_CLAIM), args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -260,9 +249,7 @@ delete_delivered(const PushTarget *target, List *ids)
 	int			n = list_length(ids);
 	int			i = 0;
 	ListCell   *lc;
-	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		args[1];
-	char	   *query;
 
 	if (n == 0)
 		return;
@@ -270,8 +257,7 @@ delete_delivered(const PushTarget *target, List *ids)
 	foreach(lc, ids)
 		elems[i++] = Int64GetDatum(*(int64 *) lfirst(lc));
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	query = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", outbox_name_or_error(target->outbox));
-	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_DELETE), args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: could not delete delivered messages");
 }
 
@@ -447,12 +433,11 @@ deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
 static TimestampTz
 next_due_of(const PushTarget *target)
 {
-	char	   *query = psprintf("SELECT min(visible_at) FROM %s",
-								 outbox_name_or_error(target->outbox));
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute(query, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_NEXT_DUE), NULL, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetTimestampTz(d);
@@ -479,24 +464,51 @@ end_work(void)
 }
 
 /*
- * One cycle: read the push targets, then deliver one batch of each in a
- * transaction of its own, so that a slow target holds up no other and no
- * transaction stays open long.
+ * The push targets, read again only when rules or targets changed (the
+ * catalog triggers' invalidations) or after a while (roles, queues).
+ */
+static List *
+current_push_targets(void)
+{
+	static MemoryContext targets_cxt = NULL;
+	static List *targets = NIL;
+	static uint64 generation = 0;
+	static TimestampTz loaded_at = 0;
+	uint64		now_generation = rule_index_catalog_generation();
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (targets_cxt != NULL && generation == now_generation &&
+		!TimestampDifferenceExceeds(loaded_at, now, 10000))
+		return targets;
+
+	if (targets_cxt == NULL)
+		targets_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus push targets",
+											ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(targets_cxt);
+	targets = NIL;
+	generation = 0;				/* stays stale if the load fails */
+	targets = load_push_targets(targets_cxt);
+	generation = now_generation;
+	loaded_at = now;
+	return targets;
+}
+
+/*
+ * One cycle: deliver one batch of each push target, each in a transaction
+ * of its own, so that a slow target holds up no other and no transaction
+ * stays open long.
  */
 int
 delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 {
-	MemoryContext cyclecxt;
 	List	   *targets;
 	ListCell   *lc;
 	int			attempted = 0;
 
 	*next_due = 0;
-	cyclecxt = AllocSetContextCreate(TopMemoryContext, "eventbus delivery cycle",
-									 ALLOCSET_DEFAULT_SIZES);
 
 	begin_work();
-	targets = load_push_targets(cyclecxt);
+	targets = current_push_targets();
 	end_work();
 
 	foreach(lc, targets)
@@ -506,7 +518,7 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 
 		CHECK_FOR_INTERRUPTS();
 		begin_work();
-		/* dropped since the cycle began: skip it */
+		/* dropped since the targets were read: skip it */
 		if (outbox_name(target->outbox) == NULL)
 		{
 			end_work();
@@ -527,7 +539,5 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 		}
 		end_work();
 	}
-
-	MemoryContextDelete(cyclecxt);
 	return attempted;
 }

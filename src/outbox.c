@@ -161,6 +161,25 @@ prepare_statement(Oid outbox, OutboxStatement statement)
 			argtypes[0] = INT8ARRAYOID;
 			nargs = 1;
 			break;
+		case OUTBOX_CLAIM:
+			sql = psprintf("SELECT o.message_id, o.event_id, o.event_ingestion_time,"
+						   "       coalesce(o.payload, eventbus.event_envelope(e)),"
+						   "       o.payload IS NULL, o.receive_count, o.enqueued_at,"
+						   "       o.first_attempt_at, coalesce(e.hops, 0)"
+						   "  FROM %s o"
+						   "  LEFT JOIN eventbus.events e"
+						   "         ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time"
+						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
+						   " ORDER BY o.message_id"
+						   " LIMIT $1"
+						   "   FOR UPDATE OF o SKIP LOCKED", table);
+			argtypes[0] = INT4OID;
+			nargs = 1;
+			break;
+		case OUTBOX_NEXT_DUE:
+			sql = psprintf("SELECT min(visible_at) FROM %s", table);
+			nargs = 0;
+			break;
 		default:
 			elog(ERROR, "eventbus: unknown outbox statement %d", (int) statement);
 	}

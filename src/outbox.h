@@ -16,7 +16,9 @@ typedef enum OutboxStatement
 {
 	OUTBOX_INSERT,				/* routing: unnest($1..$6) into the outbox */
 	OUTBOX_RECEIVE,				/* one pass of receive() */
-	OUTBOX_DELETE				/* ack(): message_id = ANY ($1) */
+	OUTBOX_DELETE,				/* ack(), delivery: message_id = ANY ($1) */
+	OUTBOX_CLAIM,				/* delivery: lock up to $1 due messages */
+	OUTBOX_NEXT_DUE				/* delivery: the earliest visible_at */
 } OutboxStatement;
 
 /* The statement prepared for this outbox (SPI must be connected). */

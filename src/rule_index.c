@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
@@ -110,6 +111,7 @@ rule_index_invalidate_all(void)
 	cache_generation++;
 }
 
+
 static void
 rule_index_init(void)
 {
@@ -127,6 +129,27 @@ rule_index_init(void)
 	bus_indexes = hash_create("eventbus rule indexes", 16, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	CacheRegisterRelcacheCallback(rule_index_relcache_callback, (Datum) 0);
+}
+
+/*
+ * A number that changes whenever rules or targets may have changed (in a
+ * transaction: invalidations are taken in when it starts).
+ */
+uint64
+rule_index_catalog_generation(void)
+{
+	rule_index_init();
+	if (!OidIsValid(rules_relid) && IsTransactionState())
+	{
+		Oid			nsp = get_namespace_oid("eventbus", true);
+
+		if (OidIsValid(nsp))
+		{
+			rules_relid = get_relname_relid("rules", nsp);
+			targets_relid = get_relname_relid("targets", nsp);
+		}
+	}
+	return cache_generation;
 }
 
 /* Rule ARN, as EventBridge writes it. */

@@ -59,4 +59,7 @@ extern int	rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched);
 /* Forget every cached index (catalog change). */
 extern void rule_index_invalidate_all(void);
 
+/* Changes whenever rules or targets may have changed. */
+extern uint64 rule_index_catalog_generation(void);
+
 #endif							/* EVENTBUS_RULE_INDEX_H */

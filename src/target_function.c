@@ -18,11 +18,60 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "nodes/parsenodes.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/timeout.h"
 
 #include "delivery.h"
+
+/* The call of each function, prepared once per backend. */
+typedef struct FunctionCallPlan
+{
+	Oid			funcoid;
+	SPIPlanPtr	plan;
+} FunctionCallPlan;
+
+static HTAB *call_plans = NULL;
+
+static SPIPlanPtr
+call_plan(Oid funcoid)
+{
+	FunctionCallPlan *entry;
+	bool		found;
+
+	if (call_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(FunctionCallPlan);
+		ctl.hcxt = TopMemoryContext;
+		call_plans = hash_create("eventbus function target plans", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(call_plans, &funcoid, HASH_ENTER, &found);
+	if (!found)
+		entry->plan = NULL;
+	if (entry->plan == NULL)
+	{
+		Oid			argtypes[1] = {JSONBOID};
+		char	   *sql = psprintf("SELECT %s($1)",
+								   quote_qualified_identifier(get_namespace_name(get_func_namespace(funcoid)),
+															  get_func_name(funcoid)));
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, 1, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "eventbus: could not prepare \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		entry->plan = plan;
+	}
+	return entry->plan;
+}
 
 /* to_regprocedure(): the function's OID, or InvalidOid when it is gone. */
 static Oid
@@ -45,9 +94,8 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Oid			argtypes[1] = {JSONBOID};
+	SPIPlanPtr	plan;
 	Datum		args[1];
-	char	   *sql;
 	int			rc;
 
 	funcoid = lookup_function(target->destination);
@@ -64,9 +112,7 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 				 errdetail("A function target runs as the role that put it."),
 				 errhint("Put the target again as an existing role.")));
 
-	sql = psprintf("SELECT %s($1)",
-				   quote_qualified_identifier(get_namespace_name(get_func_namespace(funcoid)),
-											  get_func_name(funcoid)));
+	plan = call_plan(funcoid);
 	args[0] = JsonbPGetDatum(msg->payload);
 
 	/* Errors restore all of this through the caller's subtransaction. */
@@ -78,9 +124,10 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	if (target->timeout_ms > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, target->timeout_ms);
 
-	rc = SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 1);
+	/* privileges (EXECUTE, and what the function touches) are the owner's */
+	rc = SPI_execute_plan(plan, args, NULL, false, 1);
 	if (rc < 0)
-		elog(ERROR, "eventbus: SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "eventbus: SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 
 	disable_timeout(STATEMENT_TIMEOUT, false);
 	AtEOXact_GUC(false, save_nestlevel);
