@@ -1,0 +1,536 @@
+#!/usr/bin/env bash
+# Ingest benchmark: routed ingest (put_events, or a plain INSERT into
+# eventbus.events that the routing trigger fans out) against a plain INSERT
+# of the same rows into an identically partitioned table without triggers.
+#
+# Builds and installs the extension (unless EB_SKIP_BUILD=1), starts a
+# throwaway cluster and makes:
+#   - daily partitions (UTC days, yesterday to three days ahead) of
+#     eventbus.events (with eventbus.create_event_partitions when it exists);
+#   - bench.base_events, the baseline: the same columns, defaults, CHECK,
+#     primary key, daily partitions and default partition, no trigger;
+#   - one bus per rule count (bus "r<N>") with N rules: N/2 on detail-type
+#     ({"source": ["com.example.bench"], "detail-type": ["type-<i>"]}) and
+#     N/2 on a detail field ({"source": [...], "detail": {"category":
+#     ["cat-<i>"]}}), each with one queue target; the targets share 10 queues
+#     (rule j -> queue q<j mod 10>), so that every configuration writes into
+#     the same number of outbox tables.
+# An event's detail-type is type-<a>, a uniform in [0, N/2): it matches one
+# detail-type rule; its category is cat-<b>, b uniform in [0, N): it matches
+# a category rule half of the time.  So each event matches 1 or 2 rules
+# (1.5 on average) whatever N.
+#
+# Each transaction is one statement writing 10 events of ~1 KB of detail
+# JSON, sent by the client as text (pgbench -M prepared: the JSON is a
+# parameter, so the server parses it on every execution, as it would for an
+# application):
+#   baseline   INSERT INTO bench.base_events (...) VALUES (...) x 10
+#   insert-N   the same INSERT into eventbus.events, bus r<N> (trigger routes)
+#   put-N      SELECT eventbus.put_events('{"Entries": [10 entries]}'), bus r<N>
+#              (Detail as a JSON string, as in EventBridge's PutEvents)
+#   putobj-N   the same with Detail as a JSON object
+# Runs are pgbench with EB_BENCH_CLIENTS clients for EB_BENCH_SECONDS each.
+# Every round runs, for each eventbus configuration (order rotated from
+# round to round), a baseline run and then that configuration, so that each
+# eventbus run has a baseline run next to it; before every run the events
+# tables and outboxes are truncated and a CHECKPOINT taken.  Reported:
+# medians over rounds of events/s, and the median of the per-pair ratios
+# (configuration / the baseline run just before it).
+#
+#   EB_SKIP_BUILD=1 bash test/bench/ingest_bench.sh
+#
+# Settings (environment):
+#   EB_BENCH_SECONDS   seconds per pgbench run          (default 20)
+#   EB_BENCH_ROUNDS    rounds                           (default 3, at least 3)
+#   EB_BENCH_CLIENTS   pgbench clients (and threads)    (default 4)
+#   EB_BENCH_RULES     rule counts, space-separated     (default "10 1000")
+#   EB_BENCH_PUT_OBJECT=0  skip the "putobj-N" runs (put_events with Detail as
+#                      a JSON object rather than a string)
+#   EB_BENCH_ZERO=0    skip the "insert-0" runs (INSERT into eventbus.events
+#                      on a bus without rules: the trigger's fixed cost)
+#   EB_BENCH_PERF=CFG  record `perf record -g` of the pgbench backends during
+#                      the last round's run of configuration CFG (e.g.
+#                      put-1000) and write the report to
+#                      test/bench/results/ingest_perf_CFG.txt
+#   EB_BENCH_STRICT    exit 1 when a goal is missed     (default: report only)
+#   EB_KEEP=1          keep the cluster's directory
+#
+# Output: a Markdown table on stdout, also written to
+# test/bench/results/ingest_bench.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck source=test/lib/common.sh
+. test/lib/common.sh
+
+# The cluster lives in /tmp/eventbus-bench.*, apart from test clusters.
+export EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+
+SECS=${EB_BENCH_SECONDS:-20}
+ROUNDS=${EB_BENCH_ROUNDS:-3}
+[ "$ROUNDS" -ge 3 ] || ROUNDS=3
+CLIENTS=${EB_BENCH_CLIENTS:-4}
+RULE_COUNTS=${EB_BENCH_RULES:-"10 1000"}
+ZERO=${EB_BENCH_ZERO:-1}
+PUT_OBJECT=${EB_BENCH_PUT_OBJECT:-1}
+PERF_CFG=${EB_BENCH_PERF:-}
+NQUEUES=10
+EVENTS_PER_TX=10
+RESULTS_DIR=test/bench/results
+RESULTS=$RESULTS_DIR/ingest_bench.md
+
+# Goals stated by the project: routed ingest (put_events) events/s as a
+# share of the baseline's, by rule count.
+goal_for() {
+	case "$1" in
+		10) echo 0.50 ;;
+		1000) echo 0.40 ;;
+		*) echo "" ;;
+	esac
+}
+
+eb_prepare
+# What was measured: the commit, and when the library was installed.
+BUILD="git $(git -C "$EB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$EB_ROOT" status --porcelain -- src 2>/dev/null | grep -q . && echo " plus uncommitted changes in src/"), eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" "+%Y-%m-%d %H:%M:%S UTC")"
+# perf resolves the extension's symbols by build id: keep a copy of the
+# library the cluster loads, in case it is reinstalled during the run.
+if [ -n "$PERF_CFG" ] && command -v perf >/dev/null; then
+	perf buildid-cache -a "$(pg_config --pkglibdir)/eventbus.so" 2>/dev/null || true
+fi
+eb_cluster_start "shared_buffers = '1GB'" \
+	"max_wal_size = '8GB'" \
+	"checkpoint_timeout = '30min'" \
+	"jit = off" \
+	"max_connections = 100"
+
+psql_q() { eb_psql -At "$@"; }
+
+# ---------------------------------------------------------------------------
+# Schema, buses, rules, targets.
+# ---------------------------------------------------------------------------
+eb_log "setting up"
+psql_q <<'SQL'
+CREATE EXTENSION eventbus;
+CREATE SCHEMA bench;
+
+-- The baseline: eventbus.events' columns, defaults, CHECK and primary key,
+-- partitioned the same way, without the routing trigger.
+CREATE TABLE bench.base_events (LIKE eventbus.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS
+                                INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMPRESSION)
+    PARTITION BY RANGE (ingestion_time);
+CREATE TABLE bench.base_events_default PARTITION OF bench.base_events DEFAULT;
+
+-- Daily partitions (UTC days) of eventbus.events from yesterday to three
+-- days ahead, made by the extension when it can; then the same partitions,
+-- with the same bounds, for the baseline.
+DO $$
+DECLARE
+    d date;
+    p record;
+BEGIN
+    IF to_regprocedure('eventbus.create_event_partitions(integer, date)') IS NOT NULL THEN
+        PERFORM eventbus.create_event_partitions(4, (now() AT TIME ZONE 'UTC')::date - 1);
+    ELSE
+        FOR d IN SELECT (now() AT TIME ZONE 'UTC')::date + i FROM generate_series(-1, 3) AS i LOOP
+            EXECUTE format('CREATE TABLE IF NOT EXISTS eventbus.%I PARTITION OF eventbus.events FOR VALUES FROM (%L) TO (%L)',
+                           'events_p' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC',
+                           (d + 1)::timestamp AT TIME ZONE 'UTC');
+        END LOOP;
+    END IF;
+    FOR p IN SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              WHERE i.inhparent = 'eventbus.events'::regclass
+                AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT' LOOP
+        EXECUTE format('CREATE TABLE bench.%I PARTITION OF bench.base_events %s',
+                       'base_' || p.relname, p.bound);
+    END LOOP;
+END;
+$$;
+SQL
+
+# The two tables must have the same shape.
+SHAPE_SQL="SELECT string_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod),
+                                    a.attnotnull, pg_get_expr(d.adbin, d.adrelid)), ', ' ORDER BY a.attnum)
+             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = :'t'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+s1=$(psql_q -v t=eventbus.events <<<"$SHAPE_SQL")
+s2=$(psql_q -v t=bench.base_events <<<"$SHAPE_SQL")
+if [ "$s1" != "$s2" ]; then
+	eb_log "baseline table differs from eventbus.events:"
+	echo "$s1" >&2
+	echo "$s2" >&2
+	exit 1
+fi
+p1=$(psql_q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'eventbus.events'::regclass")
+p2=$(psql_q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'bench.base_events'::regclass")
+k2=$(psql_q -c "SELECT pg_get_indexdef(conindid) FROM pg_constraint WHERE conrelid = 'bench.base_events'::regclass AND contype = 'p'")
+[ "$p1" = "$p2" ] && [ -n "$k2" ] || { eb_log "partitions or primary key differ ($p1 vs $p2, pk '$k2')"; exit 1; }
+eb_log "partitions: $p1 each; baseline pk: $k2"
+
+for n in $RULE_COUNTS; do
+	if [ $((n % 2)) -ne 0 ] || [ "$n" -lt 2 ]; then
+		eb_log "rule counts must be even and >= 2 (got $n)"
+		exit 1
+	fi
+	eb_log "bus r$n: $n rules, each with one queue target ($NQUEUES shared queues)"
+	psql_q -v n="$n" -v nq="$NQUEUES" <<'SQL' >/dev/null
+SELECT eventbus.create_event_bus('r' || :n);
+SELECT eventbus.put_rule(CASE WHEN j < :n / 2 THEN 'dt-' || j ELSE 'cat-' || (j - :n / 2) END,
+                         CASE WHEN j < :n / 2
+                              THEN jsonb_build_object('source', jsonb_build_array('com.example.bench'),
+                                                      'detail-type', jsonb_build_array('type-' || j))
+                              ELSE jsonb_build_object('source', jsonb_build_array('com.example.bench'),
+                                                      'detail', jsonb_build_object('category',
+                                                          jsonb_build_array('cat-' || (j - :n / 2))))
+                         END,
+                         'r' || :n)
+  FROM generate_series(0, :n - 1) AS j;
+SELECT eventbus.put_targets(CASE WHEN j < :n / 2 THEN 'dt-' || j ELSE 'cat-' || (j - :n / 2) END,
+                            jsonb_build_array(jsonb_build_object('Id', 't1', 'Arn', 'queue:q' || (j % :nq))),
+                            'r' || :n)
+  FROM generate_series(0, :n - 1) AS j;
+SQL
+done
+if [ "$ZERO" = 1 ]; then
+	psql_q -c "SELECT eventbus.create_event_bus('r0')" >/dev/null
+fi
+psql_q -c "SELECT count(*) FROM eventbus.targets" | { read -r t; eb_log "$t targets"; }
+
+HAVE_PUT=$(psql_q -c "SELECT count(*) FROM pg_proc WHERE oid::regprocedure::text = 'eventbus.put_events(jsonb)'")
+if [ "$HAVE_PUT" != 1 ]; then
+	eb_log "eventbus.put_events(jsonb) does not exist: the put-N runs are skipped"
+fi
+
+OUTBOXES=$(psql_q -c "SELECT string_agg(outbox::text, ', ' ORDER BY name) FROM eventbus.queues")
+
+# ---------------------------------------------------------------------------
+# The event: ~1 KB of detail JSON, with the category as a format() slot.
+# ---------------------------------------------------------------------------
+NOTES=$(printf 'lorem ipsum dolor sit amet %.0s' {1..11})
+DETAIL='{"category": "cat-%s", "order-id": "ORD-000123456", "status": "shipped", "amount": 123.45, "currency": "USD", "quantity": 3, "customer": {"id": "C-0012345", "name": "Alice Smith", "email": "alice.smith@example.com", "tier": "gold", "vip": false, "address": {"street": "1234 Main Street", "city": "Seattle", "postcode": "98101", "country": "US"}}, "items": [{"sku": "SKU-000123", "qty": 1, "price": 19.99, "tags": ["c-12", "promo-1"]}, {"sku": "SKU-004567", "qty": 2, "price": 5.49, "tags": ["c-3", "promo-0"]}], "sourceIPAddress": "10.1.2.3", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", "flags": {"gift": false, "express": true, "fragile": false}, "metrics": {"latency-ms": 123, "retries": 0, "score": 0.734}, "notes": "'"$NOTES"'"}'
+
+# put_events request template: slots %<2k-1>$s (detail-type number) and
+# %<2k>$s (category number) for entry k; Detail is a JSON string (as in
+# EventBridge's PutEvents), or with MODE "object" a JSON object.
+put_template() {
+	local bus=$1 mode=${2:-string} k detail_str entries=()
+	if [ "$mode" = object ]; then
+		detail_str=$DETAIL
+	else
+		detail_str="\"${DETAIL//\"/\\\"}\""
+	fi
+	for ((k = 1; k <= EVENTS_PER_TX; k++)); do
+		local d=${detail_str/cat-%s/cat-%$((2 * k))\$s}
+		entries+=("{\"Source\": \"com.example.bench\", \"DetailType\": \"type-%$((2 * k - 1))\$s\", \"Detail\": $d, \"EventBusName\": \"$bus\"}")
+	done
+	local IFS=,
+	echo "{\"Entries\": [${entries[*]}]}"
+}
+
+# write_script FILE KIND TABLE-OR-EMPTY N: a pgbench script
+write_script() {
+	local file=$1 kind=$2 table=$3 n=$4 k half=$(($4 / 2))
+	[ "$half" -ge 1 ] || half=1
+	{
+		for ((k = 1; k <= EVENTS_PER_TX; k++)); do
+			echo "\\set a$k random(0, $((half - 1)))"
+			echo "\\set b$k random(0, $((n > 0 ? n - 1 : 0)))"
+		done
+		if [ "$kind" = put ] || [ "$kind" = putobj ]; then
+			printf 'SELECT eventbus.put_events(format(:req::text'
+			for ((k = 1; k <= EVENTS_PER_TX; k++)); do printf ', :a%d::int, :b%d::int' "$k" "$k"; done
+			printf ')::jsonb);\n'
+		else
+			echo "INSERT INTO $table (bus, source, detail_type, detail) VALUES"
+			for ((k = 1; k <= EVENTS_PER_TX; k++)); do
+				printf "  (:bus::text, 'com.example.bench', 'type-' || :a%d::int, format(:detail::text, :b%d::int)::jsonb)%s\n" \
+					"$k" "$k" "$([ "$k" -lt "$EVENTS_PER_TX" ] && echo , || echo ';')"
+			done
+		fi
+	} >"$file"
+}
+
+# Configurations: name, kind, table, rules.
+CONFIGS=()
+[ "$ZERO" = 1 ] && CONFIGS+=("insert-0")
+for n in $RULE_COUNTS; do
+	CONFIGS+=("insert-$n")
+	[ "$HAVE_PUT" = 1 ] && CONFIGS+=("put-$n")
+	[ "$HAVE_PUT" = 1 ] && [ "$PUT_OBJECT" = 1 ] && CONFIGS+=("putobj-$n")
+done
+
+SCRIPTS=$EB_TMP/scripts
+mkdir -p "$SCRIPTS"
+chmod 755 "$SCRIPTS"
+write_script "$SCRIPTS/baseline.sql" insert bench.base_events 10
+for cfg in "${CONFIGS[@]}"; do
+	write_script "$SCRIPTS/$cfg.sql" "${cfg%-*}" eventbus.events "${cfg#*-}"
+done
+# The request of one put, to check its size and that it is valid.
+for n in $RULE_COUNTS; do
+	put_template "r$n" >"$SCRIPTS/req-r$n.json"
+	put_template "r$n" object >"$SCRIPTS/reqobj-r$n.json"
+done
+
+# One put_events of each template must succeed before timing anything; if
+# it fails, the put-N runs are skipped and the report says why.
+PUT_ERROR=
+if [ "$HAVE_PUT" = 1 ]; then
+	for req in $(for n in $RULE_COUNTS; do echo "req-r$n reqobj-r$n"; done); do
+		args=$(for ((k = 1; k <= EVENTS_PER_TX; k++)); do printf ', %d, %d' 0 0; done)
+		if ! out=$(psql_q -v req="$(cat "$SCRIPTS/$req.json")" 2>&1 <<SQL
+SELECT eventbus.put_events(format(:'req'$args)::jsonb)->>'FailedEntryCount';
+SQL
+		) || [ "$out" != 0 ]; then
+			PUT_ERROR=$(head -c 600 <<<"$out" | tr '\n' ' ')
+			eb_log "put_events of the $req template failed, the put-N runs are skipped: $PUT_ERROR"
+			HAVE_PUT=0
+			break
+		fi
+	done
+	if [ "$HAVE_PUT" = 0 ]; then
+		mapfile -t CONFIGS < <(printf '%s\n' "${CONFIGS[@]}" | grep -v '^put')
+	fi
+fi
+REQ_BYTES=$(wc -c <"$SCRIPTS/req-r${RULE_COUNTS%% *}.json")
+REQOBJ_BYTES=$(wc -c <"$SCRIPTS/reqobj-r${RULE_COUNTS%% *}.json")
+DETAIL_BYTES=$(psql_q -v d="$DETAIL" <<<"SELECT octet_length(format(:'d', 1)), pg_column_size(format(:'d', 1)::jsonb)" | tr '|' ' ')
+eb_log "detail: $DETAIL_BYTES bytes (text, jsonb); put_events request: $REQ_BYTES bytes"
+
+# A smoke run of each script: they must write 10 events per transaction.
+reset_tables() {
+	psql_q -c "TRUNCATE eventbus.events, bench.base_events, $OUTBOXES" -c "CHECKPOINT" >/dev/null
+}
+
+# CPU time (clock ticks) of the cluster's exited processes: the postmaster
+# reaps its backends, so its cutime + cstime grows by each backend's CPU
+# time when it exits.  Unlike throughput, this does not drop when other
+# processes on the machine take the CPU.
+CLK_TCK=$(getconf CLK_TCK)
+cluster_cpu_ticks() { awk '{ print $16 + $17 }' "/proc/$(head -1 "$PGDATA_EB/postmaster.pid")/stat"; }
+wait_backends_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(psql_q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench'")" = 0 ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+
+# run_pgbench CONFIG SECONDS: prints "tx tps cpu-ticks"
+run_pgbench() {
+	local cfg=$1 secs=$2 bus=${1#*-} out c0 c1
+	[ "$cfg" = baseline ] && bus=10
+	c0=$(cluster_cpu_ticks)
+	out=$(eb_as_owner "$EB_BINDIR/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$secs" \
+		-D "bus=r$bus" -D "detail=$DETAIL" -D "req=$(put_template "r$bus" "$([ "${cfg%-*}" = putobj ] && echo object)")" \
+		-f "$SCRIPTS/$cfg.sql" 2>&1) || { echo "$out" >&2; return 1; }
+	if grep -q 'number of failed transactions: [1-9]' <<<"$out"; then
+		echo "$out" >&2
+		return 1
+	fi
+	wait_backends_gone
+	c1=$(cluster_cpu_ticks)
+	awk -v cpu="$((c1 - c0))" '/number of transactions actually processed/ { tx = $NF }
+	     /^tps = .*without initial connection time/ { tps = $3 }
+	     END { print tx, tps, cpu }' <<<"$out"
+}
+
+# perf_backends FILE SECONDS: after 2 s, record the cluster's client
+# backends (and nothing else on the machine) with call graphs
+perf_backends() {
+	local pids
+	sleep 2
+	pids=$(psql_q -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+	                   WHERE backend_type = 'client backend' AND application_name = 'pgbench'")
+	perf record -g --buildid-mmap -p "$pids" -o "$1" -- sleep "$2" >/dev/null 2>&1 || true
+}
+
+# counts CONFIG: "events messages" written by the last run
+counts() {
+	local table=eventbus.events
+	[ "$1" = baseline ] && table=bench.base_events
+	psql_q -c "SELECT (SELECT count(*) FROM $table), (SELECT sum(n) FROM (
+	             SELECT count(*) AS n FROM $(sed 's/, / UNION ALL SELECT count(*) FROM /g' <<<"$OUTBOXES")) s)" | tr '|' ' '
+}
+
+eb_log "smoke runs"
+for cfg in baseline "${CONFIGS[@]}"; do
+	reset_tables
+	out=$(run_pgbench "$cfg" 2) || exit 1
+	read -r tx tps _ <<<"$out"
+	read -r ev msgs < <(counts "$cfg")
+	if [ "$ev" -ne $((tx * EVENTS_PER_TX)) ]; then
+		eb_log "$cfg: $tx transactions wrote $ev events, expected $((tx * EVENTS_PER_TX))"
+		exit 1
+	fi
+	eb_log "$cfg: $tps tx/s, $ev events, $msgs messages ($(awk -v m="$msgs" -v e="$ev" 'BEGIN { printf "%.2f", m / e }') per event)"
+done
+
+# ---------------------------------------------------------------------------
+# Timed rounds.
+# ---------------------------------------------------------------------------
+RUNS=$EB_TMP/runs.tsv	# round, pair, config, tx, tps, events, messages, cpu ticks
+: >"$RUNS"
+ncfg=${#CONFIGS[@]}
+eb_log "timing $ROUNDS rounds of $ncfg pairs (baseline, configuration) of ${SECS} s runs, $CLIENTS clients"
+bench_start=$(date +%s)
+for ((r = 1; r <= ROUNDS; r++)); do
+	for ((i = 0; i < ncfg; i++)); do
+		cfg=${CONFIGS[$(((i + r - 1) % ncfg))]}
+		for run in baseline "$cfg"; do
+			reset_tables
+			if [ "$run" = "$PERF_CFG" ] && [ "$r" -eq "$ROUNDS" ] && command -v perf >/dev/null; then
+				run_pgbench "$run" "$SECS" >"$EB_TMP/perf_run.out" &
+				pg_pid=$!
+				perf_backends "$EB_TMP/perf.data" "$((SECS - 4))"
+				wait "$pg_pid" || exit 1
+				out=$(cat "$EB_TMP/perf_run.out")
+			else
+				out=$(run_pgbench "$run" "$SECS") || exit 1
+			fi
+			read -r tx tps cpu <<<"$out"
+			read -r ev msgs < <(counts "$run")
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$cfg" "$run" "$tx" "$tps" "$ev" "$msgs" "$cpu" >>"$RUNS"
+			eb_log "round $r: $run $(awk -v t="$tps" -v k="$EVENTS_PER_TX" 'BEGIN { printf "%.0f", t * k }') events/s ($tx tx, $msgs messages)"
+		done
+	done
+done
+eb_log "timed in $(($(date +%s) - bench_start)) s"
+
+if [ -n "$PERF_CFG" ] && [ -f "$EB_TMP/perf.data" ]; then
+	mkdir -p "$RESULTS_DIR"
+	{
+		echo "# perf record -g of the pgbench backends during the last round's $PERF_CFG run"
+		echo "# self time by shared object and symbol:"
+		perf report -i "$EB_TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
+			| awk '/^ +[0-9]/ && ++n <= 60'
+		echo
+		echo "# inclusive time (children) by symbol:"
+		perf report -i "$EB_TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
+			| awk '/^ +[0-9]/ && ++n <= 80'
+	} >"$RESULTS_DIR/ingest_perf_$PERF_CFG.txt"
+	eb_log "perf report in $RESULTS_DIR/ingest_perf_$PERF_CFG.txt"
+fi
+
+# median of stdin
+median() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { printf "n/a"; exit }
+		if (NR % 2) printf "%.4f", v[(NR + 1) / 2];
+		else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# events/s of every run of RUN (a configuration, or baseline)
+eps_of() { awk -F'\t' -v c="$1" -v k="$EVENTS_PER_TX" '$3 == c { print $5 * k }' "$RUNS"; }
+# per-pair ratios of configuration CFG
+ratios_of() {
+	awk -F'\t' -v c="$1" '$2 == c && $3 == "baseline" { b[$1] = $5 }
+	                      $2 == c && $3 == c { r[$1] = $5 }
+	                      END { for (k in r) print r[k] / b[k] }' "$RUNS"
+}
+# backend CPU µs per event of every run of RUN
+cpu_of() { awk -F'\t' -v c="$1" -v hz="$CLK_TCK" '$3 == c { print $8 * 1e6 / hz / $6 }' "$RUNS"; }
+# per-pair CPU ratios (baseline CPU per event / configuration CPU per event)
+cpu_ratios_of() {
+	awk -F'\t' -v c="$1" '$2 == c && $3 == "baseline" { b[$1] = $8 / $6 }
+	                      $2 == c && $3 == c { r[$1] = $8 / $6 }
+	                      END { for (k in r) print b[k] / r[k] }' "$RUNS"
+}
+msgs_per_event() { awk -F'\t' -v c="$1" '$3 == c { m += $7; e += $6 } END { printf "%.2f", e ? m / e : 0 }' "$RUNS"; }
+
+BASE_EPS=$(eps_of baseline | median)
+CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+PGVER=$(psql_q -c "SHOW server_version")
+missed=0
+{
+	echo "### Ingest benchmark"
+	echo
+	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB."
+	echo "Build: $BUILD."
+	echo "pgbench -M prepared, $CLIENTS clients, ${SECS} s per run, $ROUNDS rounds; each run of a configuration"
+	echo "follows a baseline run (order of configurations rotated per round); tables and outboxes truncated"
+	echo "and a CHECKPOINT taken before every run. Figures are medians over rounds; the ratio is the median"
+	echo "of the per-pair ratios (configuration events/s / baseline events/s of the run just before it)."
+	echo
+	echo "Each transaction writes $EVENTS_PER_TX events with $(cut -d' ' -f1 <<<"$DETAIL_BYTES") bytes of detail JSON each (sent as text, parsed by the"
+	echo "server on every execution). Bus r<N> has N rules (N/2 on detail-type, N/2 on detail.category, all"
+	echo "also on source), each with one queue target; the targets share $NQUEUES queues. Each event matches"
+	echo "1 or 2 rules (messages/event below)."
+	echo
+	echo "- baseline: \`INSERT INTO bench.base_events (bus, source, detail_type, detail) VALUES (...) x $EVENTS_PER_TX\`,"
+	echo "  same columns, defaults, CHECK, primary key (id, ingestion_time), daily partitions and default partition"
+	echo "  as eventbus.events, no trigger"
+	echo "- insert-N: the same INSERT into eventbus.events on bus rN (the routing trigger fans events out)"
+	[ "$HAVE_PUT" = 1 ] && echo "- put-N: \`SELECT eventbus.put_events('{\"Entries\": [...$EVENTS_PER_TX entries...]}')\` on bus rN (request $REQ_BYTES bytes, Detail as a JSON string, as EventBridge's API has it)"
+	[ "$HAVE_PUT" = 1 ] && [ "$PUT_OBJECT" = 1 ] && echo "- putobj-N: the same with Detail as a JSON object (request $REQOBJ_BYTES bytes): no JSON text inside JSON to parse again"
+	if [ "$HAVE_PUT" != 1 ]; then
+		if [ -n "$PUT_ERROR" ]; then
+			echo "- put-N: not run, eventbus.put_events failed: \`$PUT_ERROR\`"
+		else
+			echo "- put-N: not run, eventbus.put_events(jsonb) does not exist in this build"
+		fi
+	fi
+	echo
+	echo "| Run | Rules | Events/s | Tx/s | Messages/event | Ratio to baseline (min-max) | Goal | Server CPU µs/event | Ratio by CPU (min-max) |"
+	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
+	awk -v e="$BASE_EPS" -v k="$EVENTS_PER_TX" -v c="$(cpu_of baseline | median)" \
+		'BEGIN { printf "| baseline (plain INSERT, no trigger) | - | %.0f | %.0f | - | 1.00 | | %.1f | 1.00 |\n", e, e / k, c }'
+	for cfg in "${CONFIGS[@]}"; do
+		n=${cfg#*-}
+		eps=$(eps_of "$cfg" | median)
+		ratio=$(ratios_of "$cfg" | median)
+		range=$(ratios_of "$cfg" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+		goal=$(goal_for "$n")
+		verdict=
+		if [ "${cfg%-*}" = put ] && [ -n "$goal" ]; then
+			if awk -v r="$ratio" -v g="$goal" 'BEGIN { exit !(r >= g) }'; then
+				verdict="ok >= $goal"
+			else
+				verdict="MISSED >= $goal ($(printf '%.3f' "$ratio"))"
+				missed=$((missed + 1))
+			fi
+		elif [ "${cfg%-*}" = insert ] && [ -n "$goal" ]; then
+			verdict=$(awk -v r="$ratio" -v g="$goal" 'BEGIN { printf "(%s >= %s without put_events)", (r >= g) ? "ok" : "below", g }')
+		fi
+		label="INSERT into eventbus.events"
+		[ "${cfg%-*}" = put ] && label="put_events"
+		[ "${cfg%-*}" = putobj ] && label="put_events, Detail as an object"
+		[ "$n" = 0 ] && label="INSERT into eventbus.events, bus without rules"
+		cr=$(cpu_ratios_of "$cfg" | median)
+		crange=$(cpu_ratios_of "$cfg" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+		awk -v l="$label ($cfg)" -v n="$n" -v e="$eps" -v k="$EVENTS_PER_TX" -v m="$(msgs_per_event "$cfg")" \
+			-v r="$ratio" -v rg="$range" -v g="$verdict" -v c="$(cpu_of "$cfg" | median)" -v cr="$cr" -v crg="$crange" \
+			'BEGIN { printf "| %s | %s | %.0f | %.0f | %s | **%.2f** (%s) | %s | %.1f | %.2f (%s) |\n", l, n, e, e / k, m, r, rg, g, c, cr, crg }'
+	done
+	echo
+	echo "Goals: routed ingest through put_events >= 50% of the baseline's events/s with 10 rules, >= 40% with"
+	echo "1,000 rules (judged on throughput). Server CPU µs/event: CPU time of the cluster's backends during"
+	echo "the run (postmaster's cutime + cstime, clock ticks) / events; pgbench's own CPU is not included. The"
+	echo "ratio by CPU (baseline CPU/event over the configuration's) is what throughput would show if the"
+	echo "server had the machine to itself; on this shared machine throughput ratios swing with other load."
+	if [ "$HAVE_PUT" != 1 ]; then
+		echo "Not decided: put_events does not exist yet (the insert-N rows show routing without it)."
+	elif [ "$missed" -eq 0 ]; then
+		echo "All goals met."
+	else
+		echo "Goals missed: $missed."
+	fi
+	echo
+	echo "<details><summary>Every run</summary>"
+	echo
+	echo "| Round | Pair | Run | Transactions | Tx/s | Events | Messages | Server CPU s |"
+	echo "|---:|---|---|---:|---:|---:|---:|---:|"
+	awk -F'\t' -v hz="$CLK_TCK" '{ printf "| %s | %s | %s | %s | %.0f | %s | %s | %.2f |\n", $1, $2, $3, $4, $5, $6, $7, $8 / hz }' "$RUNS"
+	echo
+	echo "</details>"
+} >"$EB_TMP/report.md"
+
+mkdir -p "$RESULTS_DIR"
+cp "$EB_TMP/report.md" "$RESULTS"
+cat "$RESULTS"
+eb_log "written to $RESULTS"
+
+if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
+	exit 1
+fi
+exit 0
