@@ -163,12 +163,11 @@ outbox_name_or_error(Oid outbox)
 static List *
 claim_messages(const PushTarget *target)
 {
-	Datum		args[1];
 	List	   *messages = NIL;
 
 	(void) outbox_name_or_error(target->outbox);
-	args[0] = Int32GetDatum(eventbus_delivery_batch_size);
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_CLAIM), args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_CLAIM, eventbus_delivery_batch_size),
+						 NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -257,7 +256,7 @@ delete_delivered(const PushTarget *target, List *ids)
 	foreach(lc, ids)
 		elems[i++] = Int64GetDatum(*(int64 *) lfirst(lc));
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_DELETE), args, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_DELETE, 0), args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: could not delete delivered messages");
 }
 
@@ -436,7 +435,7 @@ next_due_of(const PushTarget *target)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_NEXT_DUE), NULL, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_NEXT_DUE, 0), NULL, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -36,6 +36,7 @@ typedef struct OutboxPlanKey
 {
 	Oid			outbox;
 	OutboxStatement statement;
+	int			limit;
 } OutboxPlanKey;
 
 typedef struct OutboxPlan
@@ -58,8 +59,8 @@ PG_FUNCTION_INFO_V1(eventbus_delete_messages);
  * moved, and the last message id it locked.  The picked ids are handed on
  * as arrays, so that even a generic plan reaches the rows by index (a join
  * with the CTE was planned as a scan of the whole outbox).
- *   $1 clock, $2 how many, $3 max_receive_count, $4 visibility timeout,
- *   $5 queue name, $6 message ids after this one
+ *   $1 clock, $3 max_receive_count, $4 visibility timeout, $5 queue name,
+ *   $6 message ids after this one; the LIMIT is written in ($2 is unused)
  */
 static const char *receive_sql =
 "WITH picked AS MATERIALIZED ("
@@ -67,7 +68,7 @@ static const char *receive_sql =
 "      FROM %1$s o"
 "     WHERE o.visible_at <= $1 AND o.message_id > $6"
 "     ORDER BY o.message_id"
-"     LIMIT $2"
+"     LIMIT %2$d"
 "       FOR UPDATE SKIP LOCKED"
 "), moved AS ("
 "    DELETE FROM %1$s o"
@@ -114,7 +115,7 @@ static const char *receive_sql =
 " ORDER BY 1 NULLS LAST";
 
 static SPIPlanPtr
-prepare_statement(Oid outbox, OutboxStatement statement)
+prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 {
 	char	   *relname = get_rel_name(outbox);
 	char	   *nspname;
@@ -147,7 +148,7 @@ prepare_statement(Oid outbox, OutboxStatement statement)
 			nargs = 6;
 			break;
 		case OUTBOX_RECEIVE:
-			sql = psprintf(receive_sql, table);
+			sql = psprintf(receive_sql, table, limit);
 			argtypes[0] = TIMESTAMPTZOID;
 			argtypes[1] = INT4OID;
 			argtypes[2] = INT4OID;
@@ -171,10 +172,9 @@ prepare_statement(Oid outbox, OutboxStatement statement)
 						   "         ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time"
 						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
 						   " ORDER BY o.message_id"
-						   " LIMIT $1"
-						   "   FOR UPDATE OF o SKIP LOCKED", table);
-			argtypes[0] = INT4OID;
-			nargs = 1;
+						   " LIMIT %d"
+						   "   FOR UPDATE OF o SKIP LOCKED", table, limit);
+			nargs = 0;
 			break;
 		case OUTBOX_NEXT_DUE:
 			sql = psprintf("SELECT min(visible_at) FROM %s", table);
@@ -197,7 +197,7 @@ prepare_statement(Oid outbox, OutboxStatement statement)
 }
 
 SPIPlanPtr
-outbox_plan(Oid outbox, OutboxStatement statement)
+outbox_plan(Oid outbox, OutboxStatement statement, int limit)
 {
 	OutboxPlanKey key;
 	OutboxPlan *entry;
@@ -217,11 +217,12 @@ outbox_plan(Oid outbox, OutboxStatement statement)
 	memset(&key, 0, sizeof(key));
 	key.outbox = outbox;
 	key.statement = statement;
+	key.limit = limit;
 	entry = hash_search(outbox_plans, &key, HASH_ENTER, &found);
 	if (!found)
 		entry->plan = NULL;
 	if (entry->plan == NULL)
-		entry->plan = prepare_statement(outbox, statement);
+		entry->plan = prepare_statement(outbox, statement, limit);
 	return entry->plan;
 }
 
@@ -244,7 +245,8 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_RECEIVE), args, NULL, false, 0);
+	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2)),
+						  args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
 
@@ -274,7 +276,7 @@ eventbus_delete_messages(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(1);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_DELETE), args, NULL, false, 0);
+	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_DELETE, 0), args, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: ack failed: %s", SPI_result_code_string(rc));
 	deleted = SPI_processed;

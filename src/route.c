@@ -135,7 +135,7 @@ batch_flush(OutboxBatch *b)
 
 	Oid			save_userid;
 	int			save_sec_context;
-	SPIPlanPtr	plan = outbox_plan(b->outbox, OUTBOX_INSERT);
+	SPIPlanPtr	plan = outbox_plan(b->outbox, OUTBOX_INSERT, 0);
 
 	for (int c = 0; c < OUTBOX_NCOLS; c++)
 		args[c] = make_array(b->cols[c], c == 5 ? b->payload_nulls : NULL,
