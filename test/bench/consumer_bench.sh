@@ -250,8 +250,8 @@ PGVER=$(psql_q -c "SHOW server_version")
 {
 	echo "### Consumer benchmark"
 	echo
-	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB, autovacuum on."
 	echo "Build: $BUILD."
+	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB, autovacuum on."
 	echo "Queue \"bench\" holds $MESSAGES messages at the start of every run (events of ~1 KB of detail routed by"
 	echo "a rule; the outbox rows reference the events, payload NULL); each run consumes $PER_RUN of them"
 	echo "(pgbench -M prepared, fixed transactions per client). Medians of $ROUNDS rounds; each round runs the"

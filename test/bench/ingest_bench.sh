@@ -445,8 +445,8 @@ missed=0
 {
 	echo "### Ingest benchmark"
 	echo
-	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB."
 	echo "Build: $BUILD."
+	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB."
 	echo "pgbench -M prepared, $CLIENTS clients, ${SECS} s per run, $ROUNDS rounds; each run of a configuration"
 	echo "follows a baseline run (order of configurations rotated per round); tables and outboxes truncated"
 	echo "and a CHECKPOINT taken before every run. Figures are medians over rounds; the ratio is the median"

@@ -255,8 +255,8 @@ missed=0
 {
 	echo "### Rule-scaling benchmark"
 	echo
-	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, one session, no JIT."
 	echo "Build: $BUILD."
+	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, one session, no JIT."
 	echo "Each statement: \`INSERT INTO eventbus.events (bus, source, detail_type, detail) SELECT ... FROM bench.ev_N\`"
 	echo "of $EVENTS events ($DETAIL_BYTES bytes of jsonb detail each); events table and outboxes truncated before"
 	echo "each. Rules are exact matches, half on detail-type, half on detail.x; every event matches exactly one"

@@ -39,6 +39,7 @@
 #   EB_SOAK_WARMUP     seconds before the "start" sample (default 120, at most a
 #                      third of the run): the first minute or two, before
 #                      autovacuum first visits the outbox, is not steady state
+#   EB_SOAK_RESULTS    where to write the report     (default test/bench/results/soak_bench.md)
 #   EB_BENCH_STRICT    exit 1 when a goal is missed   (default: report only)
 #   EB_KEEP=1          keep the cluster's directory
 #
@@ -72,7 +73,7 @@ WARMUP=${EB_SOAK_WARMUP:-120}
 EVENTS_PER_TX=10
 GOAL_DRIFT=10		# percent: throughput and outbox size, end vs start
 RESULTS_DIR=test/bench/results
-RESULTS=$RESULTS_DIR/soak_bench.md
+RESULTS=${EB_SOAK_RESULTS:-$RESULTS_DIR/soak_bench.md}
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
@@ -173,7 +174,8 @@ plan_kind() {
 # benchmark: the cluster's processes (the postmaster's own, its live
 # children's, and its exited children's) and the pgbench processes.  The
 # difference is what other processes on the machine took.
-proc_ticks() { awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }' "$@" 2>/dev/null || echo 0; }
+# (cat skips a process that exited meanwhile; awk would stop at it)
+proc_ticks() { cat "$@" 2>/dev/null | awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }'; }
 machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 own_ticks() {
 	local pm pids
@@ -209,8 +211,8 @@ write_report() {
 	{
 		echo "### Soak benchmark"
 		echo
-		echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB, autovacuum on,"
 		echo "Build: $BUILD."
+		echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB, autovacuum on,"
 		echo "checkpoint_timeout 5min. Run of $SECS s ($(date -u -d "@$RUN_START" '+%Y-%m-%d %H:%M UTC')), sampled every $SAMPLE s."
 		if [ "$HAVE_PUT" = 1 ]; then
 			echo "Producer: pgbench -R $RATE, $PRODUCERS clients, each transaction one \`eventbus.put_events\` of $EVENTS_PER_TX events"
@@ -225,8 +227,11 @@ write_report() {
 		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
 		awk -F'\t' 'NR > 1 { dt = $1 - t0
 			own = ($12 - o0) / hz / dt / n * 100; other = ($11 - m0 - ($12 - o0)) / hz / dt / n * 100
-			if (other < 0) other = 0
-			printf "%d\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%d\t%d\t%.0f\t%s\t%.0f\t%.0f\n", $1, ($2 - e0) / dt, ($3 - i0) / dt, ($4 - d0) / dt, $5, $6 / 1048576, $7, $8, $9 / 1048576, $10, own, other }
+			# a process that exited between two reads can make one interval
+			# implausible: say so rather than print it
+			if (own < -5 || own > 105 || other < -5 || other > 105) { owns = "n/a"; others = "n/a" }
+			else { owns = sprintf("%.0f", (own < 0) ? 0 : own); others = sprintf("%.0f", (other < 0) ? 0 : other) }
+			printf "%d\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%d\t%d\t%.0f\t%s\t%s\t%s\n", $1, ($2 - e0) / dt, ($3 - i0) / dt, ($4 - d0) / dt, $5, $6 / 1048576, $7, $8, $9 / 1048576, $10, owns, others }
 			{ t0 = $1; e0 = $2; i0 = $3; d0 = $4; m0 = $11; o0 = $12 }' hz="$CLK_TCK" n="$(nproc)" "$SAMPLES" >"$EB_TMP/rows.tsv"
 		while IFS=$'\t' read -r t ev mi md bl ob dead av eb plan own other; do
 			echo "| $t | $ev | $mi | $md | $bl | $ob | $dead | $av | $eb | $(latency_at "$t") | $plan | $own | $other |"
@@ -259,17 +264,16 @@ summary() {
 	drift() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) print "n/a"; else printf "%+.1f", (b - a) * 100 / a }'; }
 	within() { awk -v a="$1" -v b="$2" -v g="$GOAL_DRIFT" 'BEGIN { d = (b - a) * 100 / a; if (d < 0) d = -d; exit !(a != 0 && d <= g) }'; }
 	half_max() {
-		awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" -v c="$1" '$1 - s > w - 0.5 { v[n++] = $c }
-			END { h = int(n / 2); lo = ("'"$2"'" == "first") ? 0 : n - h; m = 0
+		awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" -v c="$1" -v part="$2" '$1 - s > w - 0.5 { v[n++] = $c }
+			END { h = int(n / 2); lo = (part == "first") ? 0 : n - h; m = 0
 			      for (i = 0; i < h; i++) if (v[lo + i] + 0 > m) m = v[lo + i] + 0; print m }' "$EB_TMP/rows.tsv"
 	}
 	# median of column C over the post-warm-up rows, first or second half
 	half_median() {
-		awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" -v c="$1" '$1 - s > w - 0.5 { v[n++] = $c }
-			END { h = int(n / 2); lo = ("'"$2"'" == "first") ? 0 : n - h
-			      for (i = 0; i < h; i++) x[i] = v[lo + i]
-			      asort(x); if (h == 0) { print 0; exit }
-			      print (h % 2) ? x[(h + 1) / 2] : (x[h / 2] + x[h / 2 + 1]) / 2 }' "$EB_TMP/rows.tsv"
+		awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" -v c="$1" -v part="$2" '$1 - s > w - 0.5 { v[n++] = $c }
+			END { h = int(n / 2); lo = (part == "first") ? 0 : n - h
+			      for (i = 0; i < h; i++) print v[lo + i] }' "$EB_TMP/rows.tsv" \
+			| sort -g | awk '{ x[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print x[(NR + 1) / 2]; else print (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
 	}
 	echo "Start (the first interval after a ${WARMUP} s warm-up, to t = $t1 s) vs end (the last interval, to t = $t2 s),"
 	echo "and the medians of the first and second half of the intervals after the warm-up. The goal is judged on the"
