@@ -17,15 +17,20 @@ EB_PG_MAJOR=${EB_PG_MAJOR:-15}
 eb_log() { printf '== %s\n' "$*" >&2; }
 
 eb_need_packages() {
+	# What the build and the tests really use.  postgresql-client-15 already
+	# ships pgxs.mk and pg_isolation_regress, so their presence says nothing
+	# about the server headers: look for postgres.h itself.
 	local missing=()
-	local pgxs
-	pgxs=$(pg_config --pgxs 2>/dev/null || true)
-	[ -n "$pgxs" ] && [ -f "$pgxs" ] || missing+=("postgresql-server-dev-$EB_PG_MAJOR")
-	[ -x "/usr/lib/postgresql/$EB_PG_MAJOR/lib/pgxs/src/test/isolation/pg_isolation_regress" ] \
-		|| missing+=("postgresql-server-dev-$EB_PG_MAJOR")
+	local incdir
+	incdir=$(pg_config --includedir-server 2>/dev/null || true)
+	[ -n "$incdir" ] && [ -f "$incdir/postgres.h" ] || missing+=("postgresql-server-dev-$EB_PG_MAJOR")
+	[ -f "$(pg_config --pgxs 2>/dev/null || echo /nonexistent)" ] || missing+=("postgresql-server-dev-$EB_PG_MAJOR")
+	[ -x "$(pg_config --pkglibdir 2>/dev/null)/pgxs/src/test/isolation/pg_isolation_regress" ] \
+		|| missing+=("postgresql-client-$EB_PG_MAJOR")
 	command -v gcc >/dev/null || missing+=(gcc)
 	command -v make >/dev/null || missing+=(make)
-	command -v pgbench >/dev/null || missing+=("postgresql-contrib")
+	# the differential and fuzz tests are Python scripts
+	command -v python3 >/dev/null || missing+=(python3)
 	if [ -n "${EB_EXTRA_PACKAGES:-}" ]; then
 		for p in $EB_EXTRA_PACKAGES; do
 			dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
