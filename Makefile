@@ -3,8 +3,11 @@
 #   make && make install          build and install into the pg_config on PATH
 #   test/run.sh                   everything CI runs (throwaway cluster, all suites)
 #
-# The extension's install script is assembled from src/sql/*.sql (in name
-# order) so that each concern keeps its SQL next to its C.
+# The extension's install script for the current version is assembled from
+# src/sql/*.sql (in name order) so that each concern keeps its SQL next to
+# its C.  Released versions are frozen in src/releases/: the install script of
+# the first release (eventbus--0.1.0.sql) and one append-only upgrade script
+# per release (eventbus--A--B.sql); ALTER EXTENSION ... UPDATE walks them.
 
 EXTENSION  = eventbus
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" eventbus.control)
@@ -14,6 +17,7 @@ OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC = "eventbus - EventBridge-style event routing"
 
 DATA_built = src/eventbus--$(EXTVERSION).sql
+DATA       = $(sort $(wildcard src/releases/eventbus--*.sql src/releases/eventbus--*.control))
 EXTRA_CLEAN = src/eventbus--$(EXTVERSION).sql
 
 # pg_regress: tests in sql/, expected output in expected/ (its defaults).
