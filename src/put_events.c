@@ -89,7 +89,7 @@ set_invalid(EntryError *err, const char *param, const char *reason,
 }
 
 void
-set_malformed_detail(EntryError *err, const char *why)
+put_events_set_malformed_detail(EntryError *err, const char *why)
 {
 	set_error(err, EC_MALFORMED_DETAIL, ERRCODE_INVALID_PARAMETER_VALUE,
 			  pstrdup("Detail is malformed."),
@@ -372,9 +372,9 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 	if (detail->type != jbvString &&
 		!(detail->type == jbvBinary && JsonContainerIsObject(detail->val.binary.data)))
 	{
-		set_malformed_detail(err,
-							 psprintf("Detail must be a JSON object or a string holding one, not %s.",
-									  jbv_type_name(detail)));
+		put_events_set_malformed_detail(err,
+										psprintf("Detail must be a JSON object or a string holding one, not %s.",
+												 jbv_type_name(detail)));
 		return false;
 	}
 
@@ -419,7 +419,8 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 	if (time != NULL)
 	{
 		if (time->type != jbvString ||
-			!parse_event_time(time->val.string.val, time->val.string.len, &event_time))
+			!put_events_parse_time(time->val.string.val, time->val.string.len,
+								   &event_time))
 		{
 			set_invalid(err, "Time",
 						time->type == jbvString
@@ -467,8 +468,8 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 
 	if (detail->type == jbvString)
 	{
-		detail_jsonb = detail_from_text(detail->val.string.val,
-										detail->val.string.len, err);
+		detail_jsonb = put_events_detail_from_text(detail->val.string.val,
+												   detail->val.string.len, err);
 		if (detail_jsonb == NULL)
 			return false;
 	}
@@ -637,7 +638,7 @@ eventbus_put_events(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(entrycxt);
 
-	store_entries(entries, n, outcxt);
+	put_events_store(entries, n, outcxt);
 
 	PG_RETURN_JSONB_P(put_events_result(entries, n));
 }
@@ -677,9 +678,9 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	}
 	if (!JB_ROOT_IS_OBJECT(detail))
 	{
-		set_malformed_detail(&err,
-							 psprintf("Detail must be a JSON object, not %s.",
-									  JB_ROOT_IS_SCALAR(detail) ? "a scalar" : "an array"));
+		put_events_set_malformed_detail(&err,
+										psprintf("Detail must be a JSON object, not %s.",
+												 JB_ROOT_IS_SCALAR(detail) ? "a scalar" : "an array"));
 		raise_entry_error(&err);
 	}
 
@@ -746,7 +747,7 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	entry.detail_type = detail_type;
 	entry.detail = detail;
 
-	store_entries(&entry, 1, CurrentMemoryContext);
+	put_events_store(&entry, 1, CurrentMemoryContext);
 	if (!entry.ok)
 	{
 		set_bus_not_found(&err, bus_name);

@@ -53,15 +53,16 @@ typedef struct PutEntry
 } PutEntry;
 
 /* put_events.c */
-extern void set_malformed_detail(EntryError *err, const char *why);
+extern void put_events_set_malformed_detail(EntryError *err, const char *why);
 
 /* put_events_time.c */
-extern bool parse_event_time(const char *s, int len, TimestampTz *result);
+extern bool put_events_parse_time(const char *s, int len, TimestampTz *result);
 
 /* put_events_detail.c */
-extern Jsonb *detail_from_text(const char *s, int len, EntryError *err);
+extern Jsonb *put_events_detail_from_text(const char *s, int len,
+										  EntryError *err);
 
 /* put_events_store.c */
-extern void store_entries(PutEntry *entries, int n, MemoryContext outcxt);
+extern void put_events_store(PutEntry *entries, int n, MemoryContext outcxt);
 
 #endif							/* EVENTBUS_PUT_EVENTS_H */

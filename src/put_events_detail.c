@@ -131,7 +131,7 @@ detail_text_within_limits(const char *s, int len, const char **why)
  * jsonb, or NULL with err set.
  */
 Jsonb *
-detail_from_text(const char *s, int len, EntryError *err)
+put_events_detail_from_text(const char *s, int len, EntryError *err)
 {
 	const char *why = NULL;
 	JsonLexContext *lex;
@@ -140,7 +140,7 @@ detail_from_text(const char *s, int len, EntryError *err)
 
 	if (!detail_text_within_limits(s, len, &why))
 	{
-		set_malformed_detail(err, why);
+		put_events_set_malformed_detail(err, why);
 		return NULL;
 	}
 
@@ -148,7 +148,7 @@ detail_from_text(const char *s, int len, EntryError *err)
 	lex = makeJsonLexContextCstringLen(cstr, len, GetDatabaseEncoding(), true);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 	{
-		set_malformed_detail(err, "Detail is not valid JSON.");
+		put_events_set_malformed_detail(err, "Detail is not valid JSON.");
 		return NULL;
 	}
 	for (i = 0; i < len; i++)
@@ -156,7 +156,7 @@ detail_from_text(const char *s, int len, EntryError *err)
 			break;
 	if (i >= len || s[i] != '{')
 	{
-		set_malformed_detail(err, "Detail is valid JSON but not a JSON object.");
+		put_events_set_malformed_detail(err, "Detail is valid JSON but not a JSON object.");
 		return NULL;
 	}
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cstr)));

@@ -201,7 +201,7 @@ insert_entries(PutEntry *entries, int n)
 
 /* Checks the buses of the good entries, then stores them. */
 void
-store_entries(PutEntry *entries, int n, MemoryContext outcxt)
+put_events_store(PutEntry *entries, int n, MemoryContext outcxt)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -42,7 +42,7 @@ read_digits(const char *p, const char *end, int n, int *value)
  * zone, and raises errors rather than returning false).
  */
 bool
-parse_event_time(const char *s, int len, TimestampTz *result)
+put_events_parse_time(const char *s, int len, TimestampTz *result)
 {
 	const char *p = s;
 	const char *end = s + len;

@@ -52,18 +52,18 @@ extern Jsonb *target_input_apply(const TargetInput *ti, Jsonb *event,
  */
 
 /* One step of a JSON path: a member name, or an array index. */
-typedef struct PathStep
+typedef struct TransformPathStep
 {
 	char	   *key;			/* NULL for an index step */
 	int			keylen;
 	int			index;
-} PathStep;
+} TransformPathStep;
 
-typedef struct JsonPath
+typedef struct TransformPath
 {
 	int			nsteps;			/* 0: the whole event ("$") */
-	PathStep   *steps;
-} JsonPath;
+	TransformPathStep *steps;
+} TransformPath;
 
 typedef enum TemplateVarKind
 {
@@ -79,7 +79,7 @@ typedef struct TemplateVar
 {
 	char	   *name;
 	TemplateVarKind kind;
-	JsonPath	path;			/* TVAR_PATH */
+	TransformPath path;		/* TVAR_PATH */
 	bool		used;			/* does the template refer to it? */
 } TemplateVar;
 
@@ -126,7 +126,7 @@ struct TargetInput
 {
 	TargetInputKind kind;
 	Jsonb	   *constant;		/* TI_CONSTANT */
-	JsonPath	path;			/* TI_PATH */
+	TransformPath path;		/* TI_PATH */
 	int			nvars;			/* TI_TEMPLATE */
 	TemplateVar *vars;
 	int			nops;
@@ -135,20 +135,21 @@ struct TargetInput
 };
 
 /* The path "$": the whole event. */
-extern const JsonPath whole_event;
+extern const TransformPath transform_whole_event;
 
 /* transform.c */
-extern void ti_error(const char *reason, const char *detail, const char *hint)
-			pg_attribute_noreturn();
+extern void transform_error(const char *reason, const char *detail,
+							const char *hint) pg_attribute_noreturn();
 
 /* transform_path.c */
-extern void parse_json_path(const char *text, int len, const char *what,
-							const char *label, JsonPath *path);
-extern bool lookup_path(const JsonPath *path, Jsonb *event, JsonbValue *result);
+extern void transform_parse_path(const char *text, int len, const char *what,
+								 const char *label, TransformPath *path);
+extern bool transform_lookup_path(const TransformPath *path, Jsonb *event,
+								  JsonbValue *result);
 
 /* transform_template.c */
-extern bool var_name_char(char c);
-extern void parse_template(TargetInput *ti, const char *template,
-						   int template_len);
+extern bool transform_var_name_char(char c);
+extern void transform_parse_template(TargetInput *ti, const char *template,
+									 int template_len);
 
 #endif							/* EVENTBUS_TRANSFORM_H */

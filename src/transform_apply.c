@@ -58,7 +58,8 @@ event_without_detail(Jsonb *event, VarValue *vv)
 
 	if (!JB_ROOT_IS_OBJECT(event))
 	{
-		vv->found = lookup_path(&whole_event, event, &vv->value);
+		vv->found = transform_lookup_path(&transform_whole_event, event,
+										  &vv->value);
 		return;
 	}
 	it = JsonbIteratorInit(&event->root);
@@ -170,7 +171,7 @@ apply_template(const TargetInput *ti, Jsonb *event, const char *rule_name,
 		switch (var->kind)
 		{
 			case TVAR_PATH:
-				vv->found = lookup_path(&var->path, event, &vv->value);
+				vv->found = transform_lookup_path(&var->path, event, &vv->value);
 				break;
 			case TVAR_RULE_ARN:
 				set_string_value(vv, rule_arn);
@@ -185,7 +186,8 @@ apply_template(const TargetInput *ti, Jsonb *event, const char *rule_name,
 				event_without_detail(event, vv);
 				break;
 			case TVAR_EVENT_JSON:
-				vv->found = lookup_path(&whole_event, event, &vv->value);
+				vv->found = transform_lookup_path(&transform_whole_event, event,
+												  &vv->value);
 				break;
 		}
 	}
@@ -261,7 +263,7 @@ target_input_apply(const TargetInput *ti, Jsonb *event,
 	{
 		JsonbValue	v;
 
-		if (!lookup_path(&ti->path, event, &v))
+		if (!transform_lookup_path(&ti->path, event, &v))
 			v.type = jbvNull;
 		result = JsonbValueToJsonb(&v);
 	}

@@ -6,8 +6,8 @@
  *
  * This file owns the path syntax EventBridge accepts ("$", then ".name" and
  * "[index]" steps; no wildcards, slices or filters), its parser
- * (parse_json_path, which refuses a bad path with ti_error) and the lookup
- * of a parsed path in an event (lookup_path).
+ * (transform_parse_path, which refuses a bad path with transform_error)
+ * and the lookup of a parsed path in an event (transform_lookup_path).
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +23,7 @@
 #define TI_MAX_PATH_CHARS		256		/* InputPath, InputPathsMap values */
 
 /* The path "$": the whole event. */
-const JsonPath whole_event = {0, NULL};
+const TransformPath transform_whole_event = {0, NULL};
 
 /* Characters a member name of a path may hold. */
 static bool
@@ -49,9 +49,9 @@ static void
 path_error(const char *what, const char *label, const char *text, int len,
 		   const char *problem, const char *hint)
 {
-	ti_error(psprintf("%s %s.", what, problem),
-			 psprintf("%s: %s", label, pnstrdup(text, len)),
-			 hint ? hint : "Use a JSON path such as \"$.detail.state\": \"$\" followed by \".name\" and \"[index]\" steps.");
+	transform_error(psprintf("%s %s.", what, problem),
+					psprintf("%s: %s", label, pnstrdup(text, len)),
+					hint ? hint : "Use a JSON path such as \"$.detail.state\": \"$\" followed by \".name\" and \"[index]\" steps.");
 }
 
 /*
@@ -59,8 +59,8 @@ path_error(const char *what, const char *label, const char *text, int len,
  * "$.resources[0]" (see path_error for what and label).
  */
 void
-parse_json_path(const char *text, int len, const char *what,
-				const char *label, JsonPath *path)
+transform_parse_path(const char *text, int len, const char *what,
+					 const char *label, TransformPath *path)
 {
 	int			pos = 1;
 	int			maxsteps = 4;
@@ -81,7 +81,7 @@ parse_json_path(const char *text, int len, const char *what,
 
 	while (pos < len)
 	{
-		PathStep	step;
+		TransformPathStep step;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -135,11 +135,12 @@ parse_json_path(const char *text, int len, const char *what,
 					   "After \"$\", a path is a series of \".name\" and \"[index]\" steps; names hold letters, digits, \"-\", \"_\", \"/\" and similar characters.");
 
 		if (path->steps == NULL)
-			path->steps = palloc(maxsteps * sizeof(PathStep));
+			path->steps = palloc(maxsteps * sizeof(TransformPathStep));
 		else if (path->nsteps == maxsteps)
 		{
 			maxsteps *= 2;
-			path->steps = repalloc(path->steps, maxsteps * sizeof(PathStep));
+			path->steps = repalloc(path->steps,
+								   maxsteps * sizeof(TransformPathStep));
 		}
 		path->steps[path->nsteps++] = step;
 	}
@@ -150,7 +151,8 @@ parse_json_path(const char *text, int len, const char *what,
  * exist; a container is returned as jbvBinary pointing into the event.
  */
 bool
-lookup_path(const JsonPath *path, Jsonb *event, JsonbValue *result)
+transform_lookup_path(const TransformPath *path, Jsonb *event,
+					  JsonbValue *result)
 {
 	JsonbContainer *container = &event->root;
 
@@ -166,7 +168,7 @@ lookup_path(const JsonPath *path, Jsonb *event, JsonbValue *result)
 
 	for (int i = 0; i < path->nsteps; i++)
 	{
-		const PathStep *step = &path->steps[i];
+		const TransformPathStep *step = &path->steps[i];
 		JsonbValue *v;
 
 		if (container == NULL || (container->header & JB_FSCALAR))

@@ -8,7 +8,7 @@
  * yields a flat list of operations (TemplateOp, see transform.h) that
  * mirror pushJsonbValue calls; transform_apply.c walks that list for each
  * event.  A template that is not JSON once its placeholders are replaced,
- * or that names an unknown variable, is refused here with ti_error.
+ * or that names an unknown variable, is refused here with transform_error.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,11 +59,11 @@ template_error(TemplateParser *p, const char *reason, const char *hint)
 						 n, p->text + from,
 						 from + n < p->len ? "..." : "");
 	}
-	ti_error(psprintf("InputTemplate is not valid: %s at character %d.",
-					  reason, charpos + 1),
-			 psprintf("InputTemplate: %s", shown),
-			 hint ? hint :
-			 "The template must be JSON once its placeholders are replaced: a JSON value (object, array, string, ...) in which <name> may stand for a value or appear inside strings.");
+	transform_error(psprintf("InputTemplate is not valid: %s at character %d.",
+							 reason, charpos + 1),
+					psprintf("InputTemplate: %s", shown),
+					hint ? hint :
+					"The template must be JSON once its placeholders are replaced: a JSON value (object, array, string, ...) in which <name> may stand for a value or appear inside strings.");
 }
 
 static TemplateOp *
@@ -100,7 +100,7 @@ skip_whitespace(TemplateParser *p)
 }
 
 bool
-var_name_char(char c)
+transform_var_name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		(c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
@@ -117,7 +117,7 @@ placeholder_length(TemplateParser *p, int pos)
 
 	if (pos >= p->len || p->text[pos] != '<')
 		return 0;
-	while (i < p->len && var_name_char(p->text[i]))
+	while (i < p->len && transform_var_name_char(p->text[i]))
 		i++;
 	if (i == pos + 1 || i >= p->len || p->text[i] != '>')
 		return 0;
@@ -556,7 +556,8 @@ parse_value(TemplateParser *p, JsonbIteratorToken token)
  * Parse the template into ti's ops; ti's variables are already set.
  */
 void
-parse_template(TargetInput *ti, const char *template, int template_len)
+transform_parse_template(TargetInput *ti, const char *template,
+						 int template_len)
 {
 	TemplateParser parser;
 
