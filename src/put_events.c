@@ -414,21 +414,41 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 		}
 	}
 
-	/* Time: an RFC 3339 string; absent means now() */
+	/*
+	 * Time: an RFC 3339 string, or a number of seconds since the Unix epoch
+	 * (what the AWS SDKs send); absent means now()
+	 */
 	time = entry_field(c, "Time");
 	if (time != NULL)
 	{
-		if (time->type != jbvString ||
-			!put_events_parse_time(time->val.string.val, time->val.string.len,
-								   &event_time))
+		if (time->type == jbvString)
+		{
+			if (!put_events_parse_time(time->val.string.val,
+									   time->val.string.len, &event_time))
+			{
+				set_invalid(err, "Time",
+							psprintf("\"%s\" is not an RFC 3339 date-time.",
+									 pnstrdup(time->val.string.val, time->val.string.len)),
+							"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00).");
+				return false;
+			}
+		}
+		else if (time->type == jbvNumeric)
+		{
+			if (!put_events_epoch_time(time->val.numeric, &event_time))
+			{
+				set_invalid(err, "Time",
+							"Time is outside the range of event times, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z (epoch seconds -62135596800 to 253402300799.999999).",
+							"A number is taken as seconds since 1970-01-01T00:00:00Z (not milliseconds).");
+				return false;
+			}
+		}
+		else
 		{
 			set_invalid(err, "Time",
-						time->type == jbvString
-						? psprintf("\"%s\" is not an RFC 3339 date-time.",
-								   pnstrdup(time->val.string.val, time->val.string.len))
-						: psprintf("Time must be an RFC 3339 string, not %s.",
-								   jbv_type_name(time)),
-						"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00).");
+						psprintf("Time must be an RFC 3339 string or a number of seconds since 1970-01-01T00:00:00Z, not %s.",
+								 jbv_type_name(time)),
+						"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00), or as epoch seconds such as 1714566600.");
 			return false;
 		}
 		size += TIME_ENTRY_SIZE;

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -57,6 +58,7 @@ extern void put_events_set_malformed_detail(EntryError *err, const char *why);
 
 /* put_events_time.c */
 extern bool put_events_parse_time(const char *s, int len, TimestampTz *result);
+extern bool put_events_epoch_time(Numeric seconds, TimestampTz *result);
 
 /* put_events_detail.c */
 extern Jsonb *put_events_detail_from_text(const char *s, int len,
