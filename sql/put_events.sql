@@ -133,7 +133,7 @@ SELECT pg_temp.put1(jsonb_build_object('Source', 'pe.fail', 'DetailType', 'Numbe
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Resources": "arn:x"}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Resources": ["a", 2]}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Resources": ["a", null]}');
--- Time: not RFC 3339
+-- Time: a string that is not RFC 3339
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "yesterday"}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "now"}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "2024-01-01"}');
@@ -144,7 +144,24 @@ SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "T
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "2024-01-01T00:00:00Zulu"}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "2024-01-01T00:00:00."}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "0000-01-01T00:00:00Z"}');
-SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": 1700000000}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": "1700000000"}');
+-- Time: neither a string nor a number
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": true}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": [1700000000]}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": {"seconds": 1700000000}}');
+-- Time: epoch seconds outside 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z
+-- (milliseconds, the end of year 9999, before year 1, far beyond numeric ranges)
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": 1714566600123}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": 253402300800}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": -62135596800.000001}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": 1e300}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": -1e300}');
+SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "Time": 9e131071}');
+-- JSON has no NaN or Infinity: numeric's become strings in jsonb, not RFC 3339
+SELECT pg_temp.put1(jsonb_build_object('Source', 'pe.fail', 'DetailType', 'T', 'Detail', '{}',
+       'Time', 'NaN'::numeric));
+SELECT pg_temp.put1(jsonb_build_object('Source', 'pe.fail', 'DetailType', 'T', 'Detail', '{}',
+       'Time', '-Infinity'::numeric));
 -- EventBusName: unknown name or ARN, malformed ARN, empty, not a string
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "EventBusName": "pe-nope"}');
 SELECT pg_temp.put1('{"Source": "pe.fail", "DetailType": "T", "Detail": "{}", "EventBusName": "arn:aws:events:local:000000000000:event-bus/pe-nope"}');
@@ -208,6 +225,26 @@ SELECT eventbus.put_events($$[
   {"Source": "pe.fields", "DetailType": "TimeLeapSecond", "Detail": "{}", "Time": "2016-12-31T23:59:60Z"},
   {"Source": "pe.fields", "DetailType": "TimeOld", "Detail": "{}", "Time": "0001-01-01T00:00:00Z"}
 ]$$);
+-- Time as epoch seconds (a JSON number), as the AWS SDKs and CLI send it:
+-- fractions below the microsecond are dropped (rounded down, as in the text
+-- form); the range is that of RFC 3339's four-digit years
+INSERT INTO answers (answer)
+SELECT eventbus.put_events($$[
+  {"Source": "pe.fields", "DetailType": "TimeEpoch", "Detail": "{}", "Time": 1714566600},
+  {"Source": "pe.fields", "DetailType": "TimeEpochFraction", "Detail": "{}", "Time": 1714566600.123},
+  {"Source": "pe.fields", "DetailType": "TimeEpochSubMicro", "Detail": "{}", "Time": 1714566600.1234569},
+  {"Source": "pe.fields", "DetailType": "TimeEpochExponent", "Detail": "{}", "Time": 1.7145666E9},
+  {"Source": "pe.fields", "DetailType": "TimeEpochZero", "Detail": "{}", "Time": 0},
+  {"Source": "pe.fields", "DetailType": "TimeEpochTiny", "Detail": "{}", "Time": 1e-400}
+]$$);
+INSERT INTO answers (answer)
+SELECT eventbus.put_events($$[
+  {"Source": "pe.fields", "DetailType": "TimeEpochNegative", "Detail": "{}", "Time": -1.5},
+  {"Source": "pe.fields", "DetailType": "TimeEpochNegativeSubMicro", "Detail": "{}", "Time": -0.0000001},
+  {"Source": "pe.fields", "DetailType": "TimeEpochMin", "Detail": "{}", "Time": -62135596800},
+  {"Source": "pe.fields", "DetailType": "TimeEpochMax", "Detail": "{}", "Time": 253402300799.999999},
+  {"Source": "pe.fields", "DetailType": "TimeEpochMaxSubMicro", "Detail": "{}", "Time": 253402300799.9999999}
+]$$);
 SELECT pg_temp.masked(answer)->'FailedEntryCount' AS failed FROM answers ORDER BY n;
 -- (without a Time, the time is now(), the ingestion time)
 SELECT e.detail_type, e.bus, e.resources, cardinality(e.resources) AS n_resources,
@@ -216,6 +253,12 @@ SELECT e.detail_type, e.bus, e.resources, cardinality(e.resources) AS n_resource
        jsonb_array_elements(a.answer->'Entries') WITH ORDINALITY AS x(entry, n)
   JOIN eventbus.events e ON e.id = (x.entry->>'EventId')::uuid
  ORDER BY a.n, x.n;
+-- a fractional epoch is stored to the millisecond given, equal to the same
+-- time as text; the envelope shows it to the second, as EventBridge does
+SELECT e."time", e."time" = '2024-05-01T12:30:00.123Z'::timestamptz AS same_as_text,
+       extract(epoch FROM e."time") AS epoch, eventbus.event_envelope(e)->>'time' AS envelope_time
+  FROM eventbus.events e
+ WHERE e.source = 'pe.fields' AND e.detail_type = 'TimeEpochFraction';
 -- "NULL" is a string, not a NULL
 SELECT r IS NULL AS is_null, r FROM eventbus.events e, unnest(e.resources) r
  WHERE e.source = 'pe.fields' AND e.detail_type = 'Resources';
@@ -268,6 +311,11 @@ SET eventbus.max_entry_size = 1024;
 -- "pe.size" 7 + "Big" 3 + Detail 8 + n + Time 14 + Resources "r" 1 = 33 + n
 SELECT n, pg_temp.put1(jsonb_build_object('Source', 'pe.size', 'DetailType', 'Big',
           'Detail', '{"k":"' || repeat('x', n) || '"}', 'Time', '2024-01-01T00:00:00Z',
+          'Resources', jsonb_build_array('r')))
+  FROM (VALUES (991), (992)) AS v(n);
+-- a Time given as epoch seconds counts the same 14 bytes
+SELECT n, pg_temp.put1(jsonb_build_object('Source', 'pe.size', 'DetailType', 'Big',
+          'Detail', '{"k":"' || repeat('x', n) || '"}', 'Time', 1704067200.5,
           'Resources', jsonb_build_array('r')))
   FROM (VALUES (991), (992)) AS v(n);
 -- bytes, not characters: "é" is 2 bytes; 7 + 3 + 8 + 2n

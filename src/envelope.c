@@ -6,13 +6,16 @@
  * Rows store the envelope's fields as columns; this file turns a row into
  * the JSON object EventBridge delivers ({"version": "0", "id": ...,
  * "detail-type": ..., "source": ..., "account": ..., "time": ...,
- * "region": ..., "resources": [...], "detail": {...}}).
+ * "region": ..., "resources": [...], "detail": {...}}), from a slot
+ * (envelope_from_slot) or as the SQL function
+ * eventbus.event_envelope(eventbus.events).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
@@ -177,4 +180,42 @@ envelope_to_jsonb(const EventEnvelope *env)
 
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
+}
+
+PG_FUNCTION_INFO_V1(eventbus_event_envelope);
+
+/*
+ * eventbus.event_envelope(e eventbus.events) RETURNS jsonb: the event as
+ * EventBridge delivers it.
+ */
+Datum
+eventbus_event_envelope(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	EventEnvelope env;
+	bool		isnull;
+	Datum		d;
+
+#define TEXT_ATTR(attnum) \
+	(d = GetAttributeByNum(row, (attnum), &isnull), isnull ? NULL : DatumGetTextPP(d))
+
+	d = GetAttributeByNum(row, EVENTS_ATT_ID, &isnull);
+	env.id = isnull ? NULL : DatumGetUUIDP(d);
+	env.bus = TEXT_ATTR(EVENTS_ATT_BUS);
+	d = GetAttributeByNum(row, EVENTS_ATT_TIME, &isnull);
+	env.time = isnull ? 0 : DatumGetTimestampTz(d);
+	env.source = TEXT_ATTR(EVENTS_ATT_SOURCE);
+	env.detail_type = TEXT_ATTR(EVENTS_ATT_DETAIL_TYPE);
+	env.account = TEXT_ATTR(EVENTS_ATT_ACCOUNT);
+	env.region = TEXT_ATTR(EVENTS_ATT_REGION);
+	d = GetAttributeByNum(row, EVENTS_ATT_RESOURCES, &isnull);
+	env.resources = isnull ? NULL : DatumGetArrayTypeP(d);
+	d = GetAttributeByNum(row, EVENTS_ATT_DETAIL, &isnull);
+	env.detail = isnull ? NULL : DatumGetJsonbP(d);
+	d = GetAttributeByNum(row, EVENTS_ATT_INGESTION_TIME, &isnull);
+	env.ingestion_time = isnull ? 0 : DatumGetTimestampTz(d);
+
+#undef TEXT_ATTR
+
+	PG_RETURN_JSONB_P(envelope_to_jsonb(&env));
 }

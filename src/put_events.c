@@ -2,8 +2,7 @@
  *
  * put_events.c
  *	  EventBridge's PutEvents: eventbus.put_events(jsonb) and its SQL-friendly
- *	  form eventbus.put_event(...), and the envelope of a stored event,
- *	  eventbus.event_envelope(eventbus.events).
+ *	  form eventbus.put_event(...).
  *
  * put_events validates each entry of the request on its own (a bad entry
  * fails alone, with EventBridge's ErrorCode and ErrorMessage), then stores
@@ -20,93 +19,42 @@
  * PutEvents event entry size"): 14 bytes for a Time, plus the UTF-8 bytes
  * of Source, DetailType, Detail and each of the Resources.
  *
+ * This file owns the SQL functions, the validation of an entry and its
+ * errors, and the answer of put_events.  The rest of PutEvents (see
+ * put_events.h):
+ *	  put_events_time.c		an entry's Time
+ *	  put_events_detail.c	a Detail given as JSON text
+ *	  put_events_store.c	storing the entries (one INSERT)
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <ctype.h>
-
-#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/jsonapi.h"
-#include "executor/executor.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "envelope.h"
 #include "eventbus.h"
+#include "put_events.h"
 
 PG_FUNCTION_INFO_V1(eventbus_put_events);
 PG_FUNCTION_INFO_V1(eventbus_put_event);
-PG_FUNCTION_INFO_V1(eventbus_event_envelope);
 
 /* EventBridge: "DetailType: Free-form string, with a maximum of 128 characters" */
 #define MAX_DETAIL_TYPE_CHARS	128
 
-/* EventBridge: "PutEvents will only process nested JSON up to 1000 levels deep" */
-#define MAX_DETAIL_DEPTH		1000
-
-/*
- * Digits allowed in a number of a Detail given as a JSON string, before and
- * after the decimal point, and the largest exponent: far beyond EventBridge's
- * 64-bit integers, and well inside what jsonb's numeric can store.
- */
-#define MAX_NUMBER_DIGITS		1000
-#define MAX_NUMBER_EXPONENT		1000
-
 /* Bytes EventBridge counts for a Time. */
 #define TIME_ENTRY_SIZE			14
-
-/* EventBridge's error codes for one entry. */
-#define EC_INVALID_ARGUMENT		"InvalidArgument"
-#define EC_MALFORMED_DETAIL		"MalformedDetail"
-#define EC_BUS_NOT_FOUND		"ResourceNotFoundException"
-
-/*
- * Why an entry was refused: EventBridge's ErrorCode and ErrorMessage (the
- * answer of put_events), and the SQLSTATE, detail and hint put_event raises.
- */
-typedef struct EntryError
-{
-	const char *code;
-	char	   *message;
-	int			sqlstate;
-	char	   *detail;
-	char	   *hint;
-} EntryError;
-
-/* One entry of a request, as stored or as refused. */
-typedef struct PutEntry
-{
-	bool		ok;
-	/* when ok: the row to store (in the function's memory context) */
-	char	   *bus;
-	TimestampTz time;
-	text	   *source;
-	text	   *detail_type;
-	text	   *resources;		/* text[] literal */
-	Jsonb	   *detail;
-	pg_uuid_t	id;
-	/* when refused */
-	const char *error_code;
-	char	   *error_message;
-} PutEntry;
-
-/* Plans prepared once per backend (SPI_keepplan). */
-static SPIPlanPtr insert_plan = NULL;
-static SPIPlanPtr bus_plan = NULL;
 
 static void
 set_error(EntryError *err, const char *code, int sqlstate, char *message,
@@ -140,8 +88,8 @@ set_invalid(EntryError *err, const char *param, const char *reason,
 			  pstrdup(hint));
 }
 
-static void
-set_malformed_detail(EntryError *err, const char *why)
+void
+put_events_set_malformed_detail(EntryError *err, const char *why)
 {
 	set_error(err, EC_MALFORMED_DETAIL, ERRCODE_INVALID_PARAMETER_VALUE,
 			  pstrdup("Detail is malformed."),
@@ -311,251 +259,6 @@ bad_arn:
 	return NULL;
 }
 
-/* n decimal digits at p, as an int; false if any is not a digit */
-static bool
-read_digits(const char *p, const char *end, int n, int *value)
-{
-	int			v = 0;
-
-	if (end - p < n)
-		return false;
-	for (int i = 0; i < n; i++)
-	{
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (p[i] - '0');
-	}
-	*value = v;
-	return true;
-}
-
-/*
- * An RFC 3339 date-time: YYYY-MM-DD(T|t| )hh:mm[:ss[.frac]][Z|z|(+|-)hh[:]mm|(+|-)hh].
- * Without an offset the time is UTC.  Parsed here, without the server's
- * date input (which also takes words such as "now" and the session's time
- * zone, and raises errors rather than returning false).
- */
-static bool
-parse_event_time(const char *s, int len, TimestampTz *result)
-{
-	const char *p = s;
-	const char *end = s + len;
-	struct pg_tm tm;
-	fsec_t		fsec = 0;
-	int			tz = 0;
-	Timestamp	ts;
-
-	memset(&tm, 0, sizeof(tm));
-	if (!read_digits(p, end, 4, &tm.tm_year) || tm.tm_year < 1)
-		return false;
-	p += 4;
-	if (p >= end || *p++ != '-' || !read_digits(p, end, 2, &tm.tm_mon))
-		return false;
-	p += 2;
-	if (p >= end || *p++ != '-' || !read_digits(p, end, 2, &tm.tm_mday))
-		return false;
-	p += 2;
-	if (p >= end || (*p != 'T' && *p != 't' && *p != ' '))
-		return false;
-	p++;
-	if (!read_digits(p, end, 2, &tm.tm_hour))
-		return false;
-	p += 2;
-	if (p >= end || *p++ != ':' || !read_digits(p, end, 2, &tm.tm_min))
-		return false;
-	p += 2;
-	if (p < end && *p == ':')
-	{
-		p++;
-		if (!read_digits(p, end, 2, &tm.tm_sec))
-			return false;
-		p += 2;
-		if (p < end && (*p == '.' || *p == ','))
-		{
-			int			scale = 100000;
-
-			p++;
-			if (p >= end || *p < '0' || *p > '9')
-				return false;
-			for (; p < end && *p >= '0' && *p <= '9'; p++)
-			{
-				fsec += (*p - '0') * scale;
-				scale /= 10;
-			}
-		}
-	}
-	if (p < end)
-	{
-		if (*p == 'Z' || *p == 'z')
-			p++;
-		else if (*p == '+' || *p == '-')
-		{
-			int			sign = (*p == '-') ? -1 : 1;
-			int			oh;
-			int			om = 0;
-
-			p++;
-			if (!read_digits(p, end, 2, &oh) || oh > 23)
-				return false;
-			p += 2;
-			if (p < end && *p == ':')
-				p++;
-			if (p < end)
-			{
-				if (!read_digits(p, end, 2, &om) || om > 59)
-					return false;
-				p += 2;
-			}
-			/* PostgreSQL counts zone offsets in seconds west of UTC */
-			tz = -sign * (oh * SECS_PER_HOUR + om * SECS_PER_MINUTE);
-		}
-		else
-			return false;
-	}
-	if (p != end)
-		return false;
-
-	if (tm.tm_mon < 1 || tm.tm_mon > MONTHS_PER_YEAR ||
-		tm.tm_mday < 1 ||
-		tm.tm_mday > day_tab[isleap(tm.tm_year)][tm.tm_mon - 1] ||
-		tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return false;
-
-	if (tm2timestamp(&tm, fsec, &tz, &ts) != 0 || !IS_VALID_TIMESTAMP(ts))
-		return false;
-	*result = ts;
-	return true;
-}
-
-/*
- * Limits of a Detail given as JSON text, checked before it is parsed:
- * nesting depth, and the size of numbers (jsonb stores them as numeric,
- * whose input raises an error past its range).  Does not validate the
- * syntax; the JSON parser does that next.
- */
-static bool
-detail_text_within_limits(const char *s, int len, const char **why)
-{
-	int			depth = 0;
-	bool		in_string = false;
-
-	for (int i = 0; i < len; i++)
-	{
-		char		c = s[i];
-
-		if (in_string)
-		{
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = false;
-			continue;
-		}
-		switch (c)
-		{
-			case '"':
-				in_string = true;
-				break;
-			case '{':
-			case '[':
-				if (++depth > MAX_DETAIL_DEPTH)
-				{
-					*why = "Detail is nested more than 1000 levels deep.";
-					return false;
-				}
-				break;
-			case '}':
-			case ']':
-				depth--;
-				break;
-			case '-':
-			case '0':
-			case '1':
-			case '2':
-			case '3':
-			case '4':
-			case '5':
-			case '6':
-			case '7':
-			case '8':
-			case '9':
-				{
-					int			j = i;
-					int			intdigits = 0;
-					int			fracdigits = 0;
-					int			exponent = 0;
-
-					if (s[j] == '-')
-						j++;
-					for (; j < len && isdigit((unsigned char) s[j]); j++)
-						intdigits++;
-					if (j < len && s[j] == '.')
-						for (j++; j < len && isdigit((unsigned char) s[j]); j++)
-							fracdigits++;
-					if (j < len && (s[j] == 'e' || s[j] == 'E'))
-					{
-						j++;
-						if (j < len && (s[j] == '+' || s[j] == '-'))
-							j++;
-						for (; j < len && isdigit((unsigned char) s[j]); j++)
-						{
-							if (exponent <= MAX_NUMBER_EXPONENT)
-								exponent = exponent * 10 + (s[j] - '0');
-						}
-					}
-					if (intdigits > MAX_NUMBER_DIGITS ||
-						fracdigits > MAX_NUMBER_DIGITS ||
-						exponent > MAX_NUMBER_EXPONENT)
-					{
-						*why = "Detail holds a number with more than 1000 digits or an exponent beyond 1000.";
-						return false;
-					}
-					i = j - 1;
-				}
-				break;
-			default:
-				break;
-		}
-	}
-	return true;
-}
-
-/*
- * Detail given as JSON text: must parse to a JSON object.  Returns the
- * jsonb, or NULL with err set.
- */
-static Jsonb *
-detail_from_text(const char *s, int len, EntryError *err)
-{
-	const char *why = NULL;
-	JsonLexContext *lex;
-	int			i;
-	char	   *cstr;
-
-	if (!detail_text_within_limits(s, len, &why))
-	{
-		set_malformed_detail(err, why);
-		return NULL;
-	}
-
-	cstr = pnstrdup(s, len);
-	lex = makeJsonLexContextCstringLen(cstr, len, GetDatabaseEncoding(), true);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-	{
-		set_malformed_detail(err, "Detail is not valid JSON.");
-		return NULL;
-	}
-	for (i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-			break;
-	if (i >= len || s[i] != '{')
-	{
-		set_malformed_detail(err, "Detail is valid JSON but not a JSON object.");
-		return NULL;
-	}
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(cstr)));
-}
-
 /*
  * A text[] literal of the given text datums, for the INSERT (which casts it
  * back): every element double-quoted, with " and \ escaped.
@@ -669,9 +372,9 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 	if (detail->type != jbvString &&
 		!(detail->type == jbvBinary && JsonContainerIsObject(detail->val.binary.data)))
 	{
-		set_malformed_detail(err,
-							 psprintf("Detail must be a JSON object or a string holding one, not %s.",
-									  jbv_type_name(detail)));
+		put_events_set_malformed_detail(err,
+										psprintf("Detail must be a JSON object or a string holding one, not %s.",
+												 jbv_type_name(detail)));
 		return false;
 	}
 
@@ -711,20 +414,41 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 		}
 	}
 
-	/* Time: an RFC 3339 string; absent means now() */
+	/*
+	 * Time: an RFC 3339 string, or a number of seconds since the Unix epoch
+	 * (what the AWS SDKs send); absent means now()
+	 */
 	time = entry_field(c, "Time");
 	if (time != NULL)
 	{
-		if (time->type != jbvString ||
-			!parse_event_time(time->val.string.val, time->val.string.len, &event_time))
+		if (time->type == jbvString)
+		{
+			if (!put_events_parse_time(time->val.string.val,
+									   time->val.string.len, &event_time))
+			{
+				set_invalid(err, "Time",
+							psprintf("\"%s\" is not an RFC 3339 date-time.",
+									 pnstrdup(time->val.string.val, time->val.string.len)),
+							"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00).");
+				return false;
+			}
+		}
+		else if (time->type == jbvNumeric)
+		{
+			if (!put_events_epoch_time(time->val.numeric, &event_time))
+			{
+				set_invalid(err, "Time",
+							"Time is outside the range of event times, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z (epoch seconds -62135596800 to 253402300799.999999).",
+							"A number is taken as seconds since 1970-01-01T00:00:00Z (not milliseconds).");
+				return false;
+			}
+		}
+		else
 		{
 			set_invalid(err, "Time",
-						time->type == jbvString
-						? psprintf("\"%s\" is not an RFC 3339 date-time.",
-								   pnstrdup(time->val.string.val, time->val.string.len))
-						: psprintf("Time must be an RFC 3339 string, not %s.",
-								   jbv_type_name(time)),
-						"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00).");
+						psprintf("Time must be an RFC 3339 string or a number of seconds since 1970-01-01T00:00:00Z, not %s.",
+								 jbv_type_name(time)),
+						"Write times as \"2024-05-01T12:30:00Z\" (or with an offset such as +02:00), or as epoch seconds such as 1714566600.");
 			return false;
 		}
 		size += TIME_ENTRY_SIZE;
@@ -764,8 +488,8 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 
 	if (detail->type == jbvString)
 	{
-		detail_jsonb = detail_from_text(detail->val.string.val,
-										detail->val.string.len, err);
+		detail_jsonb = put_events_detail_from_text(detail->val.string.val,
+												   detail->val.string.len, err);
 		if (detail_jsonb == NULL)
 			return false;
 	}
@@ -789,191 +513,6 @@ validate_entry(JsonbValue *entry, PutEntry *out, MemoryContext outcxt,
 		out->detail = JsonbValueToJsonb(detail);
 	MemoryContextSwitchTo(oldcxt);
 	return true;
-}
-
-/*
- * Marks the entries whose bus does not exist as refused.  Runs inside SPI.
- */
-static void
-check_buses(PutEntry *entries, int n, MemoryContext outcxt)
-{
-	Datum	   *names;
-	int			nnames = 0;
-	const char *prev = NULL;
-	ArrayType  *arr;
-	Datum		values[1];
-	int			ret;
-	uint64		nfound;
-	char	  **found;
-
-	names = palloc(sizeof(Datum) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (!entries[i].ok)
-			continue;
-		if (prev != NULL && strcmp(prev, entries[i].bus) == 0)
-			continue;
-		prev = entries[i].bus;
-		names[nnames++] = CStringGetTextDatum(entries[i].bus);
-	}
-	if (nnames == 0)
-		return;
-
-	if (bus_plan == NULL)
-	{
-		Oid			argtypes[1] = {TEXTARRAYOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT b.name FROM eventbus.event_buses b"
-						   " WHERE b.name OPERATOR(pg_catalog.=) ANY ($1)",
-						   1, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for the event bus lookup: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		bus_plan = plan;
-	}
-
-	arr = construct_array(names, nnames, TEXTOID, -1, false, TYPALIGN_INT);
-	values[0] = PointerGetDatum(arr);
-	ret = SPI_execute_plan(bus_plan, values, NULL, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "event bus lookup failed: %s", SPI_result_code_string(ret));
-
-	nfound = SPI_processed;
-	found = palloc(sizeof(char *) * Max(nfound, 1));
-	for (uint64 i = 0; i < nfound; i++)
-		found[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-	for (int i = 0; i < n; i++)
-	{
-		bool		exists = false;
-
-		if (!entries[i].ok)
-			continue;
-		for (uint64 j = 0; j < nfound && !exists; j++)
-			exists = (strcmp(found[j], entries[i].bus) == 0);
-		if (!exists)
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(outcxt);
-
-			entries[i].ok = false;
-			entries[i].error_code = EC_BUS_NOT_FOUND;
-			entries[i].error_message = psprintf("Event bus %s does not exist.",
-												entries[i].bus);
-			MemoryContextSwitchTo(oldcxt);
-		}
-	}
-}
-
-/*
- * Stores the good entries with one INSERT into eventbus.events, giving each
- * a fresh id.  Runs inside SPI.
- */
-static void
-insert_entries(PutEntry *entries, int n)
-{
-	Datum	   *ids;
-	Datum	   *buses;
-	Datum	   *times;
-	Datum	   *sources;
-	Datum	   *detail_types;
-	Datum	   *resources;
-	Datum	   *details;
-	pg_uuid_t  *uuids;
-	int			nrows = 0;
-	Datum		values[7];
-	int			ret;
-
-	for (int i = 0; i < n; i++)
-		if (entries[i].ok)
-			nrows++;
-	if (nrows == 0)
-		return;
-
-	/* version 4 (random) UUIDs, as gen_random_uuid() makes them */
-	uuids = palloc(sizeof(pg_uuid_t) * nrows);
-	if (!pg_strong_random(uuids, sizeof(pg_uuid_t) * nrows))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random values for event ids")));
-
-	ids = palloc(sizeof(Datum) * nrows);
-	buses = palloc(sizeof(Datum) * nrows);
-	times = palloc(sizeof(Datum) * nrows);
-	sources = palloc(sizeof(Datum) * nrows);
-	detail_types = palloc(sizeof(Datum) * nrows);
-	resources = palloc(sizeof(Datum) * nrows);
-	details = palloc(sizeof(Datum) * nrows);
-
-	for (int i = 0, r = 0; i < n; i++)
-	{
-		PutEntry   *e = &entries[i];
-
-		if (!e->ok)
-			continue;
-		uuids[r].data[6] = (uuids[r].data[6] & 0x0f) | 0x40;
-		uuids[r].data[8] = (uuids[r].data[8] & 0x3f) | 0x80;
-		memcpy(&e->id, &uuids[r], sizeof(pg_uuid_t));
-		ids[r] = UUIDPGetDatum(&uuids[r]);
-		buses[r] = CStringGetTextDatum(e->bus);
-		times[r] = TimestampTzGetDatum(e->time);
-		sources[r] = PointerGetDatum(e->source);
-		detail_types[r] = PointerGetDatum(e->detail_type);
-		resources[r] = PointerGetDatum(e->resources);
-		details[r] = PointerGetDatum(e->detail);
-		r++;
-	}
-
-	if (insert_plan == NULL)
-	{
-		Oid			argtypes[7] = {UUIDARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("INSERT INTO eventbus.events"
-						   " (id, bus, \"time\", source, detail_type, resources, detail)"
-						   " SELECT u.id, u.bus, u.t, u.source, u.detail_type,"
-						   " CAST(u.resources AS pg_catalog.text[]), u.detail"
-						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-						   " pg_catalog.unnest($3), pg_catalog.unnest($4),"
-						   " pg_catalog.unnest($5), pg_catalog.unnest($6),"
-						   " pg_catalog.unnest($7))"
-						   " AS u(id, bus, t, source, detail_type, resources, detail)",
-						   7, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed for the event insert: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		insert_plan = plan;
-	}
-
-	values[0] = PointerGetDatum(construct_array(ids, nrows, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	values[1] = PointerGetDatum(construct_array(buses, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(times, nrows, TIMESTAMPTZOID, sizeof(TimestampTz),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_array(sources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = PointerGetDatum(construct_array(detail_types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[5] = PointerGetDatum(construct_array(resources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[6] = PointerGetDatum(construct_array(details, nrows, JSONBOID, -1, false, TYPALIGN_INT));
-
-	ret = SPI_execute_plan(insert_plan, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
-		elog(ERROR, "inserting events failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed != (uint64) nrows)
-		elog(ERROR, "inserted " UINT64_FORMAT " events instead of %d",
-			 SPI_processed, nrows);
-}
-
-/* Checks the buses of the good entries, then stores them. */
-static void
-store_entries(PutEntry *entries, int n, MemoryContext outcxt)
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	check_buses(entries, n, outcxt);
-	insert_entries(entries, n);
-	SPI_finish();
 }
 
 static void
@@ -1119,7 +658,7 @@ eventbus_put_events(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(entrycxt);
 
-	store_entries(entries, n, outcxt);
+	put_events_store(entries, n, outcxt);
 
 	PG_RETURN_JSONB_P(put_events_result(entries, n));
 }
@@ -1159,9 +698,9 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	}
 	if (!JB_ROOT_IS_OBJECT(detail))
 	{
-		set_malformed_detail(&err,
-							 psprintf("Detail must be a JSON object, not %s.",
-									  JB_ROOT_IS_SCALAR(detail) ? "a scalar" : "an array"));
+		put_events_set_malformed_detail(&err,
+										psprintf("Detail must be a JSON object, not %s.",
+												 JB_ROOT_IS_SCALAR(detail) ? "a scalar" : "an array"));
 		raise_entry_error(&err);
 	}
 
@@ -1228,7 +767,7 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	entry.detail_type = detail_type;
 	entry.detail = detail;
 
-	store_entries(&entry, 1, CurrentMemoryContext);
+	put_events_store(&entry, 1, CurrentMemoryContext);
 	if (!entry.ok)
 	{
 		set_bus_not_found(&err, bus_name);
@@ -1241,40 +780,4 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 		memcpy(id, &entry.id, sizeof(pg_uuid_t));
 		PG_RETURN_UUID_P(id);
 	}
-}
-
-/*
- * eventbus.event_envelope(e eventbus.events) RETURNS jsonb: the event as
- * EventBridge delivers it.
- */
-Datum
-eventbus_event_envelope(PG_FUNCTION_ARGS)
-{
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	EventEnvelope env;
-	bool		isnull;
-	Datum		d;
-
-#define TEXT_ATTR(attnum) \
-	(d = GetAttributeByNum(row, (attnum), &isnull), isnull ? NULL : DatumGetTextPP(d))
-
-	d = GetAttributeByNum(row, EVENTS_ATT_ID, &isnull);
-	env.id = isnull ? NULL : DatumGetUUIDP(d);
-	env.bus = TEXT_ATTR(EVENTS_ATT_BUS);
-	d = GetAttributeByNum(row, EVENTS_ATT_TIME, &isnull);
-	env.time = isnull ? 0 : DatumGetTimestampTz(d);
-	env.source = TEXT_ATTR(EVENTS_ATT_SOURCE);
-	env.detail_type = TEXT_ATTR(EVENTS_ATT_DETAIL_TYPE);
-	env.account = TEXT_ATTR(EVENTS_ATT_ACCOUNT);
-	env.region = TEXT_ATTR(EVENTS_ATT_REGION);
-	d = GetAttributeByNum(row, EVENTS_ATT_RESOURCES, &isnull);
-	env.resources = isnull ? NULL : DatumGetArrayTypeP(d);
-	d = GetAttributeByNum(row, EVENTS_ATT_DETAIL, &isnull);
-	env.detail = isnull ? NULL : DatumGetJsonbP(d);
-	d = GetAttributeByNum(row, EVENTS_ATT_INGESTION_TIME, &isnull);
-	env.ingestion_time = isnull ? 0 : DatumGetTimestampTz(d);
-
-#undef TEXT_ATTR
-
-	PG_RETURN_JSONB_P(envelope_to_jsonb(&env));
 }

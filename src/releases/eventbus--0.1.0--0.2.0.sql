@@ -20,3 +20,8 @@ DELETE FROM pg_catalog.pg_depend
    AND deptype = 'n';
 ALTER EXTENSION eventbus ADD SCHEMA eventbus;
 COMMENT ON SCHEMA eventbus IS 'eventbus: event buses, rules, targets, queues and events.';
+
+-- ---------------------------------------------------------------------------
+-- put_events: an entry's Time may also be a number of epoch seconds.
+COMMENT ON FUNCTION eventbus.put_events(jsonb) IS
+'EventBridge''s PutEvents: takes {"Entries": [...]} (or the bare array) of entries with Source, DetailType, Detail (a JSON object, or a string holding one), and optionally EventBusName (name or ARN), Resources and Time (RFC 3339 text, or a number of seconds since 1970-01-01T00:00:00Z as the AWS SDKs send it); stores the good entries in eventbus.events in the caller''s transaction and returns {"FailedEntryCount": n, "Entries": [{"EventId": ...} | {"ErrorCode": ..., "ErrorMessage": ...}]} in request order. An empty request, or one with more than eventbus.max_entries_per_put entries, raises an error (22023 / 54000).';

@@ -1,6 +1,6 @@
 -- Target input transformation (EventBridge's Input, InputPath and
 -- InputTransformer): validation when a target is put, and an ad-hoc
--- transformation function.  The C code is in src/transform.c.
+-- transformation function.  The C code is in src/transform*.c.
 
 CREATE FUNCTION eventbus.validate_target_input(input jsonb, input_path text,
                                                input_transformer jsonb)

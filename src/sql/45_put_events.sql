@@ -1,6 +1,6 @@
 -- Putting events on buses: PutEvents (put_events), its SQL-friendly form
 -- (put_event), and events as EventBridge envelopes (event_envelope, the
--- event_envelopes view).  See src/put_events.c.
+-- event_envelopes view).  See src/put_events*.c and src/envelope.c.
 
 CREATE FUNCTION eventbus.put_events(entries jsonb)
 RETURNS jsonb
@@ -8,7 +8,7 @@ AS 'MODULE_PATHNAME', 'eventbus_put_events'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION eventbus.put_events(jsonb) IS
-'EventBridge''s PutEvents: takes {"Entries": [...]} (or the bare array) of entries with Source, DetailType, Detail (a JSON object, or a string holding one), and optionally EventBusName (name or ARN), Resources and Time (RFC 3339); stores the good entries in eventbus.events in the caller''s transaction and returns {"FailedEntryCount": n, "Entries": [{"EventId": ...} | {"ErrorCode": ..., "ErrorMessage": ...}]} in request order. An empty request, or one with more than eventbus.max_entries_per_put entries, raises an error (22023 / 54000).';
+'EventBridge''s PutEvents: takes {"Entries": [...]} (or the bare array) of entries with Source, DetailType, Detail (a JSON object, or a string holding one), and optionally EventBusName (name or ARN), Resources and Time (RFC 3339 text, or a number of seconds since 1970-01-01T00:00:00Z as the AWS SDKs send it); stores the good entries in eventbus.events in the caller''s transaction and returns {"FailedEntryCount": n, "Entries": [{"EventId": ...} | {"ErrorCode": ..., "ErrorMessage": ...}]} in request order. An empty request, or one with more than eventbus.max_entries_per_put entries, raises an error (22023 / 54000).';
 
 CREATE FUNCTION eventbus.put_event(source text,
                                    detail_type text,
