@@ -8,7 +8,10 @@
  * hash table at commit (and drops them at abort), so the views only show
  * what committed.  The shared table exists only when eventbus is in
  * shared_preload_libraries; without it counting is a no-op and the views
- * show zeros.  Counters start at zero when the server starts.
+ * show zeros.  Counters start at zero when the server starts, and
+ * eventbus.reset_stats() sets a database's back to zero (as pg_stat_reset()
+ * does for PostgreSQL's own counters), remembering when in an entry of kind
+ * STATS_KIND_DATABASE.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "compat.h"
 #include "eventbus.h"
@@ -37,8 +41,8 @@ typedef struct StatsKey
 {
 	Oid			dbid;
 	int32		kind;
-	int64		id;				/* rule_id, or 0 for a queue */
-	char		name[STATS_NAME_LEN];	/* target id or queue name */
+	int64		id;				/* rule_id, or 0 for a queue or database */
+	char		name[STATS_NAME_LEN];	/* target id or queue name, or "" */
 } StatsKey;
 
 /*
@@ -60,6 +64,7 @@ typedef struct StatsEntry
 	StatsKey	key;
 	int64		counters[STATS_NCOUNTERS];
 	LatencyWindow latency[2];
+	TimestampTz reset_at;		/* STATS_KIND_DATABASE: the last reset */
 } StatsEntry;
 
 typedef struct StatsShared
@@ -77,6 +82,8 @@ static bool callback_registered = false;
 
 PG_FUNCTION_INFO_V1(eventbus_stats);
 PG_FUNCTION_INFO_V1(eventbus_count_queue);
+PG_FUNCTION_INFO_V1(eventbus_reset_stats);
+PG_FUNCTION_INFO_V1(eventbus_stats_reset_time);
 
 Size
 stats_shmem_size(void)
@@ -132,6 +139,7 @@ stats_publish(void)
 		{
 			memset(shared->counters, 0, sizeof(shared->counters));
 			memset(shared->latency, 0, sizeof(shared->latency));
+			shared->reset_at = 0;
 		}
 		for (int c = 0; c < STATS_NCOUNTERS; c++)
 			shared->counters[c] += pending->counters[c];
@@ -219,6 +227,7 @@ pending_entry(StatsKind kind, int64 id, const char *name)
 	{
 		memset(entry->counters, 0, sizeof(entry->counters));
 		memset(entry->latency, 0, sizeof(entry->latency));
+		entry->reset_at = 0;
 	}
 	return entry;
 }
@@ -309,6 +318,79 @@ eventbus_count_queue(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* The key of this database's STATS_KIND_DATABASE entry. */
+static void
+database_key(StatsKey *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = MyDatabaseId;
+	key->kind = STATS_KIND_DATABASE;
+}
+
+/*
+ * eventbus.reset_stats(): every counter of this database back to zero, at
+ * once and whatever the caller's transaction does next (as pg_stat_reset()).
+ * Counts that transactions still in progress have made are published when
+ * they commit, after the reset.  Who may call it is decided by EXECUTE on
+ * the function (revoked from PUBLIC).  Removing the entries also frees the
+ * slots of rules, targets and queues that no longer exist.
+ */
+Datum
+eventbus_reset_stats(PG_FUNCTION_ARGS)
+{
+	HASH_SEQ_STATUS seq;
+	StatsEntry *entry;
+	StatsKey	key;
+	bool		found;
+
+	if (shared_counters == NULL)
+		PG_RETURN_VOID();
+
+	LWLockAcquire(stats_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, shared_counters);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		/* dynahash allows removing the element just returned */
+		if (entry->key.dbid == MyDatabaseId)
+			hash_search(shared_counters, &entry->key, HASH_REMOVE, NULL);
+	}
+	database_key(&key);
+	entry = hash_search(shared_counters, &key, HASH_ENTER_NULL, &found);
+	if (entry != NULL)
+	{
+		memset(entry->counters, 0, sizeof(entry->counters));
+		memset(entry->latency, 0, sizeof(entry->latency));
+		entry->reset_at = GetCurrentTimestamp();
+	}
+	/* room again: a later overflow is worth a new warning */
+	stats_shared->full_warned = false;
+	LWLockRelease(stats_shared->lock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * eventbus._stats_reset_time(): when this database's counters were last
+ * reset, or the server's start when they never were (they count from
+ * there); NULL without shared memory (nothing is counted).
+ */
+Datum
+eventbus_stats_reset_time(PG_FUNCTION_ARGS)
+{
+	StatsKey	key;
+	StatsEntry *entry;
+	TimestampTz result;
+
+	if (shared_counters == NULL)
+		PG_RETURN_NULL();
+
+	database_key(&key);
+	LWLockAcquire(stats_shared->lock, LW_SHARED);
+	entry = hash_search(shared_counters, &key, HASH_FIND, NULL);
+	result = (entry != NULL) ? entry->reset_at : PgStartTime;
+	LWLockRelease(stats_shared->lock);
+	PG_RETURN_TIMESTAMPTZ(result);
+}
+
 /* eventbus._stats(): every counter of this database. */
 Datum
 eventbus_stats(PG_FUNCTION_ARGS)
@@ -333,7 +415,8 @@ eventbus_stats(PG_FUNCTION_ARGS)
 		int64		window = (int64) (time(NULL) / STATS_WINDOW_SECONDS);
 		static const double quantiles[3] = {0.50, 0.95, 0.99};
 
-		if (entry->key.dbid != MyDatabaseId)
+		if (entry->key.dbid != MyDatabaseId ||
+			entry->key.kind == STATS_KIND_DATABASE)
 			continue;
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = CStringGetTextDatum(kinds[entry->key.kind]);

@@ -2,7 +2,8 @@
  *
  * stats.h
  *	  Shared-memory counters for the metrics views (rule_stats,
- *	  target_stats): counted per transaction, published at commit.
+ *	  target_stats, queue_stats): counted per transaction, published at
+ *	  commit, reset per database by eventbus.reset_stats().
  *
  *-------------------------------------------------------------------------
  */
@@ -28,7 +29,8 @@ typedef enum StatsKind
 {
 	STATS_KIND_RULE = 0,
 	STATS_KIND_TARGET,
-	STATS_KIND_QUEUE
+	STATS_KIND_QUEUE,
+	STATS_KIND_DATABASE			/* no counters: the time of the last reset */
 } StatsKind;
 
 extern int	eventbus_max_stats_entries;

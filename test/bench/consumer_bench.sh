@@ -41,12 +41,8 @@
 # Output: a Markdown table on stdout, also written to
 # test/bench/results/consumer_bench.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
-
-# The cluster lives in /tmp/eventbus-bench.*, apart from test clusters.
-export EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 MESSAGES=${EB_BENCH_MESSAGES:-200000}
 PER_RUN=${EB_BENCH_PER_RUN:-150000}
@@ -55,7 +51,6 @@ ROUNDS=${EB_BENCH_ROUNDS:-3}
 [ "$ROUNDS" -ge 3 ] || ROUNDS=3
 PERF_CLIENTS=${EB_BENCH_PERF:-}
 BATCH=10
-RESULTS_DIR=test/bench/results
 RESULTS=$RESULTS_DIR/consumer_bench.md
 
 if [ "$PER_RUN" -ge "$MESSAGES" ]; then
@@ -65,46 +60,25 @@ fi
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
-BUILD="git $(git -C "$EB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$EB_ROOT" status --porcelain -- src 2>/dev/null | grep -q . && echo " plus uncommitted changes in src/"), eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" "+%Y-%m-%d %H:%M:%S UTC")"
+BUILD=$(bench_build)
 # perf resolves the extension's symbols by build id: keep a copy of the
 # library the cluster loads, in case it is reinstalled during the run.
-if [ -n "$PERF_CLIENTS" ] && command -v perf >/dev/null; then
-	perf buildid-cache -a "$(pg_config --pkglibdir)/eventbus.so" 2>/dev/null || true
-fi
-eb_cluster_start "shared_buffers = '1GB'" \
-	"max_wal_size = '8GB'" \
-	"checkpoint_timeout = '30min'" \
-	"jit = off" \
+[ -z "$PERF_CLIENTS" ] || perf_keep_symbols
+bench_cluster_start "${BENCH_CONF[@]}" \
 	"max_connections = 100"
 
-psql_q() { eb_psql -At "$@"; }
-
 eb_log "setting up"
-psql_q <<'SQL' >/dev/null
+psql_q <<SQL >/dev/null
 CREATE EXTENSION eventbus;
-SELECT count(*) FROM eventbus.create_event_partitions(2, (now() AT TIME ZONE 'UTC')::date - 1)
- WHERE to_regprocedure('eventbus.create_event_partitions(integer, date)') IS NOT NULL;
+$BENCH_PARTITIONS_SQL
 SELECT eventbus.put_rule('bench', '{"source": ["com.example.bench"]}');
 SELECT eventbus.put_targets('bench', '[{"Id": "q", "Arn": "queue:bench"}]');
 CREATE SCHEMA bench;
-CREATE TABLE bench.detail AS
-SELECT jsonb_build_object(
-    'order-id', 'ORD-000123456', 'status', 'shipped', 'amount', 123.45, 'currency', 'USD', 'quantity', 3,
-    'customer', jsonb_build_object('id', 'C-0012345', 'name', 'Alice Smith', 'email', 'alice.smith@example.com',
-        'tier', 'gold', 'vip', false,
-        'address', jsonb_build_object('street', '1234 Main Street', 'city', 'Seattle', 'postcode', '98101', 'country', 'US')),
-    'items', jsonb_build_array(
-        jsonb_build_object('sku', 'SKU-000123', 'qty', 1, 'price', 19.99, 'tags', jsonb_build_array('c-12', 'promo-1')),
-        jsonb_build_object('sku', 'SKU-004567', 'qty', 2, 'price', 5.49, 'tags', jsonb_build_array('c-3', 'promo-0'))),
-    'sourceIPAddress', '10.1.2.3',
-    'userAgent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
-    'flags', jsonb_build_object('gift', false, 'express', true, 'fragile', false),
-    'metrics', jsonb_build_object('latency-ms', 123, 'retries', 0, 'score', 0.734),
-    'notes', repeat('lorem ipsum dolor sit amet ', 11)) AS d;
+$BENCH_DETAIL_SQL
 -- Tops the queue up to n messages; drops the events no message refers to;
 -- makes every message visible and unreceived again.
 CREATE FUNCTION bench.refill(n bigint) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql AS \$\$
 DECLARE
     have bigint;
 BEGIN
@@ -120,7 +94,7 @@ BEGIN
       FROM generate_series(1, n - have) AS i, bench.detail d;
     RETURN n - have;
 END;
-$$;
+\$\$;
 SQL
 OUTBOX=$(psql_q -c "SELECT outbox FROM eventbus.queues WHERE name = 'bench'")
 [ "$OUTBOX" = "eventbus_outbox.queue_bench" ] || { eb_log "unexpected outbox $OUTBOX"; exit 1; }
@@ -163,26 +137,9 @@ run_pgbench() {
 	local kind=$1 c=$2 per_client before after out
 	per_client=$(((PER_RUN + BATCH * c - 1) / (BATCH * c)))
 	before=$(count_queue)
-	out=$(eb_as_owner "$EB_BINDIR/pgbench" -n -M prepared -c "$c" -j "$c" -t "$per_client" \
-		-f "$SCRIPTS/$kind.sql" 2>&1) || { echo "$out" >&2; return 1; }
-	if grep -q 'number of failed transactions: [1-9]' <<<"$out"; then
-		echo "$out" >&2
-		return 1
-	fi
+	out=$(bench_pgbench -c "$c" -j "$c" -t "$per_client" -f "$SCRIPTS/$kind.sql") || return 1
 	after=$(count_queue)
-	awk -v consumed="$((before - after))" '/number of transactions actually processed/ { split($NF, a, "/"); tx = a[1] }
-	     /^tps = .*without initial connection time/ { tps = $3 }
-	     END { print tx, tps, consumed }' <<<"$out"
-}
-
-# perf_backends FILE SECONDS: after 1 s, record the cluster's client
-# backends (and nothing else on the machine) with call graphs
-perf_backends() {
-	local pids
-	sleep 1
-	pids=$(psql_q -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
-	                   WHERE backend_type = 'client backend' AND application_name = 'pgbench'")
-	perf record -g --buildid-mmap -p "$pids" -o "$1" -- sleep "$2" >/dev/null 2>&1 || true
+	echo "$(pgbench_tx_tps <<<"$out") $((before - after))"
 }
 
 RUNS=$EB_TMP/runs.tsv	# round, clients, kind, tx, tps, consumed
@@ -196,7 +153,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			if [ "$kind" = eventbus ] && [ "$c" = "$PERF_CLIENTS" ] && [ "$r" -eq "$ROUNDS" ] && command -v perf >/dev/null; then
 				run_pgbench "$kind" "$c" >"$EB_TMP/perf_run.out" &
 				pg_pid=$!
-				perf_backends "$EB_TMP/perf.data" 5
+				perf_backends "$EB_TMP/perf.data" 1 5
 				wait "$pg_pid" || exit 1
 				out=$(cat "$EB_TMP/perf_run.out")
 			else
@@ -212,16 +169,7 @@ eb_log "timed in $(($(date +%s) - bench_start)) s"
 
 if [ -n "$PERF_CLIENTS" ] && [ -f "$EB_TMP/perf.data" ]; then
 	mkdir -p "$RESULTS_DIR"
-	{
-		echo "# perf record -g of the pgbench backends during the last round's eventbus run with $PERF_CLIENTS clients"
-		echo "# self time by shared object and symbol:"
-		perf report -i "$EB_TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
-			| awk '/^ +[0-9]/ && ++n <= 50'
-		echo
-		echo "# inclusive time (children) by symbol:"
-		perf report -i "$EB_TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
-			| awk '/^ +[0-9]/ && ++n <= 80'
-	} >"$RESULTS_DIR/consumer_perf_$PERF_CLIENTS.txt"
+	perf_report_backends "$EB_TMP/perf.data" "the last round's eventbus run with $PERF_CLIENTS clients" 50 >"$RESULTS_DIR/consumer_perf_$PERF_CLIENTS.txt"
 	eb_log "perf report in $RESULTS_DIR/consumer_perf_$PERF_CLIENTS.txt"
 fi
 
@@ -232,11 +180,6 @@ if [ -n "$bad" ]; then
 	echo "$bad" >&2
 fi
 
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) printf "%.4f", v[(NR + 1) / 2];
-		else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # messages/s of each run of KIND with C clients
 rates_of() { awk -F'\t' -v k="$1" -v c="$2" '$3 == k && $2 == c { print $6 / ($4 / $5) }' "$RUNS"; }
 ratios_of() {
@@ -245,8 +188,7 @@ ratios_of() {
 	                      END { for (r in e) print e[r] / b[r] }' "$RUNS"
 }
 
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+bench_machine
 {
 	echo "### Consumer benchmark"
 	echo
@@ -266,10 +208,10 @@ PGVER=$(psql_q -c "SHOW server_version")
 	echo "| Consumers | Baseline messages/s | eventbus messages/s | Ratio (min-max) | eventbus batches/s |"
 	echo "|---:|---:|---:|---:|---:|"
 	for c in $CLIENT_COUNTS; do
-		b=$(rates_of baseline "$c" | median)
-		e=$(rates_of eventbus "$c" | median)
-		ratio=$(ratios_of "$c" | median)
-		range=$(ratios_of "$c" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+		b=$(rates_of baseline "$c" | median_of)
+		e=$(rates_of eventbus "$c" | median_of)
+		ratio=$(ratios_of "$c" | median_of)
+		range=$(ratios_of "$c" | range_of)
 		awk -v c="$c" -v b="$b" -v e="$e" -v r="$ratio" -v rg="$range" -v k="$BATCH" \
 			'BEGIN { printf "| %d | %.0f | %.0f | **%.2f** (%s) | %.0f |\n", c, b, e, r, rg, e / k }'
 	done
@@ -283,8 +225,5 @@ PGVER=$(psql_q -c "SHOW server_version")
 	echo "</details>"
 } >"$EB_TMP/report.md"
 
-mkdir -p "$RESULTS_DIR"
-cp "$EB_TMP/report.md" "$RESULTS"
-cat "$RESULTS"
-eb_log "written to $RESULTS"
-exit 0
+bench_write_report
+bench_exit 0

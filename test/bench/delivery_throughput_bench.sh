@@ -69,14 +69,8 @@
 # test/bench/results/delivery_throughput_bench.md.
 set -euo pipefail
 shopt -s inherit_errexit
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
-
-# The cluster lives in /tmp/eventbus-bench.*, not /tmp/eventbus-test.*:
-# clean-ups of test clusters must not pull a running benchmark's data
-# directory away.
-EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 MESSAGES=${EB_BENCH_MESSAGES:-100000}
 ROUNDS=${EB_BENCH_ROUNDS:-3}
@@ -89,7 +83,6 @@ PERF_BATCH=100
 PERF_WORKERS=1
 PERF_CALLGRAPH=${EB_BENCH_PERF_CALLGRAPH:-dwarf,16384}
 PERF_FREQ=${EB_BENCH_PERF_FREQ:-499}
-RESULTS_DIR=test/bench/results
 RESULTS=$RESULTS_DIR/delivery_throughput_bench.md
 PERF_RESULTS=$RESULTS_DIR/delivery_throughput_perf.txt
 
@@ -97,168 +90,17 @@ PERF_RESULTS=$RESULTS_DIR/delivery_throughput_perf.txt
 # 2 cores (so with 2 workers; also reported for 1).
 GOAL_RATE=10000
 
-if [ "$PERF" != 0 ] && ! command -v perf >/dev/null; then
-	eb_log "perf not found: no profile"
-	PERF=0
-fi
+[ "$PERF" = 0 ] || perf_available || PERF=0
 
 eb_prepare
-eb_cluster_start "shared_buffers = '1GB'" \
-	"max_wal_size = '8GB'" \
-	"checkpoint_timeout = '30min'" \
-	"jit = off" \
+bench_cluster_start "${BENCH_CONF[@]}" \
 	"max_worker_processes = 16" \
 	"eventbus.retry_base_delay = '20ms'"
 
-psql_q() { eb_psql -At "$@"; }
-# What was measured: the library the cluster loaded at its start.
-BUILD_INFO="eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" '+%Y-%m-%d %H:%M UTC'), tree at $(git -C "$EB_ROOT" describe --always --dirty 2>/dev/null || echo '?') when the cluster started."
+BUILD=$(bench_build)
 
-# On failure, show what the server said (a crashed worker, say).
-bench_exit() {
-	local rc=$?
-	if [ "$rc" -ne 0 ] && [ -n "${EB_TMP:-}" ] && [ -f "$EB_TMP/server.log" ]; then
-		eb_log "failed; from the server log:"
-		grep -E 'PANIC|FATAL|ERROR|WARNING|terminated by signal|exited with exit code' "$EB_TMP/server.log" | tail -20 >&2 || true
-	fi
-	eb_cluster_stop
-}
-trap bench_exit EXIT
-
-# ---------------------------------------------------------------------------
-# Other work on the machine (it may be shared) skews every figure.  Before
-# each timed run, wait (up to EB_BENCH_QUIET_WAIT s) until the CPUs have been
-# at most EB_BENCH_QUIET_MAX % busy for a second; during the run, measure the
-# CPU time that processes other than this cluster and this script took
-# ("other work", in % of all CPUs).  A run that other work took more than
-# EB_BENCH_QUIET_MAX % of is done again, up to EB_BENCH_RETRIES times.  No
-# waiting and no retries once EB_BENCH_BUDGET seconds have passed since the
-# start.  The report shows the other work of every run it counts.
-# ---------------------------------------------------------------------------
-QUIET_MAX=${EB_BENCH_QUIET_MAX:-25}
-QUIET_WAIT=${EB_BENCH_QUIET_WAIT:-30}
-RETRIES=${EB_BENCH_RETRIES:-2}
-BUDGET_END=$(($(date +%s) + ${EB_BENCH_BUDGET:-240}))
-POSTMASTER_PID=$(head -1 "$PGDATA_EB/postmaster.pid")
-
-machine_ticks() {		# all CPUs: total and idle clock ticks
-	awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat
-}
-proc_ticks() {			# proc_ticks PID CHILDREN: user + system (+ reaped children's) ticks
-	awk -v c="$2" '{ print $14 + $15 + (c ? $16 + $17 : 0) }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-# own_ticks [SHELL_PID]: CPU ticks of this cluster (the postmaster, its
-# children and the children it reaped) and of this script's processes
-# (children first: one reaped meanwhile is then counted twice, never missed)
-own_ticks() {
-	local sum=0 p t
-	for p in $(ps -o pid= --ppid "$POSTMASTER_PID"); do
-		t=$(proc_ticks "$p" 0)
-		sum=$((sum + ${t:-0}))
-	done
-	for p in "$POSTMASTER_PID" $$ ${1:-}; do
-		t=$(proc_ticks "$p" 1)
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
-nchildren() { ps -o pid= --ppid "$POSTMASTER_PID" | wc -l; }
-settle() {			# settle N: until the postmaster has at most N children (0.5 s at most)
-	local i
-	for ((i = 0; i < 25; i++)); do
-		[ "$(nchildren)" -le "$1" ] && return 0
-		sleep 0.02
-	done
-}
-snap() { echo "$(machine_ticks) $(own_ticks "${1:-}")"; }
-# own_pct SNAP0 SNAP1 SECONDS: this cluster's and script's CPU, % of one core
-own_pct() {
-	awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		printf "%.0f", 100 * (y[3] - x[3]) / hz / s }'
-}
-# others_pct SNAP0 SNAP1: other work between the two snapshots, % of all CPUs
-others_pct() {
-	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1];
-		o = (t > 0) ? 100 * ((t - (y[2] - x[2])) - (y[3] - x[3])) / t : 0;
-		printf "%.0f", (o < 0) ? 0 : o }'
-}
-cpu_busy() {			# percent of all CPUs busy during one second
-	local a b
-	a=$(machine_ticks)
-	sleep 1
-	b=$(machine_ticks)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]; i = y[2] - x[2];
-		printf "%.0f", (t > 0) ? 100 * (t - i) / t : 0 }'
-}
-wait_quiet() {
-	local busy until=$(($(date +%s) + QUIET_WAIT))
-	[ "$until" -le "$BUDGET_END" ] || until=$BUDGET_END
-	busy=$(cpu_busy)
-	[ "$busy" -le "$QUIET_MAX" ] && return 0
-	eb_log "  the machine is ${busy}% busy (other work): waiting for it"
-	while [ "$busy" -gt "$QUIET_MAX" ] && [ "$(date +%s)" -lt "$until" ]; do
-		busy=$(cpu_busy)
-	done
-	[ "$busy" -le "$QUIET_MAX" ] || eb_log "  still ${busy}% busy: running anyway"
-	return 0
-}
-may_retry() {			# may_retry OTHERS ATTEMPT
-	[ "$1" -gt "$QUIET_MAX" ] && [ "$2" -le "$RETRIES" ] && [ "$(date +%s)" -lt "$BUDGET_END" ]
-}
-
-# ---------------------------------------------------------------------------
-# perf helpers (the same in delivery_latency_bench.sh).
-# ---------------------------------------------------------------------------
-# Keep the eventbus.so this cluster loaded in perf's build-id cache: when
-# the library is installed again while the benchmark runs (a shared tree),
-# perf still finds the symbols of the mapped (now deleted) file.
-PERF_BUILDID_MMAP=
-perf_keep_symbols() {
-	[ "$PERF" != 0 ] || return 0
-	# build ids taken from the mappings: symbols of a replaced library resolve
-	perf record --help 2>/dev/null | grep -q -- --buildid-mmap && PERF_BUILDID_MMAP=--buildid-mmap
-	perf buildid-cache --add "$(pg_config --pkglibdir)/eventbus.so" >/dev/null 2>&1 || true
-}
-
-# perf_report DATA TITLE: self and inclusive time, and the delivery path's
-# functions with their inclusive share, as text.
-PERF_FOCUS="delivery_run_cycle load_push_targets claim_messages deliver_batch delete_delivered
-next_due_of reschedule dead_letter lookup_function outbox_name invoke_in_subtransaction target_function_invoke target_notify_invoke
-target_bus_invoke to_regprocedure SPI_execute_with_args SPI_execute SPI_execute_plan
-SPI_execute_plan_with_paramlist _SPI_execute_plan GetCachedPlan raw_parser
-parse_analyze_fixedparams pg_analyze_and_rewrite_fixedparams pg_plan_queries standard_planner
-standard_ExecutorStart standard_ExecutorRun standard_ExecutorEnd fmgr_sql
-BeginInternalSubTransaction ReleaseCurrentSubTransaction RollbackAndReleaseCurrentSubTransaction
-StartTransactionCommand CommitTransactionCommand heap_lock_tuple heap_delete heap_insert
-ExecLockRows ExecModifyTable XLogInsert stats_count_target stats_record_latency
-NewGUCNestLevel AtEOXact_GUC enable_timeout_after disable_timeout pgstat_report_stat
-pgstat_report_activity WaitLatch WaitEventSetWait"
-perf_report() {
-	local data=$1 title=$2
-	echo "# perf profile: $title"
-	echo "# perf record --call-graph $PERF_CALLGRAPH -F $PERF_FREQ -p <worker pid>; PostgreSQL $(psql_q -c 'SHOW server_version')."
-	echo "# postgres is stripped: its static functions show as hex addresses or under the nearest exported symbol."
-	perf report -i "$data" --stdio -g none 2>/dev/null | grep -m1 '^# Samples' || true
-	echo
-	echo "## The delivery path: inclusive (children) and self share of the worker's samples"
-	echo "## (\"inlined\": static functions of src/delivery.c that the compiler inlined into delivery_run_cycle)"
-	echo
-	perf report -i "$data" --stdio --children -g none --percent-limit 0 --sort symbol 2>/dev/null \
-		| awk -v focus="$PERF_FOCUS" 'BEGIN { n = split(focus, f, /[ \n]+/); for (i = 1; i <= n; i++) want[f[i]] = i }
-			/^ *[0-9.]+%/ { sym = $4; if ((sym in want) && !(sym in seen)) { seen[sym] = 1; printf "%8s %8s  %s%s\n", $1, $2, sym, ($5 == "(inlined)") ? " (inlined)" : "" } }' \
-		| sort -t% -k1,1 -gr
-	echo
-	echo "## Self time by symbol (perf report --no-children, >= 0.7%)"
-	echo
-	perf report -i "$data" --stdio --no-children -g none --percent-limit 0.7 --sort dso,symbol 2>/dev/null \
-		| grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | head -50
-	echo
-	echo "## Inclusive time by symbol (perf report --children, >= 2%)"
-	echo
-	perf report -i "$data" --stdio --children -g none --percent-limit 2 --sort symbol 2>/dev/null \
-		| grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | grep -v '\] 0x0000' | head -80
-}
-perf_keep_symbols
+bench_quiet_init 2 240
+[ "$PERF" = 0 ] || perf_keep_symbols
 
 # ---------------------------------------------------------------------------
 # Setup.
@@ -277,28 +119,7 @@ SQL
 
 # The function target: put_targets when it takes function Arns, else the
 # contract's direct insert.
-TARGET_HOW=$(psql_q 2>&1 <<'SQL' | sed -n 's/^NOTICE: *HOW //p'
-DO $$
-DECLARE
-    res jsonb;
-BEGIN
-    BEGIN
-        res := eventbus.put_targets('r', '[{"Id": "t", "Arn": "function:bench.noop"}]', 'tp');
-        IF (res ->> 'FailedEntryCount')::int > 0 THEN
-            RAISE EXCEPTION '%', res;
-        END IF;
-        RAISE NOTICE 'HOW put_targets';
-    EXCEPTION WHEN OTHERS THEN
-        INSERT INTO eventbus.targets (bus, rule, target_id, arn, kind, destination, outbox, retry_policy)
-        VALUES ('tp', 'r', 't', 'function:bench.noop', 'function', 'bench.noop(jsonb)',
-                eventbus._create_outbox('push_bench_tp_t'),
-                '{"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}');
-        RAISE NOTICE 'HOW direct insert into eventbus.targets (put_targets said: %)', SQLERRM;
-    END;
-END;
-$$;
-SQL
-)
+TARGET_HOW=$(put_function_target tp r bench.noop)
 OUTBOX=$(psql_q -c "SELECT outbox::text FROM eventbus.targets WHERE bus = 'tp' AND rule = 'r' AND target_id = 't' AND kind = 'function'")
 [ -n "$OUTBOX" ] || { eb_log "the function target was not made"; exit 1; }
 
@@ -375,7 +196,7 @@ SQL
 # launcher again after the commit is harmless and covers them.
 psql_q -c "SELECT eventbus._wake_launcher()" >/dev/null
 
-DBOID=$(psql_q -c "SELECT oid FROM pg_database WHERE datname = current_database()")
+DBOID=$(bench_dboid)
 
 # handled: delivered + failed of this database's workers since they started
 handled() {
@@ -391,19 +212,6 @@ set_delivery() {
 		-c "ALTER SYSTEM SET eventbus.delivery_batch_size = $2" \
 		-c "ALTER SYSTEM SET eventbus.delivery_workers = $3" \
 		-c "SELECT pg_reload_conf()" >/dev/null
-}
-
-# wait_workers N: until exactly N workers of this database are running
-wait_workers() {
-	local n i
-	for ((i = 0; i < 300; i++)); do
-		n=$(psql_q -c "SELECT count(*) FROM eventbus._delivery_workers() WHERE database_oid = $DBOID AND state = 'running' AND pid IS NOT NULL")
-		[ "$n" = "$1" ] && return 0
-		sleep 0.1
-	done
-	eb_log "expected $1 running delivery workers, found $n"
-	psql_q -c "SELECT * FROM eventbus._delivery_workers()" >&2
-	return 1
 }
 
 # fill: the same starting state for every run
@@ -454,11 +262,11 @@ run_eventbus() {
 	wait_quiet
 	base=$(handled)
 	failed0=$(failed_count)
-	pids=$(psql_q -c "SELECT string_agg(pid::text, ' ') FROM eventbus._delivery_workers() WHERE database_oid = $DBOID AND state = 'running'")
+	pids=$(worker_pids)
 	ticks0=$(cpu_ticks $pids)
 	if [ -n "$profile" ]; then
 		local pid
-		pid=$(psql_q -c "SELECT pid FROM eventbus._delivery_workers() WHERE database_oid = $DBOID AND state = 'running' ORDER BY worker LIMIT 1")
+		pid=$(worker_pid)
 		perf record $PERF_BUILDID_MMAP --call-graph "$PERF_CALLGRAPH" -F "$PERF_FREQ" -p "$pid" -o "$EB_TMP/perf.data" \
 			>"$EB_TMP/perf.log" 2>&1 &
 		perf_pid=$!
@@ -566,7 +374,7 @@ if [ "$PERF" != 0 ]; then
 	out=$(run_eventbus "$PERF_BATCH" "$PERF_WORKERS" profile)
 	psecs=${out%%$'\t'*}
 	eb_log "  $psecs s under perf; reading the profile"
-	perf_report "$EB_TMP/perf.data" \
+	perf_report_worker "$EB_TMP/perf.data" \
 		"one eventbus delivery worker draining $MESSAGES messages (bench.noop target, delivery_batch_size $PERF_BATCH, delivery_workers $PERF_WORKERS, $psecs s under perf)" \
 		>"$EB_TMP/perf.txt"
 	mkdir -p "$RESULTS_DIR"
@@ -580,35 +388,28 @@ fi
 # median_eff KIND BATCH WORKERS: median deliveries per CPU-second of the cluster
 median_eff() {
 	awk -F'\t' -v k="$1" -v b="$2" -v w="$3" -v n="$MESSAGES" '$2 == k && $3 == b && $4 == w && $8 > 0 { print n / $5 / ($8 / 100) }' "$TIMINGS" \
-		| sort -g | awk '{ v[NR] = $1 } END {
-			if (NR % 2) printf "%.0f", v[(NR + 1) / 2];
-			else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		| median_of %.0f
 }
 # median KIND BATCH WORKERS: median seconds
 median() {
 	awk -F'\t' -v k="$1" -v b="$2" -v w="$3" '$2 == k && $3 == b && $4 == w { print $5 }' "$TIMINGS" \
-		| sort -g | awk '{ v[NR] = $1 } END {
-			if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
-			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		| median_of %.3f
 }
 # ratio_stats BATCH WORKERS: median, min and max of per-round rate ratios
 ratio_stats() {
 	awk -F'\t' -v b="$1" -v w="$2" '$3 == b && $4 == w { s[$1, $2] = $5; r[$1] = 1 }
-		END { for (i in r) print s[i, "baseline"] / s[i, "eventbus"] }' "$TIMINGS" \
-		| sort -g | awk '{ v[NR] = $1 } END {
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-			printf "%.2f\t%.2f\t%.2f\n", m, v[1], v[NR] }'
+		END { for (i in r) print s[i, "baseline"] / s[i, "eventbus"] }' "$TIMINGS" >"$EB_TMP/ratios"
+	printf '%s\t%s\n' "$(median_of %.2f <"$EB_TMP/ratios")" "$(range_of <"$EB_TMP/ratios" | tr - '\t')"
 }
 
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+bench_machine
 best_goal_rate=0
 missed=0
 {
 	echo "### Delivery throughput benchmark"
 	echo
 	echo "PostgreSQL $PGVER, ${CPU:-unknown CPU} ($(nproc) cores), fsync off, shared_buffers 1GB."
-	echo "$BUILD_INFO"
+	echo "Build: $BUILD."
 	echo "$MESSAGES messages per run in the outbox of one function target (\`bench.noop(jsonb)\`, \`LANGUAGE sql AS ''\`),"
 	echo "routed from $MESSAGES events of bus tp while eventbus.delivery_enabled = off; payload NULL (the envelope is"
 	echo "read from eventbus.events at delivery). Target made by: ${TARGET_HOW:-?}."
@@ -669,12 +470,5 @@ missed=0
 	echo "</details>"
 } >"$EB_TMP/report.md"
 
-mkdir -p "$RESULTS_DIR"
-cp "$EB_TMP/report.md" "$RESULTS"
-cat "$RESULTS"
-eb_log "written to $RESULTS"
-
-if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
-	exit 1
-fi
-exit 0
+bench_write_report
+bench_exit "$missed"

@@ -58,12 +58,8 @@
 # Output: a Markdown table on stdout, also written to
 # test/bench/results/ingest_bench.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
-
-# The cluster lives in /tmp/eventbus-bench.*, apart from test clusters.
-export EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 SECS=${EB_BENCH_SECONDS:-20}
 ROUNDS=${EB_BENCH_ROUNDS:-3}
@@ -75,7 +71,6 @@ PUT_OBJECT=${EB_BENCH_PUT_OBJECT:-1}
 PERF_CFG=${EB_BENCH_PERF:-}
 NQUEUES=10
 EVENTS_PER_TX=10
-RESULTS_DIR=test/bench/results
 RESULTS=$RESULTS_DIR/ingest_bench.md
 
 # Goals stated by the project: routed ingest (put_events) events/s as a
@@ -90,19 +85,12 @@ goal_for() {
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
-BUILD="git $(git -C "$EB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$EB_ROOT" status --porcelain -- src 2>/dev/null | grep -q . && echo " plus uncommitted changes in src/"), eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" "+%Y-%m-%d %H:%M:%S UTC")"
+BUILD=$(bench_build)
 # perf resolves the extension's symbols by build id: keep a copy of the
 # library the cluster loads, in case it is reinstalled during the run.
-if [ -n "$PERF_CFG" ] && command -v perf >/dev/null; then
-	perf buildid-cache -a "$(pg_config --pkglibdir)/eventbus.so" 2>/dev/null || true
-fi
-eb_cluster_start "shared_buffers = '1GB'" \
-	"max_wal_size = '8GB'" \
-	"checkpoint_timeout = '30min'" \
-	"jit = off" \
+[ -z "$PERF_CFG" ] || perf_keep_symbols
+bench_cluster_start "${BENCH_CONF[@]}" \
 	"max_connections = 100"
-
-psql_q() { eb_psql -At "$@"; }
 
 # ---------------------------------------------------------------------------
 # Schema, buses, rules, targets.
@@ -205,8 +193,7 @@ OUTBOXES=$(psql_q -c "SELECT string_agg(outbox::text, ', ' ORDER BY name) FROM e
 # ---------------------------------------------------------------------------
 # The event: ~1 KB of detail JSON, with the category as a format() slot.
 # ---------------------------------------------------------------------------
-NOTES=$(printf 'lorem ipsum dolor sit amet %.0s' {1..11})
-DETAIL='{"category": "cat-%s", "order-id": "ORD-000123456", "status": "shipped", "amount": 123.45, "currency": "USD", "quantity": 3, "customer": {"id": "C-0012345", "name": "Alice Smith", "email": "alice.smith@example.com", "tier": "gold", "vip": false, "address": {"street": "1234 Main Street", "city": "Seattle", "postcode": "98101", "country": "US"}}, "items": [{"sku": "SKU-000123", "qty": 1, "price": 19.99, "tags": ["c-12", "promo-1"]}, {"sku": "SKU-004567", "qty": 2, "price": 5.49, "tags": ["c-3", "promo-0"]}], "sourceIPAddress": "10.1.2.3", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", "flags": {"gift": false, "express": true, "fragile": false}, "metrics": {"latency-ms": 123, "retries": 0, "score": 0.734}, "notes": "'"$NOTES"'"}'
+DETAIL='{"category": "cat-%s", '"${BENCH_DETAIL_JSON#\{}"
 
 # put_events request template: slots %<2k-1>$s (detail-type number) and
 # %<2k>$s (category number) for entry k; Detail is a JSON string (as in
@@ -321,28 +308,12 @@ run_pgbench() {
 	local cfg=$1 secs=$2 bus=${1#*-} out c0 c1
 	[ "$cfg" = baseline ] && bus=10
 	c0=$(cluster_cpu_ticks)
-	out=$(eb_as_owner "$EB_BINDIR/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "$secs" \
+	out=$(bench_pgbench -c "$CLIENTS" -j "$CLIENTS" -T "$secs" \
 		-D "bus=r$bus" -D "detail=$DETAIL" -D "req=$(put_template "r$bus" "$([ "${cfg%-*}" = putobj ] && echo object)")" \
-		-f "$SCRIPTS/$cfg.sql" 2>&1) || { echo "$out" >&2; return 1; }
-	if grep -q 'number of failed transactions: [1-9]' <<<"$out"; then
-		echo "$out" >&2
-		return 1
-	fi
+		-f "$SCRIPTS/$cfg.sql") || return 1
 	wait_backends_gone
 	c1=$(cluster_cpu_ticks)
-	awk -v cpu="$((c1 - c0))" '/number of transactions actually processed/ { tx = $NF }
-	     /^tps = .*without initial connection time/ { tps = $3 }
-	     END { print tx, tps, cpu }' <<<"$out"
-}
-
-# perf_backends FILE SECONDS: after 2 s, record the cluster's client
-# backends (and nothing else on the machine) with call graphs
-perf_backends() {
-	local pids
-	sleep 2
-	pids=$(psql_q -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
-	                   WHERE backend_type = 'client backend' AND application_name = 'pgbench'")
-	perf record -g --buildid-mmap -p "$pids" -o "$1" -- sleep "$2" >/dev/null 2>&1 || true
+	echo "$(pgbench_tx_tps <<<"$out") $((c1 - c0))"
 }
 
 # counts CONFIG: "events messages" written by the last run
@@ -382,7 +353,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			if [ "$run" = "$PERF_CFG" ] && [ "$r" -eq "$ROUNDS" ] && command -v perf >/dev/null; then
 				run_pgbench "$run" "$SECS" >"$EB_TMP/perf_run.out" &
 				pg_pid=$!
-				perf_backends "$EB_TMP/perf.data" "$((SECS - 4))"
+				perf_backends "$EB_TMP/perf.data" 2 "$((SECS - 4))"
 				wait "$pg_pid" || exit 1
 				out=$(cat "$EB_TMP/perf_run.out")
 			else
@@ -399,26 +370,9 @@ eb_log "timed in $(($(date +%s) - bench_start)) s"
 
 if [ -n "$PERF_CFG" ] && [ -f "$EB_TMP/perf.data" ]; then
 	mkdir -p "$RESULTS_DIR"
-	{
-		echo "# perf record -g of the pgbench backends during the last round's $PERF_CFG run"
-		echo "# self time by shared object and symbol:"
-		perf report -i "$EB_TMP/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null \
-			| awk '/^ +[0-9]/ && ++n <= 60'
-		echo
-		echo "# inclusive time (children) by symbol:"
-		perf report -i "$EB_TMP/perf.data" --children --sort symbol --stdio -g none 2>/dev/null \
-			| awk '/^ +[0-9]/ && ++n <= 80'
-	} >"$RESULTS_DIR/ingest_perf_$PERF_CFG.txt"
+	perf_report_backends "$EB_TMP/perf.data" "the last round's $PERF_CFG run" 60 >"$RESULTS_DIR/ingest_perf_$PERF_CFG.txt"
 	eb_log "perf report in $RESULTS_DIR/ingest_perf_$PERF_CFG.txt"
 fi
-
-# median of stdin
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { printf "n/a"; exit }
-		if (NR % 2) printf "%.4f", v[(NR + 1) / 2];
-		else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # events/s of every run of RUN (a configuration, or baseline)
 eps_of() { awk -F'\t' -v c="$1" -v k="$EVENTS_PER_TX" '$3 == c { print $5 * k }' "$RUNS"; }
@@ -438,9 +392,8 @@ cpu_ratios_of() {
 }
 msgs_per_event() { awk -F'\t' -v c="$1" '$3 == c { m += $7; e += $6 } END { printf "%.2f", e ? m / e : 0 }' "$RUNS"; }
 
-BASE_EPS=$(eps_of baseline | median)
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+BASE_EPS=$(eps_of baseline | median_of)
+bench_machine
 missed=0
 {
 	echo "### Ingest benchmark"
@@ -473,13 +426,13 @@ missed=0
 	echo
 	echo "| Run | Rules | Events/s | Tx/s | Messages/event | Ratio to baseline (min-max) | Goal | Server CPU µs/event | Ratio by CPU (min-max) |"
 	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
-	awk -v e="$BASE_EPS" -v k="$EVENTS_PER_TX" -v c="$(cpu_of baseline | median)" \
+	awk -v e="$BASE_EPS" -v k="$EVENTS_PER_TX" -v c="$(cpu_of baseline | median_of)" \
 		'BEGIN { printf "| baseline (plain INSERT, no trigger) | - | %.0f | %.0f | - | 1.00 | | %.1f | 1.00 |\n", e, e / k, c }'
 	for cfg in "${CONFIGS[@]}"; do
 		n=${cfg#*-}
-		eps=$(eps_of "$cfg" | median)
-		ratio=$(ratios_of "$cfg" | median)
-		range=$(ratios_of "$cfg" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+		eps=$(eps_of "$cfg" | median_of)
+		ratio=$(ratios_of "$cfg" | median_of)
+		range=$(ratios_of "$cfg" | range_of)
 		goal=$(goal_for "$n")
 		verdict=
 		if [ "${cfg%-*}" = put ] && [ -n "$goal" ]; then
@@ -496,10 +449,10 @@ missed=0
 		[ "${cfg%-*}" = put ] && label="put_events"
 		[ "${cfg%-*}" = putobj ] && label="put_events, Detail as an object"
 		[ "$n" = 0 ] && label="INSERT into eventbus.events, bus without rules"
-		cr=$(cpu_ratios_of "$cfg" | median)
-		crange=$(cpu_ratios_of "$cfg" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+		cr=$(cpu_ratios_of "$cfg" | median_of)
+		crange=$(cpu_ratios_of "$cfg" | range_of)
 		awk -v l="$label ($cfg)" -v n="$n" -v e="$eps" -v k="$EVENTS_PER_TX" -v m="$(msgs_per_event "$cfg")" \
-			-v r="$ratio" -v rg="$range" -v g="$verdict" -v c="$(cpu_of "$cfg" | median)" -v cr="$cr" -v crg="$crange" \
+			-v r="$ratio" -v rg="$range" -v g="$verdict" -v c="$(cpu_of "$cfg" | median_of)" -v cr="$cr" -v crg="$crange" \
 			'BEGIN { printf "| %s | %s | %.0f | %.0f | %s | **%.2f** (%s) | %s | %.1f | %.2f (%s) |\n", l, n, e, e / k, m, r, rg, g, c, cr, crg }'
 	done
 	echo
@@ -525,12 +478,5 @@ missed=0
 	echo "</details>"
 } >"$EB_TMP/report.md"
 
-mkdir -p "$RESULTS_DIR"
-cp "$EB_TMP/report.md" "$RESULTS"
-cat "$RESULTS"
-eb_log "written to $RESULTS"
-
-if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
-	exit 1
-fi
-exit 0
+bench_write_report
+bench_exit "$missed"

@@ -26,14 +26,12 @@
 # Output: a Markdown table on stdout, also written to
 # test/bench/results/pattern_bench.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 ROWS=${EB_BENCH_ROWS:-100000}
 ROUNDS=${EB_BENCH_ROUNDS:-15}
 [ "$ROUNDS" -ge 5 ] || ROUNDS=5
-RESULTS_DIR=test/bench/results
 RESULTS=$RESULTS_DIR/pattern_bench.md
 
 # Goals stated by the project.
@@ -47,12 +45,10 @@ SB_MB=$((ROWS * 6 / 1000))
 [ "$SB_MB" -ge 1024 ] || SB_MB=1024
 
 eb_prepare
-eb_cluster_start "shared_buffers = '${SB_MB}MB'" \
+bench_cluster_start "shared_buffers = '${SB_MB}MB'" \
 	"max_parallel_workers_per_gather = 0" \
 	"jit = off" \
 	"autovacuum = off"
-
-psql_q() { eb_psql -At "$@"; }
 
 # ---------------------------------------------------------------------------
 # The patterns: family, pattern (tab-separated).  Expected selectivity ~10%
@@ -259,9 +255,7 @@ fi
 # median FAMILY KIND (FAMILY may be "*" for all families)
 median() {
 	awk -F'\t' -v f="$1" -v k="$2" '(f == "*" || $2 == f) && $3 == k { print $5 }' "$TIMINGS" \
-		| sort -g | awk '{ v[NR] = $1 } END {
-			if (NR % 2) printf "%.3f", v[(NR + 1) / 2];
-			else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		| median_of %.3f
 }
 
 # counts FAMILY: the match count, checked to be the same in every round
@@ -274,8 +268,7 @@ counts() {
 # ---------------------------------------------------------------------------
 BARE_ALL=$(median '*' bare)
 BASE_ALL=$(median '*' baseline)
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+bench_machine
 missed=0
 
 {
@@ -329,12 +322,5 @@ missed=0
 	fi
 } >"$EB_TMP/report.md"
 
-mkdir -p "$RESULTS_DIR"
-cp "$EB_TMP/report.md" "$RESULTS"
-cat "$RESULTS"
-eb_log "written to $RESULTS"
-
-if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
-	exit 1
-fi
-exit 0
+bench_write_report
+bench_exit "$missed"

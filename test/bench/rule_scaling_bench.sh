@@ -42,12 +42,8 @@
 # Output: a Markdown table on stdout, also written to
 # test/bench/results/rule_scaling_bench.md.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
-
-# The cluster lives in /tmp/eventbus-bench.*, apart from test clusters.
-export EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 EVENTS=${EB_BENCH_EVENTS:-20000}
 RULE_COUNTS=${EB_BENCH_RULES:-"10 100 1000 10000"}
@@ -55,20 +51,14 @@ ROUNDS=${EB_BENCH_ROUNDS:-9}
 [ "$ROUNDS" -ge 5 ] || ROUNDS=5
 NQUEUES=10
 GOAL_RATIO=2.0		# routing cost per event at the largest / at the smallest rule count
-RESULTS_DIR=test/bench/results
 RESULTS=$RESULTS_DIR/rule_scaling_bench.md
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
-BUILD="git $(git -C "$EB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$EB_ROOT" status --porcelain -- src 2>/dev/null | grep -q . && echo " plus uncommitted changes in src/"), eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" "+%Y-%m-%d %H:%M:%S UTC")"
-eb_cluster_start "shared_buffers = '1GB'" \
-	"max_wal_size = '8GB'" \
-	"checkpoint_timeout = '30min'" \
-	"jit = off" \
+BUILD=$(bench_build)
+bench_cluster_start "${BENCH_CONF[@]}" \
 	"autovacuum = off" \
 	"eventbus.max_stats_entries = 200000"
-
-psql_q() { eb_psql -At "$@"; }
 
 for n in $RULE_COUNTS; do
 	if [ $((n % 2)) -ne 0 ] || [ "$n" -lt 2 ]; then
@@ -83,26 +73,12 @@ LARGEST=$(tr ' ' '\n' <<<"$RULE_COUNTS" | grep -v '^$' | sort -n | tail -1)
 # Schema, events to insert, buses, rules, targets.
 # ---------------------------------------------------------------------------
 eb_log "setting up"
-psql_q -v events="$EVENTS" <<'SQL'
+psql_q <<SQL
 CREATE EXTENSION eventbus;
 CREATE SCHEMA bench;
-SELECT count(*) FROM eventbus.create_event_partitions(2, (now() AT TIME ZONE 'UTC')::date - 1)
- WHERE to_regprocedure('eventbus.create_event_partitions(integer, date)') IS NOT NULL;
+$BENCH_PARTITIONS_SQL
 -- ~1 KB of detail, the same for every event but for x.
-CREATE TABLE bench.detail AS
-SELECT jsonb_build_object(
-    'order-id', 'ORD-000123456', 'status', 'shipped', 'amount', 123.45, 'currency', 'USD', 'quantity', 3,
-    'customer', jsonb_build_object('id', 'C-0012345', 'name', 'Alice Smith', 'email', 'alice.smith@example.com',
-        'tier', 'gold', 'vip', false,
-        'address', jsonb_build_object('street', '1234 Main Street', 'city', 'Seattle', 'postcode', '98101', 'country', 'US')),
-    'items', jsonb_build_array(
-        jsonb_build_object('sku', 'SKU-000123', 'qty', 1, 'price', 19.99, 'tags', jsonb_build_array('c-12', 'promo-1')),
-        jsonb_build_object('sku', 'SKU-004567', 'qty', 2, 'price', 5.49, 'tags', jsonb_build_array('c-3', 'promo-0'))),
-    'sourceIPAddress', '10.1.2.3',
-    'userAgent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
-    'flags', jsonb_build_object('gift', false, 'express', true, 'fragile', false),
-    'metrics', jsonb_build_object('latency-ms', 123, 'retries', 0, 'score', 0.734),
-    'notes', repeat('lorem ipsum dolor sit amet ', 11)) AS d;
+$BENCH_DETAIL_SQL
 SQL
 
 # bench.ev_<N>: the events for rule count N (each matches exactly one rule).
@@ -233,11 +209,6 @@ if [ -n "$bad" ]; then
 fi
 eb_log "checked: one match per event on every bus, one message per event on q<N>"
 
-median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR % 2) printf "%.4f", v[(NR + 1) / 2];
-		else printf "%.4f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 # column 3: elapsed ms; column 4: backend CPU ms
 times_of() { awk -F'\t' -v b="$1" -v c="${2:-3}" '$1 > 0 && $2 == b { print $c }' "$TIMINGS"; }
 # per-round routing cost per event, in microseconds, of bus BUS (COLUMN)
@@ -247,10 +218,9 @@ costs_of() {
 }
 warmup_of() { awk -F'\t' -v b="$1" '$1 == 0 && $2 == b { print $3 }' "$TIMINGS"; }
 
-Z_MS=$(times_of z 3 | median)
-Z_CPU=$(times_of z 4 | median)
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+Z_MS=$(times_of z 3 | median_of)
+Z_CPU=$(times_of z 4 | median_of)
+bench_machine
 missed=0
 {
 	echo "### Rule-scaling benchmark"
@@ -270,21 +240,21 @@ missed=0
 	echo "| Rules | Targets | Statement ms (CPU) | Routing µs/event (CPU) | vs $SMALLEST rules (CPU) | Statement ms (elapsed) | Routing µs/event (elapsed) | First statement ms (index build) |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 	for variant in n q s; do
-		base_cost=$(costs_of "$variant$SMALLEST" 4 | median)
+		base_cost=$(costs_of "$variant$SMALLEST" 4 | median_of)
 		for n in $RULE_COUNTS; do
 			bus=$variant$n
 			label="none"
 			[ "$variant" = q ] && label="1 queue target each ($NQUEUES queues)"
 			[ "$variant" = s ] && label="none; patterns also name the source"
-			awk -v n="$n" -v l="$label" -v tc="$(times_of "$bus" 4 | median)" -v cc="$(costs_of "$bus" 4 | median)" \
-				-v tw="$(times_of "$bus" 3 | median)" -v cw="$(costs_of "$bus" 3 | median)" -v b="$base_cost" -v w="$(warmup_of "$bus")" \
+			awk -v n="$n" -v l="$label" -v tc="$(times_of "$bus" 4 | median_of)" -v cc="$(costs_of "$bus" 4 | median_of)" \
+				-v tw="$(times_of "$bus" 3 | median_of)" -v cw="$(costs_of "$bus" 3 | median_of)" -v b="$base_cost" -v w="$(warmup_of "$bus")" \
 				'BEGIN { printf "| %d | %s | %.1f | %.2f | %s | %.1f | %.2f | %.1f |\n", n, l, tc, cc, (b > 0) ? sprintf("%.2fx", cc / b) : "n/a", tw, cw, w }'
 		done
 	done
 	echo
 	for variant in n q s; do
-		lo=$(costs_of "$variant$SMALLEST" 4 | median)
-		hi=$(costs_of "$variant$LARGEST" 4 | median)
+		lo=$(costs_of "$variant$SMALLEST" 4 | median_of)
+		hi=$(costs_of "$variant$LARGEST" 4 | median_of)
 		label="rules without targets (matching only)"
 		[ "$variant" = q ] && label="rules with a queue target (matching and fan-out)"
 		[ "$variant" = s ] && label="rules without targets that also name the common source"
@@ -317,12 +287,5 @@ missed=0
 	echo "</details>"
 } >"$EB_TMP/report.md"
 
-mkdir -p "$RESULTS_DIR"
-cp "$EB_TMP/report.md" "$RESULTS"
-cat "$RESULTS"
-eb_log "written to $RESULTS"
-
-if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
-	exit 1
-fi
-exit 0
+bench_write_report
+bench_exit "$missed"

@@ -46,12 +46,8 @@
 # Output: test/bench/results/soak_bench.md, rewritten after every sample
 # (so a run cut short leaves its samples), with the summary at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-# shellcheck source=test/lib/common.sh
-. test/lib/common.sh
-
-# The cluster lives in /tmp/eventbus-bench.*, apart from test clusters.
-export EB_TMP_PREFIX=${EB_TMP_PREFIX:-eventbus-bench}
+# shellcheck source=test/bench/lib/bench.sh
+. "$(dirname "$0")/lib/bench.sh"
 
 SECS=${EB_SOAK_SECONDS:-1800}
 RATE=${EB_SOAK_RATE:-500}
@@ -72,26 +68,22 @@ WARMUP=${EB_SOAK_WARMUP:-120}
 [ "$WARMUP" -le $((SECS / 3)) ] || WARMUP=$((SECS / 3))
 EVENTS_PER_TX=10
 GOAL_DRIFT=10		# percent: throughput and outbox size, end vs start
-RESULTS_DIR=test/bench/results
 RESULTS=${EB_SOAK_RESULTS:-$RESULTS_DIR/soak_bench.md}
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
-BUILD="git $(git -C "$EB_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$EB_ROOT" status --porcelain -- src 2>/dev/null | grep -q . && echo " plus uncommitted changes in src/"), eventbus.so installed $(date -u -r "$(pg_config --pkglibdir)/eventbus.so" "+%Y-%m-%d %H:%M:%S UTC")"
-eb_cluster_start "shared_buffers = '1GB'" \
+BUILD=$(bench_build)
+bench_cluster_start "shared_buffers = '1GB'" \
 	"max_wal_size = '4GB'" \
 	"checkpoint_timeout = '5min'" \
 	"jit = off" \
 	"max_connections = 100" \
 	"log_autovacuum_min_duration = 0"
 
-psql_q() { eb_psql -At "$@"; }
-
 eb_log "setting up"
-psql_q <<'SQL' >/dev/null
+psql_q <<SQL >/dev/null
 CREATE EXTENSION eventbus;
-SELECT count(*) FROM eventbus.create_event_partitions(2, (now() AT TIME ZONE 'UTC')::date - 1)
- WHERE to_regprocedure('eventbus.create_event_partitions(integer, date)') IS NOT NULL;
+$BENCH_PARTITIONS_SQL
 SELECT eventbus.create_event_bus('soak');
 SELECT eventbus.put_rule('type-' || i, jsonb_build_object('source', jsonb_build_array('com.example.soak'),
                                                          'detail-type', jsonb_build_array('type-' || i)), 'soak')
@@ -104,8 +96,7 @@ HAVE_PUT=$(psql_q -c "SELECT count(*) FROM pg_proc WHERE oid::regprocedure::text
 
 # ~1 KB of detail, Detail as a JSON string in the request; %<k>$s is the
 # detail-type number of entry k.
-NOTES=$(printf 'lorem ipsum dolor sit amet %.0s' {1..11})
-DETAIL='{"order-id": "ORD-000123456", "status": "shipped", "amount": 123.45, "currency": "USD", "quantity": 3, "customer": {"id": "C-0012345", "name": "Alice Smith", "email": "alice.smith@example.com", "tier": "gold", "vip": false, "address": {"street": "1234 Main Street", "city": "Seattle", "postcode": "98101", "country": "US"}}, "items": [{"sku": "SKU-000123", "qty": 1, "price": 19.99, "tags": ["c-12", "promo-1"]}, {"sku": "SKU-004567", "qty": 2, "price": 5.49, "tags": ["c-3", "promo-0"]}], "sourceIPAddress": "10.1.2.3", "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36", "flags": {"gift": false, "express": true, "fragile": false}, "metrics": {"latency-ms": 123, "retries": 0, "score": 0.734}, "notes": "'"$NOTES"'"}'
+DETAIL=$BENCH_DETAIL_JSON
 request_template() {
 	local k d=${DETAIL//\"/\\\"} entries=()
 	for ((k = 1; k <= EVENTS_PER_TX; k++)); do
@@ -142,8 +133,7 @@ SELECT eventbus.ack('soak', :ids::bigint[]);
 SQL
 
 # One transaction of the producer must route 10 messages.
-out=$(eb_as_owner "$EB_BINDIR/pgbench" -n -M prepared -t 1 -D "req=$(request_template)" -D "detail=$DETAIL" \
-	-f "$SCRIPTS/producer.sql" 2>&1) || { echo "$out" >&2; exit 1; }
+bench_pgbench -t 1 -D "req=$(request_template)" -D "detail=$DETAIL" -f "$SCRIPTS/producer.sql" >/dev/null || exit 1
 n=$(psql_q -c "SELECT count(*) FROM $OUTBOX")
 [ "$n" = "$EVENTS_PER_TX" ] || { eb_log "one producer transaction made $n messages, expected $EVENTS_PER_TX"; exit 1; }
 psql_q -c "TRUNCATE eventbus.events, $OUTBOX" -c "CHECKPOINT" >/dev/null
@@ -171,30 +161,19 @@ plan_kind() {
 		END { if (seq) print (sort ? "seq scan + sort" : "seq scan"); else if (idx) print "index scan"; else print "other" }'
 }
 # CPU time (clock ticks) used so far by the whole machine, and by this
-# benchmark: the cluster's processes (the postmaster's own, its live
-# children's, and its exited children's) and the pgbench processes.  The
+# benchmark (machine_busy_ticks and own_ticks of lib/bench.sh): the
+# cluster's processes, this script and the pgbench processes.  The
 # difference is what other processes on the machine took.
-# (cat skips a process that exited meanwhile; awk would stop at it)
-proc_ticks() { cat "$@" 2>/dev/null | awk '{ t += $14 + $15 + $16 + $17 } END { print t + 0 }'; }
-machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-own_ticks() {
-	local pm pids
-	pm=$(head -1 "$PGDATA_EB/postmaster.pid")
-	pids=$(printf '%s\n' "$pm" $(pgrep -P "$pm") $(pgrep -f "$EB_TMP/scripts/") | sort -u | sed 's|.*|/proc/&/stat|')
-	# shellcheck disable=SC2086
-	proc_ticks $pids
-}
 take_sample() {
 	local t=$1
 	printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$(psql_q -F $'\t' -c "SELECT pg_stat_clear_snapshot()" -c "$SAMPLE_SQL" | tail -1)" \
-		"$(plan_kind)" "$(machine_busy_ticks)" "$(own_ticks)"
+		"$(plan_kind)" "$(machine_busy_ticks)" "$(own_ticks $(pgrep -f "$EB_TMP/scripts/"))"
 }
 
 SAMPLES=$EB_TMP/samples.tsv
 PLOG=$EB_TMP/producer.log
 CLOG=$EB_TMP/consumers.log
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-PGVER=$(psql_q -c "SHOW server_version")
+bench_machine
 CLK_TCK=$(getconf CLK_TCK)
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
@@ -273,7 +252,7 @@ summary() {
 		awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" -v c="$1" -v part="$2" '$1 - s > w - 0.5 { v[n++] = $c }
 			END { h = int(n / 2); lo = (part == "first") ? 0 : n - h
 			      for (i = 0; i < h; i++) print v[lo + i] }' "$EB_TMP/rows.tsv" \
-			| sort -g | awk '{ x[NR] = $1 } END { if (NR == 0) print 0; else if (NR % 2) print x[(NR + 1) / 2]; else print (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
+			| median_of %.10g 0
 	}
 	echo "Start (the first interval after a ${WARMUP} s warm-up, to t = $t1 s) vs end (the last interval, to t = $t2 s),"
 	echo "and the medians of the first and second half of the intervals after the warm-up. The goal is judged on the"
@@ -352,8 +331,4 @@ fi
 write_report 1
 cat "$RESULTS"
 eb_log "written to $RESULTS"
-
-if [ "$missed" -ne 0 ] && [ -n "${EB_BENCH_STRICT:-}" ]; then
-	exit 1
-fi
-exit 0
+bench_exit "$missed"
