@@ -42,6 +42,7 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
+#include "arn.h"
 #include "eventbus.h"
 #include "rule_index.h"
 
@@ -150,17 +151,6 @@ rule_index_catalog_generation(void)
 		}
 	}
 	return cache_generation;
-}
-
-/* Rule ARN, as EventBridge writes it. */
-static char *
-rule_arn(const char *bus, const char *name)
-{
-	if (strcmp(bus, "default") == 0)
-		return psprintf("arn:aws:events:%s:%s:rule/%s",
-						eventbus_region, eventbus_account, name);
-	return psprintf("arn:aws:events:%s:%s:rule/%s/%s",
-					eventbus_region, eventbus_account, bus, name);
 }
 
 /*
@@ -542,7 +532,7 @@ build_index(const char *bus, uint64 generation)
 			rule = &index->rules[++r];
 			rule->rule_id = rule_id;
 			rule->name = copy_text_attr(tup, desc, 2);
-			rule->arn = rule_arn(bus, rule->name);
+			rule->arn = arn_rule(bus, rule->name);
 			rule->pattern = pattern_compile_or_error(pattern);
 			/* the rule's rows are consecutive: one target per row */
 			{
