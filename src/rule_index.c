@@ -509,7 +509,12 @@ build_index(const char *bus, uint64 generation)
 	desc = tuptable->tupdesc;
 	nrows = SPI_processed;
 
-	cxt = AllocSetContextCreate(rule_index_context, "eventbus bus rule index",
+	/*
+	 * Built under the caller's (short-lived) context and moved under the
+	 * cache's only when complete: a rule that fails to compile leaves
+	 * nothing behind in the cache's long-lived memory.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus bus rule index",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	index = palloc0(sizeof(BusRuleIndex));
@@ -566,6 +571,7 @@ build_index(const char *bus, uint64 generation)
 	index->nrules = r + 1;
 	build_anchors(index);
 	MemoryContextSwitchTo(oldcxt);
+	MemoryContextSetParent(cxt, rule_index_context);
 	return index;
 }
 
