@@ -44,6 +44,7 @@
 #include "compat.h"
 #include "arn.h"
 #include "eventbus.h"
+#include "invalidation.h"
 #include "rule_index.h"
 
 #define BUS_KEY_SIZE 260
@@ -98,8 +99,9 @@ static uint64 cache_generation = 1;
 static Oid	rules_relid = InvalidOid;
 static Oid	targets_relid = InvalidOid;
 
-static void
-rule_index_relcache_callback(Datum arg, Oid relid)
+/* invalidation.c: a relcache invalidation (InvalidOid: of every relation) */
+void
+rule_index_relation_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == rules_relid || relid == targets_relid ||
 		!OidIsValid(rules_relid))
@@ -129,7 +131,7 @@ rule_index_init(void)
 	ctl.hcxt = rule_index_context;
 	bus_indexes = hash_create("eventbus rule indexes", 16, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	CacheRegisterRelcacheCallback(rule_index_relcache_callback, (Datum) 0);
+	eventbus_watch_relcache();
 }
 
 /*
