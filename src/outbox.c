@@ -490,6 +490,16 @@ outbox_insert(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
 			 SPI_result_code_string(rc));
 }
 
+/* A text parameter, or NULL. */
+static void
+text_arg(Datum *args, char *nulls, int i, const char *s)
+{
+	if (s != NULL)
+		args[i] = CStringGetTextDatum(s);
+	else
+		nulls[i] = 'n';
+}
+
 uint64
 outbox_dead_letter(Oid outbox, Datum message_ids, const DeadLetterReason *reason)
 {
@@ -499,17 +509,14 @@ outbox_dead_letter(Oid outbox, Datum message_ids, const DeadLetterReason *reason
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = message_ids;
-#define TEXT_ARG(i, s) \
-	do { if ((s) != NULL) args[i] = CStringGetTextDatum(s); else nulls[i] = 'n'; } while (0)
-	TEXT_ARG(1, reason->queue);
+	text_arg(args, nulls, 1, reason->queue);
 	if (reason->payload != NULL)
 		args[2] = JsonbPGetDatum(reason->payload);
 	else
 		nulls[2] = 'n';
-	TEXT_ARG(3, reason->error_code);
-	TEXT_ARG(4, reason->error_message);
-	TEXT_ARG(5, reason->exhausted_condition);
-#undef TEXT_ARG
+	text_arg(args, nulls, 3, reason->error_code);
+	text_arg(args, nulls, 4, reason->error_message);
+	text_arg(args, nulls, 5, reason->exhausted_condition);
 	if (reason->retry_attempts >= 0)
 		args[6] = Int32GetDatum(reason->retry_attempts);
 	else
@@ -639,7 +646,7 @@ eventbus_enqueue(PG_FUNCTION_ARGS)
 	Datum	   *cols[OUTBOX_NCOLS];
 	bool		payload_null = PG_ARGISNULL(OUTBOX_NCOLS);
 
-	for (int c = 0; c <= OUTBOX_NCOLS - 1; c++)
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
 		if (PG_ARGISNULL(c))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
