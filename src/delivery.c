@@ -166,8 +166,8 @@ claim_messages(const PushTarget *target)
 	List	   *messages = NIL;
 
 	(void) outbox_name_or_error(target->outbox);
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_CLAIM, eventbus_delivery_batch_size),
-						 NULL, NULL, false, 0) != SPI_OK_SELECT)
+	if (outbox_execute(target->outbox, OUTBOX_CLAIM, eventbus_delivery_batch_size,
+					   NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -256,7 +256,7 @@ delete_delivered(const PushTarget *target, List *ids)
 	foreach(lc, ids)
 		elems[i++] = Int64GetDatum(*(int64 *) lfirst(lc));
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_DELETE, 0), args, NULL, false, 0) != SPI_OK_DELETE)
+	if (outbox_execute(target->outbox, OUTBOX_DELETE, 0, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: could not delete delivered messages");
 }
 
@@ -293,66 +293,39 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 			const char *error_code, const char *error_message,
 			const char *exhausted_condition, int retries)
 {
-	Oid			argtypes[10] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-	TEXTOID, TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID};
-	Datum		args[10];
-	char		nulls[10];
-	char	   *query;
+	DeadLetterReason reason = {0};
+	Datum		id = Int64GetDatum(msg->message_id);
 
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = Int64GetDatum(msg->message_id);
-	args[1] = CStringGetTextDatum(target->bus);
-	args[2] = CStringGetTextDatum(target->rule);
-	args[3] = CStringGetTextDatum(target->target_id);
-	if (msg->payload)
-		args[4] = JsonbPGetDatum(msg->payload);
-	else
-		nulls[4] = 'n';
-	args[5] = CStringGetTextDatum(error_code);
-	args[6] = CStringGetTextDatum(error_message ? error_message : "");
-	if (exhausted_condition)
-		args[7] = CStringGetTextDatum(exhausted_condition);
-	else
-		nulls[7] = 'n';
-	args[8] = Int32GetDatum(retries);
-	args[9] = TimestampTzGetDatum(now);
-	query = psprintf("WITH d AS (DELETE FROM %s WHERE message_id = $1 RETURNING *)"
-					 " INSERT INTO eventbus.dead_letters"
-					 "   (bus, rule, target_id, message_id, event_id, event_ingestion_time, payload,"
-					 "    error_code, error_message, exhausted_condition, retry_attempts,"
-					 "    first_attempt_at, last_attempt_at)"
-					 " SELECT $2, $3, $4, d.message_id, d.event_id, d.event_ingestion_time, $5,"
-					 "        $6, $7, $8, $9, coalesce(d.first_attempt_at, $10), $10"
-					 "   FROM d",
-					 outbox_name_or_error(target->outbox));
-	if (SPI_execute_with_args(query, 10, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "eventbus: could not dead-letter message %lld", (long long) msg->message_id);
+	(void) outbox_name_or_error(target->outbox);
+	reason.payload = msg->payload;
+	reason.error_code = error_code;
+	reason.error_message = error_message ? error_message : "";
+	reason.exhausted_condition = exhausted_condition;
+	reason.retry_attempts = retries;
+	reason.attempt_at = now;
+	outbox_dead_letter(target->outbox,
+					   PointerGetDatum(construct_array(&id, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+					   &reason);
 	stats_count_target(target->rule_id, target->target_id, STATS_DEAD_LETTERED, 1);
 
 	/* DeadLetterConfig: the event also goes to that queue, as to an SQS DLQ */
 	if (OidIsValid(target->dlq_outbox))
 	{
-		Oid			qtypes[6] = {UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
-		Datum		qargs[6];
-		char		qnulls[6];
+		Datum		values[OUTBOX_NCOLS];
+		Datum	   *cols[OUTBOX_NCOLS];
+		bool		payload_null = !(msg->payload && !msg->payload_is_event);
 
-		memset(qnulls, ' ', sizeof(qnulls));
-		qargs[0] = UUIDPGetDatum(&msg->event_id);
-		qargs[1] = TimestampTzGetDatum(msg->event_ingestion_time);
-		qargs[2] = CStringGetTextDatum(target->bus);
-		qargs[3] = CStringGetTextDatum(target->rule);
-		qargs[4] = CStringGetTextDatum(target->target_id);
-		if (msg->payload && !msg->payload_is_event)
-			qargs[5] = JsonbPGetDatum(msg->payload);
-		else
-			qnulls[5] = 'n';
-		query = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload)"
-						 " VALUES ($1, $2, $3, $4, $5, $6)",
-						 outbox_name_or_error(target->dlq_outbox));
-		if (SPI_execute_with_args(query, 6, qtypes, qargs, qnulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "eventbus: could not send message %lld to its dead-letter queue",
-				 (long long) msg->message_id);
-		Async_Notify(psprintf("eventbus.%s", target->dlq_queue), "");
+		values[0] = UUIDPGetDatum(&msg->event_id);
+		values[1] = TimestampTzGetDatum(msg->event_ingestion_time);
+		values[2] = CStringGetTextDatum(target->bus);
+		values[3] = CStringGetTextDatum(target->rule);
+		values[4] = CStringGetTextDatum(target->target_id);
+		values[5] = payload_null ? (Datum) 0 : JsonbPGetDatum(msg->payload);
+		for (int c = 0; c < OUTBOX_NCOLS; c++)
+			cols[c] = &values[c];
+		(void) outbox_name_or_error(target->dlq_outbox);
+		outbox_insert(target->dlq_outbox, 1, cols, &payload_null);
+		outbox_notify_queue(target->dlq_queue);
 		stats_count_queue(target->dlq_queue, STATS_ENQUEUED, 1);
 	}
 }
@@ -435,7 +408,7 @@ next_due_of(const PushTarget *target)
 	bool		isnull;
 	Datum		d;
 
-	if (SPI_execute_plan(outbox_plan(target->outbox, OUTBOX_NEXT_DUE, 0), NULL, NULL, true, 1) != SPI_OK_SELECT ||
+	if (outbox_execute(target->outbox, OUTBOX_NEXT_DUE, 0, NULL, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		return 0;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -1,96 +1,110 @@
 /*-------------------------------------------------------------------------
  *
  * outbox.c
- *	  Prepared statements on outbox tables, kept per backend: the INSERT
- *	  that routing writes messages with, and the statements behind
- *	  receive() and ack().
+ *	  Statements on outbox tables, prepared once per backend: the INSERT of
+ *	  messages (routing, dead-letter queues, redrive), their move to the
+ *	  dead letters (receive, delivery, removed targets), the statements
+ *	  behind receive() and ack() and the delivery worker's claim; and the
+ *	  channel a queue's consumers listen on.
  *
  * Every queue and push target has an outbox table of its own, so these
  * statements cannot be written once in SQL: built as dynamic SQL on every
  * call they were parsed and planned every time.  Here each is prepared
  * once per (outbox, statement) with SPI_keepplan, and PostgreSQL's plan
- * cache replans it when the table changes.
+ * cache replans it when the table changes.  The statements that take a
+ * LIMIT have it written in as a constant, one plan per LIMIT, at most
+ * OUTBOX_LIMIT_PLANS of them per outbox.
+ *
+ * The cache lives in its own context, "eventbus outbox plans"; the plans
+ * themselves live where SPI_keepplan puts them (under CacheMemoryContext)
+ * and are freed with SPI_freeplan when they are evicted or their outbox is
+ * gone.  A relcache invalidation of an outbox (invalidation.c) only marks
+ * its entry; the next use of the cache checks that the table still exists
+ * under the same name, and otherwise frees its plans.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/parsenodes.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/uuid.h"
 
 #include "compat.h"
+#include "invalidation.h"
 #include "outbox.h"
-#include "stats.h"
 
-typedef struct OutboxPlanKey
+/* A kept plan: one statement (with one LIMIT) of one outbox. */
+typedef struct OutboxPlanSlot
 {
-	Oid			outbox;
+	SPIPlanPtr	plan;			/* NULL: the slot is free */
 	OutboxStatement statement;
 	int			limit;
-} OutboxPlanKey;
+	int			active;			/* executions in progress */
+	uint64		last_used;
+} OutboxPlanSlot;
 
-typedef struct OutboxPlan
+/* one slot per statement, OUTBOX_LIMIT_PLANS for the two with a LIMIT */
+#define OUTBOX_SLOTS (OUTBOX_NSTATEMENTS - 2 + 2 * OUTBOX_LIMIT_PLANS)
+
+typedef struct OutboxPlans
 {
-	OutboxPlanKey key;
-	SPIPlanPtr	plan;
-} OutboxPlan;
+	Oid			outbox;			/* hash key */
+	Oid			nspid;			/* the table's schema and name, as prepared */
+	NameData	relname;
+	bool		stale;			/* a relcache invalidation named the table */
+	OutboxPlanSlot slots[OUTBOX_SLOTS];
+} OutboxPlans;
 
+static MemoryContext outbox_cxt = NULL;
 static HTAB *outbox_plans = NULL;
+static bool outbox_some_stale = false;
+static uint64 outbox_use_count = 0;
 
 PG_FUNCTION_INFO_V1(eventbus_receive_pass);
 PG_FUNCTION_INFO_V1(eventbus_delete_messages);
+PG_FUNCTION_INFO_V1(eventbus_enqueue);
+PG_FUNCTION_INFO_V1(eventbus_dead_letter);
+PG_FUNCTION_INFO_V1(eventbus_notify_queue);
+PG_FUNCTION_INFO_V1(eventbus_outbox_plans);
 
 /*
- * One pass of receive(): lock the first visible messages after $6 that no
- * one else holds; move those already received max_receive_count times to
- * the dead letters; hide and count the others, and return them with their
- * payload (the event's envelope when the outbox row has none).  A last
- * row, whose message_id is NULL, reports the pass: how many messages
- * moved, and the last message id it locked.  The picked ids are handed on
- * as arrays, so that even a generic plan reaches the rows by index (a join
- * with the CTE was planned as a scan of the whole outbox).
- *   $1 clock, $3 max_receive_count, $4 visibility timeout, $5 queue name,
- *   $6 message ids after this one; the LIMIT is written in ($2 is unused)
+ * One pass of receive(): lock the first visible messages after $4 that no
+ * one else holds; hide and count those received fewer than $2 times and
+ * return them with their payload (the event's envelope when the outbox row
+ * has none).  A last row, whose message_id is NULL, holds the ids of the
+ * other ones (which the caller moves to the dead letters) and the last
+ * message id the pass locked.  The picked ids are handed on as arrays, so
+ * that even a generic plan reaches the rows by index (a join with the CTE
+ * was planned as a scan of the whole outbox).
+ *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 message ids
+ *   after this one; the LIMIT is written in
  */
 static const char *receive_sql =
 "WITH picked AS MATERIALIZED ("
-"    SELECT o.message_id, o.receive_count >= $3 AS exhausted"
+"    SELECT o.message_id, o.receive_count >= $2 AS exhausted"
 "      FROM %1$s o"
-"     WHERE o.visible_at <= $1 AND o.message_id > $6"
+"     WHERE o.visible_at <= $1 AND o.message_id > $4"
 "     ORDER BY o.message_id"
 "     LIMIT %2$d"
 "       FOR UPDATE SKIP LOCKED"
-"), moved AS ("
-"    DELETE FROM %1$s o"
-"     WHERE o.message_id = ANY (ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted))"
-"    RETURNING o.*"
-"), dead AS ("
-"    INSERT INTO eventbus.dead_letters"
-"           (bus, rule, target_id, queue, message_id, event_id,"
-"            event_ingestion_time, payload, error_code, error_message,"
-"            exhausted_condition, retry_attempts, first_attempt_at,"
-"            last_attempt_at, dead_lettered_at)"
-"    SELECT m.bus, m.rule, m.target_id, $5, m.message_id, m.event_id,"
-"           m.event_ingestion_time, m.payload, 'MaxReceiveCountExceeded',"
-"           pg_catalog.format('The message was received %%s times without being acknowledged; the queue''s max_receive_count is %%s.',"
-"                  m.receive_count, $3),"
-"           'MaximumReceiveCount', m.receive_count, m.first_attempt_at,"
-"           m.last_attempt_at, $1"
-"      FROM moved m"
-"    RETURNING 1"
 "), received AS ("
 "    UPDATE %1$s o"
-"       SET visible_at = $1 + pg_catalog.make_interval(secs => $4),"
+"       SET visible_at = $1 + pg_catalog.make_interval(secs => $3),"
 "           receive_count = o.receive_count + 1,"
 "           first_attempt_at = coalesce(o.first_attempt_at, $1),"
 "           last_attempt_at = $1"
@@ -106,13 +120,38 @@ static const char *receive_sql =
 "                  WHERE e.id = r.event_id"
 "                    AND e.ingestion_time = r.event_ingestion_time)) AS payload,"
 "       r.receive_count, r.enqueued_at, r.rule, r.target_id,"
-"       NULL::bigint AS moved, NULL::bigint AS last_id"
+"       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
 "  FROM received r"
 " UNION ALL "
 "SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-"       (SELECT count(*) FROM dead),"
+"       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
 "       (SELECT max(p.message_id) FROM picked p)"
 " ORDER BY 1 NULLS LAST";
+
+/*
+ * The one statement that writes dead letters: the messages $1 leave their
+ * outbox for eventbus.dead_letters.  NULL parameters take the message's
+ * own values (see DeadLetterReason).
+ *   $1 message ids, $2 queue, $3 payload, $4 error code, $5 error message,
+ *   $6 exhausted condition, $7 retry attempts, $8 time of a failed
+ *   attempt, $9 dead-lettered time
+ */
+static const char *dead_letter_sql =
+"WITH m AS (DELETE FROM %s o WHERE o.message_id = ANY ($1) RETURNING o.*)"
+" INSERT INTO eventbus.dead_letters"
+"        (bus, rule, target_id, queue, message_id, event_id,"
+"         event_ingestion_time, payload, error_code, error_message,"
+"         exhausted_condition, retry_attempts, first_attempt_at,"
+"         last_attempt_at, dead_lettered_at)"
+" SELECT m.bus, m.rule, m.target_id, $2, m.message_id, m.event_id,"
+"        m.event_ingestion_time, coalesce($3, m.payload), $4, $5,"
+"        $6, coalesce($7, m.receive_count), coalesce(m.first_attempt_at, $8),"
+"        coalesce($8, m.last_attempt_at), coalesce($9, pg_catalog.now())"
+"   FROM m";
+
+static const Oid outbox_column_types[OUTBOX_NCOLS] = {
+	UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID
+};
 
 static SPIPlanPtr
 prepare_statement(Oid outbox, OutboxStatement statement, int limit)
@@ -121,7 +160,7 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 	char	   *nspname;
 	char	   *table;
 	char	   *sql;
-	Oid			argtypes[7];
+	Oid			argtypes[9];
 	int			nargs;
 	SPIPlanPtr	plan;
 
@@ -139,23 +178,17 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 		case OUTBOX_INSERT:
 			sql = psprintf("INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload) "
 						   "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)", table);
-			argtypes[0] = get_array_type(UUIDOID);
-			argtypes[1] = get_array_type(TIMESTAMPTZOID);
-			argtypes[2] = TEXTARRAYOID;
-			argtypes[3] = TEXTARRAYOID;
-			argtypes[4] = TEXTARRAYOID;
-			argtypes[5] = get_array_type(JSONBOID);
-			nargs = 6;
+			for (int c = 0; c < OUTBOX_NCOLS; c++)
+				argtypes[c] = get_array_type(outbox_column_types[c]);
+			nargs = OUTBOX_NCOLS;
 			break;
 		case OUTBOX_RECEIVE:
 			sql = psprintf(receive_sql, table, limit);
 			argtypes[0] = TIMESTAMPTZOID;
 			argtypes[1] = INT4OID;
 			argtypes[2] = INT4OID;
-			argtypes[3] = INT4OID;
-			argtypes[4] = TEXTOID;
-			argtypes[5] = INT8OID;
-			nargs = 6;
+			argtypes[3] = INT8OID;
+			nargs = 4;
 			break;
 		case OUTBOX_DELETE:
 			sql = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", table);
@@ -180,6 +213,19 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			sql = psprintf("SELECT min(visible_at) FROM %s", table);
 			nargs = 0;
 			break;
+		case OUTBOX_DEAD_LETTER:
+			sql = psprintf(dead_letter_sql, table);
+			argtypes[0] = INT8ARRAYOID;
+			argtypes[1] = TEXTOID;
+			argtypes[2] = JSONBOID;
+			argtypes[3] = TEXTOID;
+			argtypes[4] = TEXTOID;
+			argtypes[5] = TEXTOID;
+			argtypes[6] = INT4OID;
+			argtypes[7] = TIMESTAMPTZOID;
+			argtypes[8] = TIMESTAMPTZOID;
+			nargs = 9;
+			break;
 		default:
 			elog(ERROR, "eventbus: unknown outbox statement %d", (int) statement);
 	}
@@ -192,74 +238,378 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 	if (plan == NULL)
 		elog(ERROR, "eventbus: could not prepare \"%s\": %s", sql,
 			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
 	return plan;
 }
 
-SPIPlanPtr
-outbox_plan(Oid outbox, OutboxStatement statement, int limit)
+/* invalidation.c: a relcache invalidation (InvalidOid: of every relation) */
+void
+outbox_relation_changed(Oid relid)
 {
-	OutboxPlanKey key;
-	OutboxPlan *entry;
+	OutboxPlans *entry;
+
+	if (outbox_plans == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(outbox_plans, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+		{
+			entry->stale = true;
+			outbox_some_stale = true;
+		}
+	}
+	else
+	{
+		HASH_SEQ_STATUS seq;
+
+		hash_seq_init(&seq, outbox_plans);
+		while ((entry = hash_seq_search(&seq)) != NULL)
+			entry->stale = true;
+		outbox_some_stale = true;
+	}
+}
+
+/* Is the outbox still the table the entry's plans were prepared for? */
+static bool
+outbox_unchanged(OutboxPlans *entry)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(entry->outbox));
+	bool		same;
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	same = ((Form_pg_class) GETSTRUCT(tup))->relnamespace == entry->nspid &&
+		namestrcmp(&((Form_pg_class) GETSTRUCT(tup))->relname,
+				   NameStr(entry->relname)) == 0;
+	ReleaseSysCache(tup);
+	return same;
+}
+
+/*
+ * Forget the plans of outboxes that are gone (or renamed, or whose OID now
+ * names another table).  A plan still executing cannot be one of them: a
+ * table in use by this session cannot be dropped.
+ */
+static void
+outbox_sweep(void)
+{
+	HASH_SEQ_STATUS seq;
+	OutboxPlans *entry;
+
+	outbox_some_stale = false;
+	hash_seq_init(&seq, outbox_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		bool		busy = false;
+
+		if (!entry->stale)
+			continue;
+		entry->stale = false;
+		if (outbox_unchanged(entry))
+			continue;
+		for (int i = 0; i < OUTBOX_SLOTS; i++)
+			busy |= entry->slots[i].active > 0;
+		if (busy)
+		{
+			/* not while it runs: next time */
+			entry->stale = true;
+			outbox_some_stale = true;
+			continue;
+		}
+		for (int i = 0; i < OUTBOX_SLOTS; i++)
+			if (entry->slots[i].plan != NULL)
+				SPI_freeplan(entry->slots[i].plan);
+		hash_search(outbox_plans, &entry->outbox, HASH_REMOVE, NULL);
+	}
+}
+
+static OutboxPlans *
+outbox_entry(Oid outbox)
+{
+	OutboxPlans *entry;
 	bool		found;
 
 	if (outbox_plans == NULL)
 	{
 		HASHCTL		ctl;
 
+		eventbus_watch_relcache();
+		outbox_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus outbox plans",
+										   ALLOCSET_SMALL_SIZES);
 		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(OutboxPlanKey);
-		ctl.entrysize = sizeof(OutboxPlan);
-		ctl.hcxt = TopMemoryContext;
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(OutboxPlans);
+		ctl.hcxt = outbox_cxt;
 		outbox_plans = hash_create("eventbus outbox plans", 32, &ctl,
 								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	memset(&key, 0, sizeof(key));
-	key.outbox = outbox;
-	key.statement = statement;
-	key.limit = limit;
-	entry = hash_search(outbox_plans, &key, HASH_ENTER, &found);
-	if (!found)
-		entry->plan = NULL;
-	if (entry->plan == NULL)
-		entry->plan = prepare_statement(outbox, statement, limit);
-	return entry->plan;
+	if (outbox_some_stale)
+		outbox_sweep();
+
+	entry = hash_search(outbox_plans, &outbox, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	{
+		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox));
+		Form_pg_class rel;
+
+		if (!HeapTupleIsValid(tup))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("outbox table with OID %u does not exist", outbox),
+					 errdetail("A queue or target refers to an outbox table that was dropped."),
+					 errhint("Remove the target and put it again.")));
+		rel = (Form_pg_class) GETSTRUCT(tup);
+		entry = hash_search(outbox_plans, &outbox, HASH_ENTER, &found);
+		entry->nspid = rel->relnamespace;
+		namestrcpy(&entry->relname, NameStr(rel->relname));
+		entry->stale = false;
+		memset(entry->slots, 0, sizeof(entry->slots));
+		ReleaseSysCache(tup);
+	}
+	return entry;
+}
+
+/*
+ * The slot holding the plan of (statement, limit), prepared now if need
+ * be; NULL when every slot it could take is executing (only in a nested
+ * call of the same statement with other LIMITs): the caller then uses a
+ * plan of its own.
+ */
+static OutboxPlanSlot *
+outbox_slot(OutboxPlans *entry, OutboxStatement statement, int limit)
+{
+	bool		limited = (statement == OUTBOX_RECEIVE || statement == OUTBOX_CLAIM);
+	OutboxPlanSlot *free_slot = NULL;
+	OutboxPlanSlot *victim = NULL;
+	int			nsame = 0;
+	SPIPlanPtr	plan;
+
+	if (!limited)
+		limit = 0;
+	for (int i = 0; i < OUTBOX_SLOTS; i++)
+	{
+		OutboxPlanSlot *s = &entry->slots[i];
+
+		if (s->plan == NULL)
+		{
+			if (free_slot == NULL)
+				free_slot = s;
+			continue;
+		}
+		if (s->statement != statement)
+			continue;
+		if (s->limit == limit)
+		{
+			s->last_used = ++outbox_use_count;
+			return s;
+		}
+		nsame++;
+		if (s->active == 0 && (victim == NULL || s->last_used < victim->last_used))
+			victim = s;
+	}
+	if (limited && nsame >= OUTBOX_LIMIT_PLANS)
+	{
+		if (victim == NULL)
+			return NULL;
+		free_slot = victim;
+	}
+	Assert(free_slot != NULL);
+
+	plan = prepare_statement(entry->outbox, statement, limit);
+	SPI_keepplan(plan);
+	if (free_slot->plan != NULL)
+		SPI_freeplan(free_slot->plan);
+	free_slot->plan = plan;
+	free_slot->statement = statement;
+	free_slot->limit = limit;
+	free_slot->active = 0;
+	free_slot->last_used = ++outbox_use_count;
+	return free_slot;
+}
+
+int
+outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
+			   const char *nulls, bool read_only, long tcount)
+{
+	OutboxPlans *entry = outbox_entry(outbox);
+	OutboxPlanSlot *slot = outbox_slot(entry, statement, limit);
+	volatile int rc = 0;
+
+	if (slot == NULL)
+	{
+		SPIPlanPtr	plan = prepare_statement(outbox, statement, limit);
+
+		rc = SPI_execute_plan(plan, args, nulls, read_only, tcount);
+		SPI_freeplan(plan);
+		return rc;
+	}
+
+	/* a plan that runs is never evicted, even by a nested call */
+	slot->active++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(slot->plan, args, nulls, read_only, tcount);
+	}
+	PG_FINALLY();
+	{
+		slot->active--;
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+static Datum
+make_array(Datum *values, const bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, (bool *) nulls, 1, dims, lbs,
+											  elemtype, typlen, typbyval, typalign));
+}
+
+void
+outbox_insert(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
+			  const bool *payload_nulls)
+{
+	Datum		args[OUTBOX_NCOLS];
+	int			rc;
+
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+		args[c] = make_array(cols[c], c == OUTBOX_NCOLS - 1 ? payload_nulls : NULL,
+							 n, outbox_column_types[c]);
+	rc = outbox_execute(outbox, OUTBOX_INSERT, 0, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "eventbus: insert into outbox %u failed: %s", outbox,
+			 SPI_result_code_string(rc));
+}
+
+/* A text parameter, or NULL. */
+static void
+text_arg(Datum *args, char *nulls, int i, const char *s)
+{
+	if (s != NULL)
+		args[i] = CStringGetTextDatum(s);
+	else
+		nulls[i] = 'n';
+}
+
+uint64
+outbox_dead_letter(Oid outbox, Datum message_ids, const DeadLetterReason *reason)
+{
+	Datum		args[9];
+	char		nulls[9];
+	int			rc;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = message_ids;
+	text_arg(args, nulls, 1, reason->queue);
+	if (reason->payload != NULL)
+		args[2] = JsonbPGetDatum(reason->payload);
+	else
+		nulls[2] = 'n';
+	text_arg(args, nulls, 3, reason->error_code);
+	text_arg(args, nulls, 4, reason->error_message);
+	text_arg(args, nulls, 5, reason->exhausted_condition);
+	if (reason->retry_attempts >= 0)
+		args[6] = Int32GetDatum(reason->retry_attempts);
+	else
+		nulls[6] = 'n';
+	if (reason->attempt_at != 0)
+		args[7] = TimestampTzGetDatum(reason->attempt_at);
+	else
+		nulls[7] = 'n';
+	if (reason->dead_lettered_at != 0)
+		args[8] = TimestampTzGetDatum(reason->dead_lettered_at);
+	else
+		nulls[8] = 'n';
+
+	rc = outbox_execute(outbox, OUTBOX_DEAD_LETTER, 0, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "eventbus: could not move messages of outbox %u to the dead letters: %s",
+			 outbox, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+void
+outbox_notify_queue(const char *queue)
+{
+	char		channel[NAMEDATALEN];
+
+	/* queue names have at most 54 characters: the channel always fits */
+	snprintf(channel, sizeof(channel), "eventbus.%s", queue);
+	Async_Notify(channel, "");
 }
 
 /*
  * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
  * visibility_timeout, queue, after): one pass of receive(), whose checks
- * and loop stay in SQL.
+ * and loop stay in SQL.  Its last row (message_id NULL) reports how many
+ * messages moved to the dead letters and the last id it locked.
  */
 Datum
 eventbus_receive_pass(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			outbox = PG_GETARG_OID(0);
-	Datum		args[6];
+	int32		max_receive_count = PG_GETARG_INT32(3);
+	Datum		args[4];
 	int			rc;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	Datum		values[9];
+	bool		nulls[9];
+	int64		moved = 0;
 
 	InitMaterializedSRF(fcinfo, 0);
-	for (int i = 0; i < 6; i++)
-		args[i] = PG_GETARG_DATUM(i + 1);
+	args[0] = PG_GETARG_DATUM(1);	/* clock */
+	args[1] = Int32GetDatum(max_receive_count);
+	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
+	args[3] = PG_GETARG_DATUM(6);	/* after */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2)),
-						  args, NULL, false, 0);
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
 
-	for (uint64 i = 0; i < SPI_processed; i++)
+	/* every row but the last: a received message */
+	for (uint64 i = 0; i + 1 < nrows; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9];
-
 		CHECK_FOR_INTERRUPTS();
-		heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, values, nulls);
+		heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
 		/* tuplestore_putvalues copies the values into the result */
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+
+	/* the last row: the messages received too often, and the last id */
+	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
+	if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
+					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
+	{
+		DeadLetterReason reason = {0};
+
+		reason.queue = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		reason.error_code = "MaxReceiveCountExceeded";
+		reason.error_message =
+			psprintf("The message was received max_receive_count (%d) times without being acknowledged.",
+					 max_receive_count);
+		reason.exhausted_condition = "MaximumReceiveCount";
+		reason.retry_attempts = -1;
+		reason.dead_lettered_at = DatumGetTimestampTz(args[0]);
+		moved = (int64) outbox_dead_letter(outbox, values[7], &reason);
+	}
+	values[7] = Int64GetDatum(moved);
+	nulls[7] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -276,10 +626,111 @@ eventbus_delete_messages(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(1);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = SPI_execute_plan(outbox_plan(outbox, OUTBOX_DELETE, 0), args, NULL, false, 0);
+	rc = outbox_execute(outbox, OUTBOX_DELETE, 0, args, NULL, false, 0);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: ack failed: %s", SPI_result_code_string(rc));
 	deleted = SPI_processed;
 	SPI_finish();
 	PG_RETURN_INT32((int32) deleted);
+}
+
+/*
+ * eventbus._enqueue(outbox, event_id, event_ingestion_time, bus, rule,
+ * target_id, payload): writes one message, as the current user.
+ */
+Datum
+eventbus_enqueue(PG_FUNCTION_ARGS)
+{
+	Oid			outbox;
+	Datum		values[OUTBOX_NCOLS];
+	Datum	   *cols[OUTBOX_NCOLS];
+	bool		payload_null = PG_ARGISNULL(OUTBOX_NCOLS);
+
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+		if (PG_ARGISNULL(c))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument %d of eventbus._enqueue must not be NULL", c + 1),
+					 errdetail("Only the payload of a message may be NULL."),
+					 errhint("Pass the outbox, the event's id and ingestion time, and the bus, rule and target.")));
+	outbox = PG_GETARG_OID(0);
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+	{
+		values[c] = (c == OUTBOX_NCOLS - 1 && payload_null) ? (Datum) 0 : PG_GETARG_DATUM(c + 1);
+		cols[c] = &values[c];
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	outbox_insert(outbox, 1, cols, &payload_null);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * eventbus._dead_letter(outbox, message_ids, error_code, error_message):
+ * moves messages of an outbox to the dead letters with their own payload,
+ * receive count and attempt times; returns how many.
+ */
+Datum
+eventbus_dead_letter(PG_FUNCTION_ARGS)
+{
+	DeadLetterReason reason = {0};
+	uint64		moved;
+
+	reason.error_code = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	reason.error_message = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	reason.retry_attempts = -1;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	moved = outbox_dead_letter(PG_GETARG_OID(0), PG_GETARG_DATUM(1), &reason);
+	SPI_finish();
+	PG_RETURN_INT64((int64) moved);
+}
+
+/* eventbus._notify_queue(queue): NOTIFY its consumers at commit. */
+Datum
+eventbus_notify_queue(PG_FUNCTION_ARGS)
+{
+	outbox_notify_queue(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * eventbus._outbox_plans(): the plans this backend keeps for outbox tables
+ * (outbox, statement, limit); for tests and for monitoring memory.
+ */
+Datum
+eventbus_outbox_plans(PG_FUNCTION_ARGS)
+{
+	static const char *const names[OUTBOX_NSTATEMENTS] = {
+		"insert", "receive", "delete", "claim", "next_due", "dead_letter"
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS seq;
+	OutboxPlans *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (outbox_plans == NULL)
+		PG_RETURN_VOID();
+	if (outbox_some_stale)
+		outbox_sweep();
+	hash_seq_init(&seq, outbox_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+	{
+		for (int i = 0; i < OUTBOX_SLOTS; i++)
+		{
+			OutboxPlanSlot *s = &entry->slots[i];
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			if (s->plan == NULL)
+				continue;
+			values[0] = ObjectIdGetDatum(entry->outbox);
+			values[1] = CStringGetTextDatum(names[s->statement]);
+			values[2] = Int32GetDatum(s->limit);
+			nulls[2] = (s->statement != OUTBOX_RECEIVE && s->statement != OUTBOX_CLAIM);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	PG_RETURN_VOID();
 }

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * outbox.h
- *	  Prepared statements on outbox tables, kept per backend.
+ *	  Statements on outbox tables, prepared once per backend: writing
+ *	  messages, moving them to the dead letters, and the channel a queue's
+ *	  consumers listen on.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,23 +12,74 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
+#include "utils/jsonb.h"
 
 typedef enum OutboxStatement
 {
-	OUTBOX_INSERT,				/* routing: unnest($1..$6) into the outbox */
+	OUTBOX_INSERT,				/* unnest($1..$6) into the outbox */
 	OUTBOX_RECEIVE,				/* one pass of receive(): up to limit messages */
 	OUTBOX_DELETE,				/* ack(), delivery: message_id = ANY ($1) */
 	OUTBOX_CLAIM,				/* delivery: lock up to limit due messages */
-	OUTBOX_NEXT_DUE				/* delivery: the earliest visible_at */
+	OUTBOX_NEXT_DUE,			/* delivery: the earliest visible_at */
+	OUTBOX_DEAD_LETTER,			/* move messages to eventbus.dead_letters */
+	OUTBOX_NSTATEMENTS
 } OutboxStatement;
 
 /*
- * The statement prepared for this outbox (SPI must be connected).  limit is
+ * Execute a statement on an outbox (SPI must be connected), as
+ * SPI_execute_plan does, with the plan prepared for this outbox.  limit is
  * the LIMIT of OUTBOX_RECEIVE and OUTBOX_CLAIM (0 for the others): written
- * into the statement, so that the generic plan knows it reads a few rows
- * in message_id order rather than the whole table.
+ * into the statement as a constant, so that the generic plan knows it
+ * reads a few rows in message_id order rather than the whole table.  A
+ * backend keeps at most OUTBOX_LIMIT_PLANS plans of each of these two
+ * statements per outbox (the least recently used one goes), one of each
+ * other statement, and forgets an outbox's plans once the table is gone.
  */
-extern SPIPlanPtr outbox_plan(Oid outbox, OutboxStatement statement, int limit);
+#define OUTBOX_LIMIT_PLANS 4
+extern int	outbox_execute(Oid outbox, OutboxStatement statement, int limit,
+						   Datum *args, const char *nulls, bool read_only,
+						   long tcount);
+
+/*
+ * The columns of a message, in the order outbox_insert() takes them:
+ * event_id uuid, event_ingestion_time timestamptz, bus, rule, target_id
+ * text, payload jsonb (may be NULL: the message references its event).
+ */
+#define OUTBOX_NCOLS 6
+
+/* Write n messages to an outbox, as the current user (SPI connected). */
+extern void outbox_insert(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
+						  const bool *payload_nulls);
+
+/*
+ * Why messages go to the dead letters.  Fields left NULL / negative / 0
+ * take the message's own values: its payload, its receive count as the
+ * retry attempts, its first and last attempt times; dead_lettered_at 0 is
+ * now().
+ */
+typedef struct DeadLetterReason
+{
+	const char *queue;			/* the queue it was received from, or NULL */
+	const char *error_code;
+	const char *error_message;
+	const char *exhausted_condition;	/* or NULL */
+	Jsonb	   *payload;		/* instead of the message's own */
+	int			retry_attempts; /* < 0: the message's receive_count */
+	TimestampTz attempt_at;		/* an attempt that failed just now, or 0 */
+	TimestampTz dead_lettered_at;
+} DeadLetterReason;
+
+/*
+ * Move messages (an int8[] of message ids) of an outbox to
+ * eventbus.dead_letters: deleted there, inserted here, in one statement.
+ * Returns how many moved.
+ */
+extern uint64 outbox_dead_letter(Oid outbox, Datum message_ids,
+								 const DeadLetterReason *reason);
+
+/* NOTIFY, at commit, the channel "eventbus.<queue>" its consumers listen on. */
+extern void outbox_notify_queue(const char *queue);
 
 #endif							/* EVENTBUS_OUTBOX_H */

@@ -45,6 +45,7 @@
 #include "utils/uuid.h"
 
 #include "eventbus.h"
+#include "arn.h"
 #include "put_events.h"
 
 PG_FUNCTION_INFO_V1(eventbus_put_events);
@@ -207,53 +208,24 @@ check_detail_type(const char *s, int len, EntryError *err)
 	return true;
 }
 
-/*
- * The bus an EventBusName names: a name, or an event bus ARN
- * "arn:aws:events:<region>:<account>:event-bus/<name>" (the ARN's region and
- * account are not compared with eventbus.region and eventbus.account).
- * NULL (absent) means the default bus.
- */
+/* The bus an EventBusName names (arn.c reads it); NULL (absent): the default bus. */
 static char *
 resolve_bus_name(const char *s, int len, EntryError *err)
 {
-	const char *p;
-	const char *end;
-	int			colons;
+	const char *name;
+	int			namelen;
 
-	if (s == NULL)
-		return pstrdup("default");
-	if (len == 0)
+	switch (arn_parse_bus_name(s, len, &name, &namelen))
 	{
-		set_invalid(err, "EventBusName", "EventBusName must not be empty.",
-					"Omit EventBusName to use the default bus.");
-		return NULL;
+		case BUS_NAME_OK:
+			return pnstrdup(name, namelen);
+		case BUS_NAME_EMPTY:
+			set_invalid(err, "EventBusName", "EventBusName must not be empty.",
+						"Omit EventBusName to use the default bus.");
+			return NULL;
+		case BUS_NAME_BAD_ARN:
+			break;
 	}
-	if (len < 4 || strncmp(s, "arn:", 4) != 0)
-		return pnstrdup(s, len);
-
-	/* arn:<partition>:events:<region>:<account>:event-bus/<name> */
-	end = s + len;
-	p = s + 4;
-	if (end - p < 3 || strncmp(p, "aws", 3) != 0)
-		goto bad_arn;
-	for (colons = 0; p < end && colons < 4; p++)
-	{
-		if (*p == ':')
-		{
-			colons++;
-			if (colons == 1)
-			{
-				if (end - (p + 1) < 7 || strncmp(p + 1, "events:", 7) != 0)
-					goto bad_arn;
-			}
-		}
-	}
-	if (colons < 4 || end - p <= 10 || strncmp(p, "event-bus/", 10) != 0)
-		goto bad_arn;
-	p += 10;
-	return pnstrdup(p, end - p);
-
-bad_arn:
 	set_invalid(err, "EventBusName", "Provided Arn is not in correct format.",
 				"Use a bus name, or an ARN such as arn:aws:events:local:000000000000:event-bus/orders.");
 	return NULL;

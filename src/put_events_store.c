@@ -101,22 +101,22 @@ check_buses(PutEntry *entries, int n, MemoryContext outcxt)
 }
 
 /*
- * Stores the good entries with one INSERT into eventbus.events, giving each
- * a fresh id.  Runs inside SPI.
+ * Stores the good entries with one INSERT into eventbus.events; each gets
+ * its id from the column's default, read back with RETURNING (rows come
+ * back in the order of the SELECT, which is the entries' order).  Runs
+ * inside SPI.
  */
 static void
 insert_entries(PutEntry *entries, int n)
 {
-	Datum	   *ids;
 	Datum	   *buses;
 	Datum	   *times;
 	Datum	   *sources;
 	Datum	   *detail_types;
 	Datum	   *resources;
 	Datum	   *details;
-	pg_uuid_t  *uuids;
 	int			nrows = 0;
-	Datum		values[7];
+	Datum		values[6];
 	int			ret;
 
 	for (int i = 0; i < n; i++)
@@ -125,14 +125,6 @@ insert_entries(PutEntry *entries, int n)
 	if (nrows == 0)
 		return;
 
-	/* version 4 (random) UUIDs, as gen_random_uuid() makes them */
-	uuids = palloc(sizeof(pg_uuid_t) * nrows);
-	if (!pg_strong_random(uuids, sizeof(pg_uuid_t) * nrows))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random values for event ids")));
-
-	ids = palloc(sizeof(Datum) * nrows);
 	buses = palloc(sizeof(Datum) * nrows);
 	times = palloc(sizeof(Datum) * nrows);
 	sources = palloc(sizeof(Datum) * nrows);
@@ -146,10 +138,6 @@ insert_entries(PutEntry *entries, int n)
 
 		if (!e->ok)
 			continue;
-		uuids[r].data[6] = (uuids[r].data[6] & 0x0f) | 0x40;
-		uuids[r].data[8] = (uuids[r].data[8] & 0x3f) | 0x80;
-		memcpy(&e->id, &uuids[r], sizeof(pg_uuid_t));
-		ids[r] = UUIDPGetDatum(&uuids[r]);
 		buses[r] = CStringGetTextDatum(e->bus);
 		times[r] = TimestampTzGetDatum(e->time);
 		sources[r] = PointerGetDatum(e->source);
@@ -161,20 +149,20 @@ insert_entries(PutEntry *entries, int n)
 
 	if (insert_plan == NULL)
 	{
-		Oid			argtypes[7] = {UUIDARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		Oid			argtypes[6] = {TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
 		SPIPlanPtr	plan;
 
 		plan = SPI_prepare("INSERT INTO eventbus.events"
-						   " (id, bus, \"time\", source, detail_type, resources, detail)"
-						   " SELECT u.id, u.bus, u.t, u.source, u.detail_type,"
+						   " (bus, \"time\", source, detail_type, resources, detail)"
+						   " SELECT u.bus, u.t, u.source, u.detail_type,"
 						   " CAST(u.resources AS pg_catalog.text[]), u.detail"
 						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 						   " pg_catalog.unnest($3), pg_catalog.unnest($4),"
-						   " pg_catalog.unnest($5), pg_catalog.unnest($6),"
-						   " pg_catalog.unnest($7))"
-						   " AS u(id, bus, t, source, detail_type, resources, detail)",
-						   7, argtypes);
+						   " pg_catalog.unnest($5), pg_catalog.unnest($6))"
+						   " AS u(bus, t, source, detail_type, resources, detail)"
+						   " RETURNING id",
+						   6, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for the event insert: %s",
 				 SPI_result_code_string(SPI_result));
@@ -182,21 +170,31 @@ insert_entries(PutEntry *entries, int n)
 		insert_plan = plan;
 	}
 
-	values[0] = PointerGetDatum(construct_array(ids, nrows, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	values[1] = PointerGetDatum(construct_array(buses, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(times, nrows, TIMESTAMPTZOID, sizeof(TimestampTz),
+	values[0] = PointerGetDatum(construct_array(buses, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(times, nrows, TIMESTAMPTZOID, sizeof(TimestampTz),
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_array(sources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[4] = PointerGetDatum(construct_array(detail_types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[5] = PointerGetDatum(construct_array(resources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
-	values[6] = PointerGetDatum(construct_array(details, nrows, JSONBOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(sources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_array(detail_types, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(resources, nrows, TEXTOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(details, nrows, JSONBOID, -1, false, TYPALIGN_INT));
 
 	ret = SPI_execute_plan(insert_plan, values, NULL, false, 0);
-	if (ret != SPI_OK_INSERT)
+	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "inserting events failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed != (uint64) nrows)
 		elog(ERROR, "inserted " UINT64_FORMAT " events instead of %d",
 			 SPI_processed, nrows);
+	for (int i = 0, r = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		if (!entries[i].ok)
+			continue;
+		memcpy(&entries[i].id,
+			   DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)),
+			   sizeof(pg_uuid_t));
+		r++;
+	}
 }
 
 /* Checks the buses of the good entries, then stores them. */

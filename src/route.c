@@ -21,7 +21,6 @@
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -45,8 +44,6 @@
 
 PG_FUNCTION_INFO_V1(eventbus_route_events);
 PG_FUNCTION_INFO_V1(eventbus_catalog_changed);
-
-#define OUTBOX_NCOLS 6
 
 /* Messages of one statement for one outbox table. */
 typedef struct OutboxBatch
@@ -110,36 +107,11 @@ batch_append(OutboxBatch *b, const EventEnvelope *env, const IndexedRule *rule,
 	b->n++;
 }
 
-static Datum
-make_array(Datum *values, bool *nulls, int n, Oid elemtype)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs,
-											  elemtype, typlen, typbyval, typalign));
-}
-
 static void
 batch_flush(OutboxBatch *b)
 {
-	static const Oid elemtypes[OUTBOX_NCOLS] = {
-		UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID
-	};
-	Datum		args[OUTBOX_NCOLS];
-	int			rc;
-
 	Oid			save_userid;
 	int			save_sec_context;
-	SPIPlanPtr	plan = outbox_plan(b->outbox, OUTBOX_INSERT, 0);
-
-	for (int c = 0; c < OUTBOX_NCOLS; c++)
-		args[c] = make_array(b->cols[c], c == 5 ? b->payload_nulls : NULL,
-							 b->n, elemtypes[c]);
 
 	/*
 	 * The right to put an event on a bus is the right to route it: messages
@@ -150,20 +122,8 @@ batch_flush(OutboxBatch *b)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(outbox_owner(b->outbox),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	outbox_insert(b->outbox, b->n, b->cols, b->payload_nulls);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "eventbus: insert into outbox %u failed: %s", b->outbox,
-			 SPI_result_code_string(rc));
-}
-
-static void
-notify_queue(const char *queue)
-{
-	char		channel[NAMEDATALEN];
-
-	snprintf(channel, sizeof(channel), "eventbus.%s", queue);
-	Async_Notify(channel, "");
 }
 
 Datum
@@ -317,7 +277,7 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		{
 			batch_flush(batch);
 			if (batch->queue)
-				notify_queue(batch->queue);
+				outbox_notify_queue(batch->queue);
 		}
 	}
 

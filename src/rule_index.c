@@ -42,7 +42,9 @@
 #include "utils/tuplestore.h"
 
 #include "compat.h"
+#include "arn.h"
 #include "eventbus.h"
+#include "invalidation.h"
 #include "rule_index.h"
 
 #define BUS_KEY_SIZE 260
@@ -97,8 +99,9 @@ static uint64 cache_generation = 1;
 static Oid	rules_relid = InvalidOid;
 static Oid	targets_relid = InvalidOid;
 
-static void
-rule_index_relcache_callback(Datum arg, Oid relid)
+/* invalidation.c: a relcache invalidation (InvalidOid: of every relation) */
+void
+rule_index_relation_changed(Oid relid)
 {
 	if (relid == InvalidOid || relid == rules_relid || relid == targets_relid ||
 		!OidIsValid(rules_relid))
@@ -128,7 +131,7 @@ rule_index_init(void)
 	ctl.hcxt = rule_index_context;
 	bus_indexes = hash_create("eventbus rule indexes", 16, &ctl,
 							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	CacheRegisterRelcacheCallback(rule_index_relcache_callback, (Datum) 0);
+	eventbus_watch_relcache();
 }
 
 /*
@@ -150,17 +153,6 @@ rule_index_catalog_generation(void)
 		}
 	}
 	return cache_generation;
-}
-
-/* Rule ARN, as EventBridge writes it. */
-static char *
-rule_arn(const char *bus, const char *name)
-{
-	if (strcmp(bus, "default") == 0)
-		return psprintf("arn:aws:events:%s:%s:rule/%s",
-						eventbus_region, eventbus_account, name);
-	return psprintf("arn:aws:events:%s:%s:rule/%s/%s",
-					eventbus_region, eventbus_account, bus, name);
 }
 
 /*
@@ -519,7 +511,12 @@ build_index(const char *bus, uint64 generation)
 	desc = tuptable->tupdesc;
 	nrows = SPI_processed;
 
-	cxt = AllocSetContextCreate(rule_index_context, "eventbus bus rule index",
+	/*
+	 * Built under the caller's (short-lived) context and moved under the
+	 * cache's only when complete: a rule that fails to compile leaves
+	 * nothing behind in the cache's long-lived memory.
+	 */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus bus rule index",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	index = palloc0(sizeof(BusRuleIndex));
@@ -542,7 +539,7 @@ build_index(const char *bus, uint64 generation)
 			rule = &index->rules[++r];
 			rule->rule_id = rule_id;
 			rule->name = copy_text_attr(tup, desc, 2);
-			rule->arn = rule_arn(bus, rule->name);
+			rule->arn = arn_rule(bus, rule->name);
 			rule->pattern = pattern_compile_or_error(pattern);
 			/* the rule's rows are consecutive: one target per row */
 			{
@@ -576,6 +573,7 @@ build_index(const char *bus, uint64 generation)
 	index->nrules = r + 1;
 	build_anchors(index);
 	MemoryContextSwitchTo(oldcxt);
+	MemoryContextSetParent(cxt, rule_index_context);
 	return index;
 }
 

@@ -140,6 +140,44 @@ $fn$;
 COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
 'Deletes a queue and its outbox table; refused while targets name it, and while it holds messages unless force is true.';
 
+-- Writing messages, moving them to the dead letters and waking a queue's
+-- consumers, with the statements of src/outbox.c: every path that does so,
+-- in C or in SQL, goes through them.
+CREATE FUNCTION eventbus._enqueue(outbox regclass, event_id uuid,
+                                  event_ingestion_time timestamptz, bus text,
+                                  rule text, target_id text, payload jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_enqueue'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus._enqueue(regclass, uuid, timestamptz, text, text, text, jsonb) IS
+'Internal: writes one message to an outbox table; a NULL payload references the event.';
+
+CREATE FUNCTION eventbus._dead_letter(outbox regclass, message_ids bigint[],
+                                      error_code text, error_message text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'eventbus_dead_letter'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._dead_letter(regclass, bigint[], text, text) IS
+'Internal: moves messages of an outbox table to eventbus.dead_letters with that error; returns how many.';
+
+CREATE FUNCTION eventbus._notify_queue(queue text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_notify_queue'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._notify_queue(text) IS
+'Internal: notifies the consumers of a queue (channel eventbus.<queue>) when the transaction commits.';
+
+CREATE FUNCTION eventbus._outbox_plans(OUT outbox oid, OUT statement text, OUT "limit" integer)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'eventbus_outbox_plans'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus._outbox_plans() IS
+'Internal: the statements this session keeps prepared for outbox tables, with the LIMIT of those that have one.';
+
 -- A push target's own outbox: eventbus_outbox."push_<hash>_<target id>",
 -- created on first use.  SECURITY DEFINER, as _create_outbox: the caller
 -- needs no rights on schema eventbus_outbox.
@@ -170,6 +208,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
+    ids bigint[];
     n bigint;
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.outbox = OLD.outbox THEN
@@ -180,16 +219,9 @@ BEGIN
        OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = OLD.outbox) THEN
         RETURN NULL;
     END IF;
-    EXECUTE format($sql$
-        INSERT INTO eventbus.dead_letters
-               (bus, rule, target_id, message_id, event_id, event_ingestion_time, payload,
-                error_code, error_message, retry_attempts, first_attempt_at, last_attempt_at)
-        SELECT o.bus, o.rule, o.target_id, o.message_id, o.event_id, o.event_ingestion_time,
-               o.payload, 'TargetRemoved',
-               'The target was removed before the message was delivered.',
-               o.receive_count, o.first_attempt_at, o.last_attempt_at
-          FROM %s o$sql$, OLD.outbox);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('SELECT ARRAY(SELECT o.message_id FROM %s o)', OLD.outbox) INTO ids;
+    n := eventbus._dead_letter(OLD.outbox, ids, 'TargetRemoved',
+                               'The target was removed before the message was delivered.');
     IF n > 0 THEN
         RAISE NOTICE '% undelivered message(s) of target % moved to eventbus.dead_letters', n, OLD.target_id;
     END IF;

@@ -18,21 +18,23 @@
 -- Internal helpers
 -- ---------------------------------------------------------------------
 
+-- EventBusName arguments are read by the same C parser as put_events'
+-- (src/arn.c).
 CREATE FUNCTION eventbus._bus_name(event_bus_name text)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT CASE
-        WHEN event_bus_name IS NULL THEN 'default'
-        WHEN event_bus_name ~ '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/.'
-            THEN substring(event_bus_name FROM '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/(.+)$')
-        ELSE event_bus_name
-    END;
-$fn$;
+AS 'MODULE_PATHNAME', 'eventbus_bus_name'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION eventbus._bus_name(text) IS
-'Internal: the bus name in an EventBusName argument (a name or an event-bus ARN); NULL means "default".';
+'Internal: the bus name in an EventBusName argument (a name or an event-bus ARN); NULL means "default". Raises 22023 for an empty name or an ARN that is not an event bus ARN.';
+
+CREATE FUNCTION eventbus._bus_arn_name(arn text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'eventbus_bus_arn_name'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus._bus_arn_name(text) IS
+'Internal: the bus name in an event bus ARN; NULL when arn is not a well-formed event bus ARN.';
 
 -- Raise 42704 for a bus or rule that does not exist.
 CREATE FUNCTION eventbus._bus_not_found(bus text)
@@ -179,9 +181,9 @@ BEGIN
     ELSIF arn ~ '^bus:.' THEN
         kind := 'bus';
         destination := substr(arn, 5);
-    ELSIF arn ~ '^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus/.' THEN
+    ELSIF eventbus._bus_arn_name(arn) IS NOT NULL THEN
         kind := 'bus';
-        destination := eventbus._bus_name(arn);
+        destination := eventbus._bus_arn_name(arn);
     ELSIF arn ~ '^notify:.' THEN
         kind := 'notify';
         destination := substr(arn, 8);
@@ -232,32 +234,16 @@ COMMENT ON FUNCTION eventbus._is_entry_error(text) IS
 
 CREATE FUNCTION eventbus.event_bus_arn(event_bus_name text)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT format('arn:aws:events:%s:%s:event-bus/%s',
-                  eventbus.current_region(), eventbus.current_account(),
-                  eventbus._bus_name(event_bus_name));
-$fn$;
+AS 'MODULE_PATHNAME', 'eventbus_event_bus_arn'
+LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION eventbus.event_bus_arn(text) IS
 'The ARN of an event bus: arn:aws:events:<region>:<account>:event-bus/<name> (eventbus.region, eventbus.account). Does not check that the bus exists.';
 
 CREATE FUNCTION eventbus.rule_arn(rule text, event_bus_name text DEFAULT 'default')
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT CASE eventbus._bus_name(event_bus_name)
-        WHEN 'default' THEN
-            format('arn:aws:events:%s:%s:rule/%s',
-                   eventbus.current_region(), eventbus.current_account(), rule)
-        ELSE
-            format('arn:aws:events:%s:%s:rule/%s/%s',
-                   eventbus.current_region(), eventbus.current_account(),
-                   eventbus._bus_name(event_bus_name), rule)
-    END;
-$fn$;
+AS 'MODULE_PATHNAME', 'eventbus_rule_arn'
+LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION eventbus.rule_arn(text, text) IS
 'The ARN of a rule, as EventBridge forms it: arn:aws:events:<region>:<account>:rule/<name> on the default bus, .../rule/<bus>/<name> on other buses. Does not check that the rule exists.';

@@ -119,7 +119,7 @@ BEGIN
                     payload := NULL;
                 END IF;
                 IF t.kind = 'queue' THEN
-                    PERFORM pg_catalog.pg_notify('eventbus.' || t.destination, '');
+                    PERFORM eventbus._notify_queue(t.destination);
                 END IF;
             END IF;
         END IF;
@@ -127,11 +127,10 @@ BEGIN
             skipped := skipped + 1;
             CONTINUE;
         END IF;
-        EXECUTE format('INSERT INTO %s (event_id, event_ingestion_time, bus, rule, target_id, payload)
-                        VALUES ($1, $2, $3, $4, $5, $6)', dest)
-          USING d.event_id, d.event_ingestion_time, d.bus, d.rule, d.target_id, payload;
+        PERFORM eventbus._enqueue(dest, d.event_id, d.event_ingestion_time,
+                                  d.bus, d.rule, d.target_id, payload);
         IF d.queue IS NOT NULL THEN
-            PERFORM pg_catalog.pg_notify('eventbus.' || d.queue, '');
+            PERFORM eventbus._notify_queue(d.queue);
         END IF;
         DELETE FROM eventbus.dead_letters WHERE dead_letter_id = d.dead_letter_id;
         redriven := redriven + 1;
