@@ -9,8 +9,9 @@
  * and starts eventbus.delivery_workers dynamic workers for each.  A worker
  * whose database has no eventbus extension marks its slot "absent" and
  * exits; CREATE EXTENSION wakes the launcher, which starts it again.  DROP
- * DATABASE and ALTER DATABASE ... RENAME stop a database's workers first
- * (a utility hook), so they are never blocked by them.
+ * DATABASE, ALTER DATABASE ... RENAME and DROP EXTENSION eventbus stop a
+ * database's workers first (a utility hook), so they are never blocked by
+ * them.
  *
  * A worker sleeps on its latch.  A transaction that enqueued messages for
  * push targets sets the latches of its database's workers when it commits
@@ -119,9 +120,12 @@ volatile sig_atomic_t eventbus_worker_invoking = false;
 static bool wake_pending = false;
 static bool launcher_wake_pending = false;
 static bool wake_callback_registered = false;
+/* a database whose stopped workers may start again when this transaction ends */
+static Oid	release_at_xact_end = InvalidOid;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void wake_launcher_now(void);
+static void release_database_workers(Oid dboid);
 
 PGDLLEXPORT void eventbus_launcher_main(Datum main_arg);
 PGDLLEXPORT void eventbus_worker_main(Datum main_arg);
@@ -279,6 +283,9 @@ delivery_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			if (OidIsValid(release_at_xact_end))
+				release_database_workers(release_at_xact_end);
+			release_at_xact_end = InvalidOid;
 			if (wake_pending)
 				wake_database_workers(MyDatabaseId);
 			if (launcher_wake_pending)
@@ -288,6 +295,9 @@ delivery_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			if (OidIsValid(release_at_xact_end))
+				release_database_workers(release_at_xact_end);
+			release_at_xact_end = InvalidOid;
 			wake_pending = false;
 			launcher_wake_pending = false;
 			break;
@@ -357,16 +367,10 @@ eventbus_wake_launcher(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 static Oid
-stop_database_workers(const char *dbname)
+stop_workers(Oid dboid)
 {
-	Oid			dboid = get_database_oid(dbname, true);
 	TimestampTz deadline;
 	bool		any;
-
-	/* only for whoever may drop or rename it: the command checks later */
-	if (!OidIsValid(dboid) || delivery_shared == NULL ||
-		!eventbus_database_ownercheck(dboid, GetUserId()))
-		return InvalidOid;
 
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
@@ -403,6 +407,44 @@ stop_database_workers(const char *dbname)
 	return dboid;
 }
 
+static Oid
+stop_database_workers(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+
+	/* only for whoever may drop or rename it: the command checks later */
+	if (!OidIsValid(dboid) || delivery_shared == NULL ||
+		!eventbus_database_ownercheck(dboid, GetUserId()))
+		return InvalidOid;
+	return stop_workers(dboid);
+}
+
+/*
+ * DROP EXTENSION eventbus: this database's workers leave first, so that
+ * neither waits for the other's locks (a worker that took a lock on one
+ * catalog and then waited for another could deadlock with the drop).  Only
+ * for a superuser, who may drop it (the extension requires one); after the
+ * command the launcher starts the workers again, which find no extension,
+ * or go on if the drop failed.
+ */
+static Oid
+stop_workers_before_drop_extension(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (delivery_shared == NULL || !superuser() ||
+		!OidIsValid(get_extension_oid("eventbus", true)))
+		return InvalidOid;
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (IsA(object, String) && strcmp(strVal(object), "eventbus") == 0)
+			return stop_workers(MyDatabaseId);
+	}
+	return InvalidOid;
+}
+
 /*
  * After the command (done or failed): the database's workers may start
  * again, under its new name or, if it is gone, not at all.
@@ -425,6 +467,13 @@ release_database_workers(Oid dboid)
 		SetLatch(delivery_shared->launcher_latch);
 }
 
+/*
+ * When the stopped workers may start again: after ALTER DATABASE ... RENAME
+ * at once (they connect by OID); after DROP EXTENSION when its transaction
+ * ends, so that they find the extension gone (or, if the drop failed,
+ * there); after DROP DATABASE only if it failed: once the database is gone
+ * the launcher frees their slots, and until then they must not start.
+ */
 static void
 eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 bool readOnlyTree, ProcessUtilityContext context,
@@ -433,12 +482,24 @@ eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	Oid			stopped = InvalidOid;
+	bool		drop_extension = false;
 
 	if (IsA(parsetree, DropdbStmt))
 		stopped = stop_database_workers(((DropdbStmt *) parsetree)->dbname);
 	else if (IsA(parsetree, RenameStmt) &&
 			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
 		stopped = stop_database_workers(((RenameStmt *) parsetree)->subname);
+	else if (IsA(parsetree, DropStmt) &&
+			 ((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		stopped = stop_workers_before_drop_extension((DropStmt *) parsetree);
+		drop_extension = OidIsValid(stopped);
+		if (drop_extension && !wake_callback_registered)
+		{
+			RegisterXactCallback(delivery_xact_callback, NULL);
+			wake_callback_registered = true;
+		}
+	}
 
 	PG_TRY();
 	{
@@ -449,11 +510,26 @@ eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 									queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		release_database_workers(stopped);
+		if (!drop_extension)
+			release_database_workers(stopped);
+		else
+			release_at_xact_end = stopped;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+
+	if (drop_extension)
+		release_at_xact_end = stopped;
+	else if (IsA(parsetree, DropdbStmt))
+	{
+		/* the launcher frees the slots once it sees the database gone */
+		if (OidIsValid(stopped) && delivery_shared->launcher_latch)
+			SetLatch(delivery_shared->launcher_latch);
+	}
+	else
+		release_database_workers(stopped);
 }
 
 void
@@ -793,6 +869,20 @@ worker_exit_absent(DeliverySlot *slot)
 	proc_exit(0);
 }
 
+/* Whether the extension is installed (a transaction of its own). */
+static bool
+extension_present(void)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	bool		installed;
+
+	StartTransactionCommand();
+	installed = OidIsValid(get_extension_oid("eventbus", true));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(outer);
+	return installed;
+}
+
 typedef enum DatabaseState
 {
 	DATABASE_READY,
@@ -920,7 +1010,11 @@ eventbus_worker_main(Datum main_arg)
 			pgstat_report_activity(STATE_IDLE, NULL);
 			if (eventbus_worker_stopping)
 				proc_exit(0);
-			worker_report_error(InvalidOid, NULL, edata);
+			/* DROP EXTENSION committed under the cycle: leave quietly */
+			if (extension_present())
+				worker_report_error(InvalidOid, NULL, edata);
+			else
+				state = DATABASE_NO_EXTENSION;
 			attempted = 0;
 		}
 		PG_END_TRY();
