@@ -30,7 +30,6 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -498,20 +497,6 @@ end_work(void)
 	pgstat_report_stat(false);
 }
 
-/* Whether the extension is still installed (in a transaction of its own). */
-static bool
-extension_still_installed(void)
-{
-	MemoryContext outer = CurrentMemoryContext;
-	bool		installed;
-
-	StartTransactionCommand();
-	installed = OidIsValid(get_extension_oid("eventbus", true));
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(outer);
-	return installed;
-}
-
 /*
  * One target's part of a cycle, in a transaction of its own: claim a batch
  * and deliver it, or find when its next message comes due.  Returns how
@@ -631,7 +616,7 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 			if (eventbus_worker_stopping)
 				stop = true;
 			/* DROP EXTENSION committed under the cycle: the worker leaves */
-			else if (!extension_still_installed())
+			else if (!worker_extension_installed())
 				stop = true;
 			else
 				worker_report_error(target->outbox, what, edata);

@@ -870,8 +870,8 @@ worker_exit_absent(DeliverySlot *slot)
 }
 
 /* Whether the extension is installed (a transaction of its own). */
-static bool
-extension_present(void)
+bool
+worker_extension_installed(void)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	bool		installed;
@@ -1011,7 +1011,7 @@ eventbus_worker_main(Datum main_arg)
 			if (eventbus_worker_stopping)
 				proc_exit(0);
 			/* DROP EXTENSION committed under the cycle: leave quietly */
-			if (extension_present())
+			if (worker_extension_installed())
 				worker_report_error(InvalidOid, NULL, edata);
 			else
 				state = DATABASE_NO_EXTENSION;

@@ -45,6 +45,9 @@ extern volatile sig_atomic_t eventbus_worker_invoking;
 extern void worker_report_error(Oid key, const char *what, const ErrorData *edata);
 extern void worker_report_success(Oid key, const char *what);
 
+/* Whether this database has the extension (outside a transaction: starts one). */
+extern bool worker_extension_installed(void);
+
 /*
  * Called by routing when it enqueues a message for a push target: the
  * database's delivery workers are woken when the transaction commits.
