@@ -16,6 +16,11 @@
  * crash before commit leaves the messages in their outbox: delivery is at
  * least once.
  *
+ * An error outside the invocations (a catalog or outbox in a state the
+ * worker cannot use) rolls back that target's transaction only: it is
+ * logged once (worker_report_error) and the cycle goes on with the next
+ * target.  A worker asked to stop (SIGTERM) stops between two messages.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -210,6 +215,15 @@ invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
+		/* from here SIGTERM cancels the invocation */
+		eventbus_worker_invoking = true;
+		if (eventbus_worker_stopping)
+		{
+			/* SIGTERM came just before: cancel now */
+			QueryCancelPending = true;
+			InterruptPending = true;
+			CHECK_FOR_INTERRUPTS();
+		}
 		if (strcmp(target->kind, "function") == 0)
 			target_function_invoke(target, msg);
 		else if (strcmp(target->kind, "bus") == 0)
@@ -222,6 +236,7 @@ invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
 					 errmsg("target kind \"%s\" cannot be delivered", target->kind),
 					 errdetail("Target \"%s\" of rule \"%s\".", target->target_id, target->rule),
 					 errhint("Remove the target.")));
+		eventbus_worker_invoking = false;
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -229,6 +244,7 @@ invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
 	}
 	PG_CATCH();
 	{
+		eventbus_worker_invoking = false;
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
@@ -238,6 +254,9 @@ invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
 		CurrentResourceOwner = oldowner;
 	}
 	PG_END_TRY();
+	/* a cancel that SIGTERM asked for and the invocation did not see */
+	if (eventbus_worker_stopping)
+		QueryCancelPending = false;
 	return edata;
 }
 
@@ -345,6 +364,9 @@ deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
 		int64		age_ms = (now - msg->event_ingestion_time) / 1000;
 		ErrorData  *edata;
 
+		/* asked to stop: the messages not yet tried stay as they are */
+		if (eventbus_worker_stopping)
+			break;
 		CHECK_FOR_INTERRUPTS();
 
 		/* too old already (e.g. delivery was paused): no attempt, as EventBridge */
@@ -373,6 +395,13 @@ deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
 			stats_count_target(target->rule_id, target->target_id, STATS_RETRY_ATTEMPTS, 1);
 
 		edata = invoke_in_subtransaction(target, msg);
+		/* cancelled because the worker stops: not a failure of the target */
+		if (edata != NULL && eventbus_worker_stopping &&
+			edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		{
+			FreeErrorData(edata);
+			break;
+		}
 		if (edata == NULL)
 		{
 			int64	   *id = palloc(sizeof(int64));
@@ -415,10 +444,14 @@ next_due_of(const PushTarget *target)
 	return isnull ? 0 : DatumGetTimestampTz(d);
 }
 
+/* The context current before begin_work(), current again after end_work(). */
+static MemoryContext work_outer_cxt = NULL;
+
 /* A transaction with SPI and a snapshot, as the worker needs. */
 static void
 begin_work(void)
 {
+	work_outer_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -432,7 +465,45 @@ end_work(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* a commit leaves TopMemoryContext current */
+	MemoryContextSwitchTo(work_outer_cxt);
 	pgstat_report_stat(false);
+}
+
+/*
+ * One target's part of a cycle, in a transaction of its own: claim a batch
+ * and deliver it, or find when its next message comes due.  Returns how
+ * many messages it attempted.
+ */
+static int
+run_target(const PushTarget *target, TimestampTz *next_due, int64 *delivered,
+		   int64 *failed)
+{
+	List	   *messages;
+	int			attempted = 0;
+
+	begin_work();
+	/* dropped since the targets were read: skip it */
+	if (outbox_name(target->outbox) == NULL)
+	{
+		end_work();
+		return 0;
+	}
+	messages = claim_messages(target);
+	if (messages == NIL)
+	{
+		TimestampTz due = next_due_of(target);
+
+		if (due != 0 && (*next_due == 0 || due < *next_due))
+			*next_due = due;
+	}
+	else
+	{
+		attempted = list_length(messages);
+		deliver_batch(target, messages, delivered, failed);
+	}
+	end_work();
+	return attempted;
 }
 
 /*
@@ -475,7 +546,7 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 {
 	List	   *targets;
 	ListCell   *lc;
-	int			attempted = 0;
+	volatile int attempted = 0;
 
 	*next_due = 0;
 
@@ -486,30 +557,48 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 	foreach(lc, targets)
 	{
 		PushTarget *target = lfirst(lc);
-		List	   *messages;
+		MemoryContext cxt = CurrentMemoryContext;
+		int64		target_delivered = 0;
+		int64		target_failed = 0;
+		volatile bool stop = false;
+		char	   *what;
 
+		if (eventbus_worker_stopping)
+			break;
 		CHECK_FOR_INTERRUPTS();
-		begin_work();
-		/* dropped since the targets were read: skip it */
-		if (outbox_name(target->outbox) == NULL)
+		what = psprintf("delivery to target \"%s\" of rule \"%s\" on event bus \"%s\"",
+						target->target_id, target->rule, target->bus);
+		PG_TRY();
 		{
-			end_work();
-			continue;
+			attempted += run_target(target, next_due, &target_delivered, &target_failed);
+			/* counted only once committed */
+			*delivered += target_delivered;
+			*failed += target_failed;
+			worker_report_success(target->outbox, what);
 		}
-		messages = claim_messages(target);
-		if (messages == NIL)
+		PG_CATCH();
 		{
-			TimestampTz due = next_due_of(target);
+			ErrorData  *edata;
 
-			if (due != 0 && (*next_due == 0 || due < *next_due))
-				*next_due = due;
+			eventbus_worker_invoking = false;
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			MemoryContextSwitchTo(cxt);
+			if (eventbus_worker_stopping)
+				stop = true;
+			/* DROP EXTENSION committed under the cycle: the worker leaves */
+			else if (!worker_extension_installed())
+				stop = true;
+			else
+				worker_report_error(target->outbox, what, edata);
+			FreeErrorData(edata);
 		}
-		else
-		{
-			attempted += list_length(messages);
-			deliver_batch(target, messages, delivered, failed);
-		}
-		end_work();
+		PG_END_TRY();
+		pfree(what);
+		if (stop)
+			break;
 	}
 	return attempted;
 }

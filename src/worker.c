@@ -9,14 +9,22 @@
  * and starts eventbus.delivery_workers dynamic workers for each.  A worker
  * whose database has no eventbus extension marks its slot "absent" and
  * exits; CREATE EXTENSION wakes the launcher, which starts it again.  DROP
- * DATABASE and ALTER DATABASE ... RENAME stop a database's workers first
- * (a utility hook), so they are never blocked by them.
+ * DATABASE, ALTER DATABASE ... RENAME and DROP EXTENSION eventbus stop a
+ * database's workers first (a utility hook), so they are never blocked by
+ * them.
  *
  * A worker sleeps on its latch.  A transaction that enqueued messages for
  * push targets sets the latches of its database's workers when it commits
  * (a transaction callback registered once per backend), and a timeout
  * (eventbus.delivery_naptime, or sooner when a retry comes due) covers
  * retries and wake-ups lost to a crash.
+ *
+ * A worker never dies of what it finds in the database: an error in one
+ * target's cycle is logged once and the other targets go on (delivery.c);
+ * a database that is being restored from a dump is left alone until the
+ * restore is over (eventbus._restore_pending); a dropped extension or a
+ * SIGTERM (shutdown, DROP DATABASE) ends the worker quietly, between two
+ * messages, so neither leaves an ERROR or FATAL line in the server log.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +37,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -36,6 +45,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -48,6 +58,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -100,12 +111,21 @@ int			eventbus_retry_max_delay = 300000;
 int			eventbus_max_bus_hops = 8;
 
 static DeliveryShared *delivery_shared = NULL;
+
+/* Set by SIGTERM in the launcher and the workers: leave at the next safe point. */
+volatile sig_atomic_t eventbus_worker_stopping = false;
+
+/* Set by delivery.c while a target is invoked: SIGTERM cancels the invocation. */
+volatile sig_atomic_t eventbus_worker_invoking = false;
 static bool wake_pending = false;
 static bool launcher_wake_pending = false;
 static bool wake_callback_registered = false;
+/* a database whose stopped workers may start again when this transaction ends */
+static Oid	release_at_xact_end = InvalidOid;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 static void wake_launcher_now(void);
+static void release_database_workers(Oid dboid);
 
 PGDLLEXPORT void eventbus_launcher_main(Datum main_arg);
 PGDLLEXPORT void eventbus_worker_main(Datum main_arg);
@@ -113,6 +133,27 @@ PGDLLEXPORT void eventbus_worker_main(Datum main_arg);
 PG_FUNCTION_INFO_V1(eventbus_delivery_workers_status);
 PG_FUNCTION_INFO_V1(eventbus_wake_launcher);
 PG_FUNCTION_INFO_V1(eventbus_wake_delivery);
+
+/*
+ * SIGTERM: unlike die(), which ends the process with a FATAL error at the
+ * next CHECK_FOR_INTERRUPTS, only ask the loop to leave.  A target being
+ * invoked is cancelled (delivery.c leaves its message as it was), so that
+ * a slow function target does not hold up a shutdown or DROP DATABASE.
+ */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	eventbus_worker_stopping = true;
+	if (eventbus_worker_invoking)
+	{
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
 
 void
 delivery_define_settings(void)
@@ -242,6 +283,9 @@ delivery_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			if (OidIsValid(release_at_xact_end))
+				release_database_workers(release_at_xact_end);
+			release_at_xact_end = InvalidOid;
 			if (wake_pending)
 				wake_database_workers(MyDatabaseId);
 			if (launcher_wake_pending)
@@ -251,6 +295,9 @@ delivery_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			if (OidIsValid(release_at_xact_end))
+				release_database_workers(release_at_xact_end);
+			release_at_xact_end = InvalidOid;
 			wake_pending = false;
 			launcher_wake_pending = false;
 			break;
@@ -320,16 +367,10 @@ eventbus_wake_launcher(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 static Oid
-stop_database_workers(const char *dbname)
+stop_workers(Oid dboid)
 {
-	Oid			dboid = get_database_oid(dbname, true);
 	TimestampTz deadline;
 	bool		any;
-
-	/* only for whoever may drop or rename it: the command checks later */
-	if (!OidIsValid(dboid) || delivery_shared == NULL ||
-		!eventbus_database_ownercheck(dboid, GetUserId()))
-		return InvalidOid;
 
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
@@ -366,6 +407,44 @@ stop_database_workers(const char *dbname)
 	return dboid;
 }
 
+static Oid
+stop_database_workers(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+
+	/* only for whoever may drop or rename it: the command checks later */
+	if (!OidIsValid(dboid) || delivery_shared == NULL ||
+		!eventbus_database_ownercheck(dboid, GetUserId()))
+		return InvalidOid;
+	return stop_workers(dboid);
+}
+
+/*
+ * DROP EXTENSION eventbus: this database's workers leave first, so that
+ * neither waits for the other's locks (a worker that took a lock on one
+ * catalog and then waited for another could deadlock with the drop).  Only
+ * for a superuser, who may drop it (the extension requires one); after the
+ * command the launcher starts the workers again, which find no extension,
+ * or go on if the drop failed.
+ */
+static Oid
+stop_workers_before_drop_extension(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (delivery_shared == NULL || !superuser() ||
+		!OidIsValid(get_extension_oid("eventbus", true)))
+		return InvalidOid;
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = lfirst(lc);
+
+		if (IsA(object, String) && strcmp(strVal(object), "eventbus") == 0)
+			return stop_workers(MyDatabaseId);
+	}
+	return InvalidOid;
+}
+
 /*
  * After the command (done or failed): the database's workers may start
  * again, under its new name or, if it is gone, not at all.
@@ -388,6 +467,13 @@ release_database_workers(Oid dboid)
 		SetLatch(delivery_shared->launcher_latch);
 }
 
+/*
+ * When the stopped workers may start again: after ALTER DATABASE ... RENAME
+ * at once (they connect by OID); after DROP EXTENSION when its transaction
+ * ends, so that they find the extension gone (or, if the drop failed,
+ * there); after DROP DATABASE only if it failed: once the database is gone
+ * the launcher frees their slots, and until then they must not start.
+ */
 static void
 eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 bool readOnlyTree, ProcessUtilityContext context,
@@ -396,12 +482,24 @@ eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	Oid			stopped = InvalidOid;
+	bool		drop_extension = false;
 
 	if (IsA(parsetree, DropdbStmt))
 		stopped = stop_database_workers(((DropdbStmt *) parsetree)->dbname);
 	else if (IsA(parsetree, RenameStmt) &&
 			 ((RenameStmt *) parsetree)->renameType == OBJECT_DATABASE)
 		stopped = stop_database_workers(((RenameStmt *) parsetree)->subname);
+	else if (IsA(parsetree, DropStmt) &&
+			 ((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		stopped = stop_workers_before_drop_extension((DropStmt *) parsetree);
+		drop_extension = OidIsValid(stopped);
+		if (drop_extension && !wake_callback_registered)
+		{
+			RegisterXactCallback(delivery_xact_callback, NULL);
+			wake_callback_registered = true;
+		}
+	}
 
 	PG_TRY();
 	{
@@ -412,11 +510,26 @@ eventbus_process_utility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 									queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		release_database_workers(stopped);
+		if (!drop_extension)
+			release_database_workers(stopped);
+		else
+			release_at_xact_end = stopped;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+
+	if (drop_extension)
+		release_at_xact_end = stopped;
+	else if (IsA(parsetree, DropdbStmt))
+	{
+		/* the launcher frees the slots once it sees the database gone */
+		if (OidIsValid(stopped) && delivery_shared->launcher_latch)
+			SetLatch(delivery_shared->launcher_latch);
+	}
+	else
+		release_database_workers(stopped);
 }
 
 void
@@ -457,6 +570,8 @@ list_databases(void)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
+	/* a commit leaves TopMemoryContext current: go back to the loop's */
+	MemoryContextSwitchTo(outer);
 	return dbs;
 }
 
@@ -570,6 +685,7 @@ launcher_scan(void)
 				{
 					slot->state = SLOT_FREE;
 					LWLockRelease(delivery_shared->lock);
+					list_free(dbs);
 					ereport(LOG,
 							(errmsg("eventbus: could not start a delivery worker"),
 							 errhint("Raise max_worker_processes.")));
@@ -585,19 +701,29 @@ launcher_scan(void)
 void
 eventbus_launcher_main(Datum main_arg)
 {
+	MemoryContext loop_cxt;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	delivery_shared->launcher_pid = MyProcPid;
 	delivery_shared->launcher_latch = MyLatch;
 
+	/* whatever one scan allocates goes when the next begins */
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus launcher loop",
+									 ALLOCSET_DEFAULT_SIZES);
+
 	for (;;)
 	{
-		int			rc;
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
 
 		CHECK_FOR_INTERRUPTS();
+		/* exit code 1: the postmaster starts the launcher again */
+		if (eventbus_worker_stopping)
+			proc_exit(1);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -606,11 +732,108 @@ eventbus_launcher_main(Datum main_arg)
 		if (eventbus_delivery_enabled)
 			launcher_scan();
 
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   10000L, PG_WAIT_EXTENSION);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
-		(void) rc;
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Errors a worker meets, logged once
+ * ---------------------------------------------------------------------
+ */
+
+/* An error is logged again when it changes, or after this long. */
+#define ERROR_RELOG_INTERVAL_MS (10 * 60 * 1000)
+
+typedef struct ReportedError
+{
+	Oid			key;			/* the target's outbox; InvalidOid: the worker */
+	int			sqlerrcode;
+	char		message[256];
+	TimestampTz logged_at;
+	int64		repeats;		/* occurrences not logged since */
+} ReportedError;
+
+static HTAB *reported_errors = NULL;
+
+static ReportedError *
+reported_error(Oid key, bool create)
+{
+	bool		found;
+	ReportedError *entry;
+
+	if (reported_errors == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!create)
+			return NULL;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ReportedError);
+		ctl.hcxt = TopMemoryContext;
+		reported_errors = hash_create("eventbus reported errors", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(reported_errors, &key, create ? HASH_ENTER : HASH_FIND, &found);
+	if (create && !found)
+	{
+		entry->sqlerrcode = 0;
+		entry->message[0] = '\0';
+		entry->logged_at = 0;
+		entry->repeats = 0;
+	}
+	return entry;
+}
+
+/*
+ * Log an error the worker recovered from: what (the target, or NULL for the
+ * worker's own step) failed with edata.  The same error of the same target
+ * is logged once, then only every ERROR_RELOG_INTERVAL_MS while it lasts,
+ * with how often it recurred, so a target that fails on every cycle does
+ * not flood the log.
+ */
+void
+worker_report_error(Oid key, const char *what, const ErrorData *edata)
+{
+	ReportedError *entry = reported_error(key, true);
+	const char *message = edata->message ? edata->message : "(no message)";
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (entry->logged_at != 0 &&
+		entry->sqlerrcode == edata->sqlerrcode &&
+		strncmp(entry->message, message, sizeof(entry->message) - 1) == 0 &&
+		!TimestampDifferenceExceeds(entry->logged_at, now, ERROR_RELOG_INTERVAL_MS))
+	{
+		entry->repeats++;
+		return;
+	}
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("eventbus: %s failed: %s", what ? what : "the delivery worker", message),
+			 edata->detail ? errdetail("%s", edata->detail) : 0,
+			 entry->repeats > 0 ?
+			 errhint("It failed so %lld more times since it was last logged; the worker goes on with the other targets and logs this error again if it changes, or in 10 minutes.",
+					 (long long) entry->repeats) :
+			 errhint("The worker goes on with the other targets and tries again; it logs this error again if it changes, or in 10 minutes.")));
+	entry->sqlerrcode = edata->sqlerrcode;
+	strlcpy(entry->message, message, sizeof(entry->message));
+	entry->logged_at = now;
+	entry->repeats = 0;
+}
+
+/* What failed before (key) worked now: say so once, and forget the error. */
+void
+worker_report_success(Oid key, const char *what)
+{
+	ReportedError *entry = reported_error(key, false);
+
+	if (entry == NULL)
+		return;
+	ereport(LOG,
+			(errmsg("eventbus: %s works again", what ? what : "the delivery worker")));
+	hash_search(reported_errors, &key, HASH_REMOVE, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -618,6 +841,7 @@ eventbus_launcher_main(Datum main_arg)
  * ---------------------------------------------------------------------
  */
 static int	my_slot = -1;
+static char *my_dbname = NULL;
 
 static void
 worker_detach(int code, Datum arg)
@@ -634,27 +858,92 @@ worker_detach(int code, Datum arg)
 		SetLatch(delivery_shared->launcher_latch);
 }
 
-static bool
-extension_installed(void)
+/* The extension is gone: the slot says so, and the worker leaves. */
+static void
+worker_exit_absent(DeliverySlot *slot)
 {
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	slot->state = SLOT_ABSENT;
+	slot->state_since = GetCurrentTimestamp();
+	LWLockRelease(delivery_shared->lock);
+	proc_exit(0);
+}
+
+/* Whether the extension is installed (a transaction of its own). */
+bool
+worker_extension_installed(void)
+{
+	MemoryContext outer = CurrentMemoryContext;
 	bool		installed;
 
 	StartTransactionCommand();
 	installed = OidIsValid(get_extension_oid("eventbus", true));
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(outer);
 	return installed;
+}
+
+typedef enum DatabaseState
+{
+	DATABASE_READY,
+	DATABASE_NO_EXTENSION,
+	DATABASE_RESTORING			/* a restore is loading it: hands off */
+} DatabaseState;
+
+/*
+ * Whether the extension is installed and no restore is loading the
+ * database (eventbus._restore_pending(), absent before 0.2.0).  Runs its
+ * own transaction; the caller handles errors.
+ */
+static DatabaseState
+database_state(void)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	DatabaseState state = DATABASE_READY;
+	Oid			argtypes[1] = {INT4OID};
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (my_dbname == NULL)
+		my_dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+	if (!OidIsValid(get_extension_oid("eventbus", true)))
+		state = DATABASE_NO_EXTENSION;
+	else if (OidIsValid(LookupFuncName(list_make2(makeString("eventbus"),
+												  makeString("_restore_pending")),
+									   1, argtypes, true)))
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "eventbus: SPI_connect failed");
+		if (SPI_execute("SELECT eventbus._restore_pending()", false, 1) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull && DatumGetBool(d))
+				state = DATABASE_RESTORING;
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(outer);
+	return state;
 }
 
 void
 eventbus_worker_main(Datum main_arg)
 {
 	DeliverySlot *slot;
+	MemoryContext loop_cxt;
+	bool		restoring = false;
 
 	my_slot = DatumGetInt32(main_arg);
 	slot = &delivery_shared->slots[my_slot];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 
 	before_shmem_exit(worker_detach, Int32GetDatum(my_slot));
@@ -669,14 +958,9 @@ eventbus_worker_main(Datum main_arg)
 
 	pgstat_report_appname("eventbus delivery worker");
 
-	if (!extension_installed())
-	{
-		LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
-		slot->state = SLOT_ABSENT;
-		slot->state_since = GetCurrentTimestamp();
-		LWLockRelease(delivery_shared->lock);
-		proc_exit(0);
-	}
+	/* whatever one cycle allocates outside the caches goes when the next begins */
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus delivery loop",
+									 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
@@ -685,7 +969,14 @@ eventbus_worker_main(Datum main_arg)
 		int64		failed = 0;
 		int			attempted = 0;
 		long		timeout;
+		DatabaseState state = DATABASE_READY;
 
+		MemoryContextReset(loop_cxt);
+		MemoryContextSwitchTo(loop_cxt);
+
+		/* before CHECK_FOR_INTERRUPTS: a cancel left by SIGTERM must not raise */
+		if (eventbus_worker_stopping)
+			proc_exit(0);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
@@ -695,23 +986,53 @@ eventbus_worker_main(Datum main_arg)
 		if (slot->worker_index >= eventbus_delivery_workers)
 			proc_exit(0);
 
-		if (eventbus_delivery_enabled)
+		PG_TRY();
 		{
-			if (!extension_installed())
+			state = database_state();
+			if (state == DATABASE_READY && eventbus_delivery_enabled)
 			{
-				LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
-				slot->state = SLOT_ABSENT;
-				slot->state_since = GetCurrentTimestamp();
-				LWLockRelease(delivery_shared->lock);
-				proc_exit(0);
+				pgstat_report_activity(STATE_RUNNING, "eventbus: delivering");
+				attempted = delivery_run_cycle(&next_due, &delivered, &failed);
+				pgstat_report_activity(STATE_IDLE, NULL);
 			}
-			pgstat_report_activity(STATE_RUNNING, "eventbus: delivering");
-			attempted = delivery_run_cycle(&next_due, &delivered, &failed);
-			pgstat_report_activity(STATE_IDLE, NULL);
-
-			pg_atomic_fetch_add_u64(&slot->delivered, delivered);
-			pg_atomic_fetch_add_u64(&slot->failed, failed);
+			worker_report_success(InvalidOid, NULL);
 		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			eventbus_worker_invoking = false;
+			MemoryContextSwitchTo(loop_cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			MemoryContextSwitchTo(loop_cxt);
+			pgstat_report_activity(STATE_IDLE, NULL);
+			if (eventbus_worker_stopping)
+				proc_exit(0);
+			/* DROP EXTENSION committed under the cycle: leave quietly */
+			if (worker_extension_installed())
+				worker_report_error(InvalidOid, NULL, edata);
+			else
+				state = DATABASE_NO_EXTENSION;
+			attempted = 0;
+		}
+		PG_END_TRY();
+
+		if (state == DATABASE_NO_EXTENSION)
+			worker_exit_absent(slot);
+		if ((state == DATABASE_RESTORING) != restoring)
+		{
+			restoring = (state == DATABASE_RESTORING);
+			ereport(LOG,
+					(errmsg(restoring ?
+							"eventbus: delivery in database \"%s\" waits until its restore is over" :
+							"eventbus: the restore of database \"%s\" is over; delivery starts",
+							my_dbname ? my_dbname : "?")));
+		}
+
+		pg_atomic_fetch_add_u64(&slot->delivered, delivered);
+		pg_atomic_fetch_add_u64(&slot->failed, failed);
 
 		/* more work may be waiting: go again without sleeping */
 		if (attempted > 0)

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include <signal.h>
+
 /* Settings (worker.c). */
 extern bool eventbus_delivery_enabled;
 extern int	eventbus_delivery_batch_size;
@@ -25,6 +27,26 @@ extern Size delivery_shmem_size(void);
 extern void delivery_shmem_startup(void);
 extern void delivery_register_launcher(void);
 extern void delivery_install_hooks(void);
+
+/*
+ * Set by SIGTERM in a worker: leave at the next safe point (delivery.c stops
+ * between two messages).  eventbus_worker_invoking is set by delivery.c
+ * while a target is invoked, which SIGTERM then cancels.
+ */
+extern volatile sig_atomic_t eventbus_worker_stopping;
+extern volatile sig_atomic_t eventbus_worker_invoking;
+
+/*
+ * A worker's errors, logged once: an error of the step named by key (a
+ * target's outbox, or InvalidOid for the worker's own) is logged when it
+ * first happens, when it changes, and every 10 minutes while it lasts;
+ * worker_report_success logs once that the step works again.
+ */
+extern void worker_report_error(Oid key, const char *what, const ErrorData *edata);
+extern void worker_report_success(Oid key, const char *what);
+
+/* Whether this database has the extension (outside a transaction: starts one). */
+extern bool worker_extension_installed(void);
 
 /*
  * Called by routing when it enqueues a message for a push target: the

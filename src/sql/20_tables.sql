@@ -1,7 +1,11 @@
 -- Catalog and data tables: buses, rules, targets, queues, events, dead letters.
 --
--- Catalog tables are configuration: pg_dump keeps their rows
--- (pg_extension_config_dump).  Outbox tables live in schema eventbus_outbox,
+-- Every row a user made is dumped by pg_dump: the catalog tables, their
+-- identity sequences and the default partition of eventbus.events are
+-- extension members marked with pg_extension_config_dump (pg_dump dumps
+-- their rows and sequence values, not their definitions); the daily
+-- partitions of eventbus.events and the outbox tables are not members, so
+-- pg_dump dumps them whole.  Outbox tables live in schema eventbus_outbox,
 -- one per queue and one per push target, created by the functions that
 -- create queues and targets.
 
@@ -97,6 +101,13 @@ CREATE INDEX targets_destination ON eventbus.targets (kind, destination);
 -- Events, partitioned by ingestion time (daily partitions, see
 -- eventbus.create_event_partitions), with a default partition so that a
 -- plain INSERT or COPY can never fail for lack of a partition.
+--
+-- The primary key (id, ingestion_time) is each partition's own, not the
+-- partitioned table's: the partitioned table belongs to the extension and
+-- exists before a restore attaches the dumped daily partitions, so an index
+-- of its own would give each of them a second primary key, and the dumped
+-- one would fail.  As ingestion_time is the partition key, a key per
+-- partition is unique over the whole table all the same.
 CREATE TABLE eventbus.events (
     id             uuid NOT NULL DEFAULT gen_random_uuid(),
     bus            text NOT NULL DEFAULT 'default',
@@ -110,13 +121,14 @@ CREATE TABLE eventbus.events (
     ingestion_time timestamptz NOT NULL DEFAULT now(),
     -- how many bus-to-bus targets forwarded this event (loop protection)
     hops           smallint NOT NULL DEFAULT 0,
-    PRIMARY KEY (id, ingestion_time),
     CONSTRAINT events_detail_is_object CHECK (jsonb_typeof(detail) = 'object')
 ) PARTITION BY RANGE (ingestion_time);
 COMMENT ON TABLE eventbus.events IS
 'Every event put on any bus, partitioned by ingestion_time. Inserting here (put_events, INSERT or COPY) routes the event.';
 
-CREATE TABLE eventbus.events_default PARTITION OF eventbus.events DEFAULT;
+CREATE TABLE eventbus.events_default PARTITION OF eventbus.events (
+    PRIMARY KEY (id, ingestion_time)
+) DEFAULT;
 
 CREATE TABLE eventbus.dead_letters (
     dead_letter_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -144,3 +156,85 @@ SELECT pg_catalog.pg_extension_config_dump('eventbus.rules', '');
 SELECT pg_catalog.pg_extension_config_dump('eventbus.queues', '');
 SELECT pg_catalog.pg_extension_config_dump('eventbus.targets', '');
 SELECT pg_catalog.pg_extension_config_dump('eventbus.dead_letters', '');
+-- Identity sequences must be marked themselves: marking their table is not
+-- enough, and without them a restored database would hand out ids again.
+SELECT pg_catalog.pg_extension_config_dump('eventbus.rules_rule_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('eventbus.dead_letters_dead_letter_id_seq', '');
+-- Events that fell outside the daily partitions (COPY of old events, a day
+-- without a partition): data, though the table is part of the extension.
+SELECT pg_catalog.pg_extension_config_dump('eventbus.events_default', '');
+
+-- Restores.  pg_dump's output (plain SQL or through pg_restore) runs CREATE
+-- EXTENSION with row_security off, which no ordinary session does, and then
+-- brings its own daily partitions, outbox tables and rows.  While it loads
+-- them the delivery workers must not touch the database: they would deliver
+-- or dead-letter messages whose events are not loaded yet, and take ids
+-- from sequences not yet set.  So CREATE EXTENSION records the restoring
+-- session here, and the workers wait until it (and every pg_restore
+-- connection to the database) is gone.  Not dumped: a restored database
+-- starts with no restore in progress.
+CREATE TABLE eventbus._restore_sessions (
+    pid           integer NOT NULL,
+    backend_start timestamptz NOT NULL,
+    began_at      timestamptz NOT NULL DEFAULT now(),
+    -- when a worker first saw no restoring connection left
+    quiet_since   timestamptz
+);
+COMMENT ON TABLE eventbus._restore_sessions IS
+'Internal: the session restoring a dump into this database (recorded by CREATE EXTENSION); the delivery workers wait while it runs.';
+
+CREATE FUNCTION eventbus._restoring()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT pg_catalog.current_setting('row_security') = 'off'
+$fn$;
+
+COMMENT ON FUNCTION eventbus._restoring() IS
+'Internal: whether this session runs pg_dump output (a restore): row_security is off, as pg_dump and pg_restore set it and no ordinary session does.';
+
+DO $do$
+BEGIN
+    IF eventbus._restoring() THEN
+        INSERT INTO eventbus._restore_sessions (pid, backend_start)
+        SELECT a.pid, a.backend_start
+          FROM pg_catalog.pg_stat_activity a
+         WHERE a.pid = pg_catalog.pg_backend_pid();
+    END IF;
+END;
+$do$;
+
+CREATE FUNCTION eventbus._restore_pending(quiet_seconds integer DEFAULT 5)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM eventbus._restore_sessions) THEN
+        RETURN false;
+    END IF;
+    IF EXISTS (SELECT FROM eventbus._restore_sessions r
+                 JOIN pg_catalog.pg_stat_activity a
+                   ON a.pid = r.pid AND a.backend_start = r.backend_start)
+       OR EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                   WHERE a.datname = pg_catalog.current_database()
+                     AND a.application_name = 'pg_restore'
+                     AND a.pid <> pg_catalog.pg_backend_pid()) THEN
+        UPDATE eventbus._restore_sessions SET quiet_since = NULL WHERE quiet_since IS NOT NULL;
+        RETURN true;
+    END IF;
+    -- pg_restore --jobs drops its first connection before the parallel ones
+    -- connect: the restore is over only when it has been quiet a while.
+    UPDATE eventbus._restore_sessions SET quiet_since = now() WHERE quiet_since IS NULL;
+    IF EXISTS (SELECT FROM eventbus._restore_sessions
+                WHERE quiet_since > now() - make_interval(secs => quiet_seconds)) THEN
+        RETURN true;
+    END IF;
+    DELETE FROM eventbus._restore_sessions;
+    RETURN false;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._restore_pending(integer) IS
+'Internal: true while a restore loads this database (its session or a pg_restore connection is there, or left less than quiet_seconds ago); the delivery workers wait meanwhile. Forgets the restore once it is over.';

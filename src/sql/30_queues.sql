@@ -238,20 +238,26 @@ CREATE TRIGGER target_removed
     FOR EACH ROW EXECUTE FUNCTION eventbus._target_removed();
 
 -- The role a target acts as is the role that last put it, whatever the
--- statement says: nobody can make a target run as someone else.
+-- statement says: nobody can make a target run as someone else.  Only a
+-- superuser restoring a dump (eventbus._restoring) keeps the dumped owner:
+-- a restore must not make every target run as the restoring role.
 CREATE FUNCTION eventbus._target_owner()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    IF eventbus._restoring()
+       AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+        RETURN NEW;
+    END IF;
     NEW.owner := current_user;
     RETURN NEW;
 END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._target_owner() IS
-'Internal: trigger on eventbus.targets that records the current role as the target''s owner on every insert and update.';
+'Internal: trigger on eventbus.targets that records the current role as the target''s owner on every insert and update (a superuser restoring a dump keeps the dumped owner).';
 
 CREATE TRIGGER target_owner
     BEFORE INSERT OR UPDATE ON eventbus.targets

@@ -94,7 +94,8 @@ BEGIN
         -- bounds as ISO text in UTC, whatever the session's DateStyle
         lo_text := to_char(day::timestamp, 'YYYY-MM-DD') || ' 00:00:00+00';
         hi_text := to_char((day + 1)::timestamp, 'YYYY-MM-DD') || ' 00:00:00+00';
-        EXECUTE format('CREATE TABLE eventbus.%I (LIKE eventbus.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)', part);
+        -- the primary key is the partition's own (see eventbus.events)
+        EXECUTE format('CREATE TABLE eventbus.%I (LIKE eventbus.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION, PRIMARY KEY (id, ingestion_time))', part);
         EXECUTE format($q$
             WITH moved AS (
                 DELETE FROM eventbus.events_default
@@ -181,15 +182,22 @@ $fn$;
 COMMENT ON FUNCTION eventbus.drop_event_partitions(interval) IS
 'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default.';
 
-SELECT eventbus.create_event_partitions();
-
--- The partitions are data, not part of the extension: a table made while
--- CREATE EXTENSION runs would be a member of the extension, which
--- drop_event_partitions could not drop and pg_dump would not dump.
+-- Today's and the next days' partitions.  The partitions are data, not
+-- part of the extension: a table made while CREATE EXTENSION runs would be
+-- a member of the extension, which drop_event_partitions could not drop and
+-- pg_dump would not dump, so each is taken out of the extension again.  In
+-- a restore (see eventbus._restoring) none are made: the dump brings the
+-- partitions it had, and making today's here would collide with its CREATE
+-- TABLE.  Events of days without a partition go to the default partition
+-- until create_event_partitions (the daily maintenance call) moves them.
 DO $do$
 DECLARE
     p record;
 BEGIN
+    IF eventbus._restoring() THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus.create_event_partitions();
     FOR p IN SELECT partition_name FROM eventbus._event_partitions() LOOP
         EXECUTE format('ALTER EXTENSION eventbus DROP TABLE eventbus.%I', p.partition_name);
     END LOOP;
