@@ -225,6 +225,31 @@ fail_extra_keys(CompileState *state, const char *op)
 	return fail(state, "Only one key allowed in match expression");
 }
 
+/*
+ * The operator of a condition object: EventBridge reads its keys in the
+ * order written and judges the first, then refuses any other; jsonb keeps
+ * no order, so the first key (in jsonb's order) that is one of the names
+ * allowed here is taken, else the first key.
+ */
+static int
+primary_key(List *keys, const char *const *names, int nnames)
+{
+	for (int i = 0; i < list_length(keys); i++)
+		for (int k = 0; k < nnames; k++)
+			if (strcmp(list_nth(keys, i), names[k]) == 0)
+				return i;
+	return 0;
+}
+
+static const char *const operator_names[] = {
+	"prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but",
+	"numeric", "exists", "cidr"
+};
+static const char *const anything_but_names[] = {
+	"equals-ignore-case", "prefix", "suffix", "wildcard"
+};
+static const char *const affix_names[] = {"equals-ignore-case"};
+
 /* ---------------------------------------------------------------------
  * The tree
  * ---------------------------------------------------------------------
@@ -351,15 +376,17 @@ compile_affix(CompileState *state, const char *op, JsonbValue *v,
 		List	   *keys;
 		List	   *values;
 		JsonbValue *inner;
+		int			k;
 
 		object_pairs(v->val.binary.data, &keys, &values);
 		if (keys == NIL)
 			return fail(state, "%s expression name not found",
 						op[0] == 'p' ? "Prefix" : "Suffix");
-		if (strcmp(linitial(keys), "equals-ignore-case") != 0)
+		k = primary_key(keys, affix_names, lengthof(affix_names));
+		if (strcmp(list_nth(keys, k), "equals-ignore-case") != 0)
 			return fail(state, "Unsupported %s pattern: %s", op,
-						(char *) linitial(keys));
-		inner = linitial(values);
+						(char *) list_nth(keys, k));
+		inner = list_nth(values, k);
 		if (inner->type != jbvString)
 			return fail(state, "equals-ignore-case match pattern must be a string");
 		if (list_length(keys) > 1)
@@ -706,15 +733,17 @@ compile_anything_but(CompileState *state, JsonbValue *v, PatternCond *cond)
 	{
 		List	   *keys;
 		List	   *values;
+		int			k;
 
 		object_pairs(v->val.binary.data, &keys, &values);
 		if (keys == NIL)
 			return fail(state, "Anything-But expression name not found");
-		op = linitial(keys);
+		k = primary_key(keys, anything_but_names, lengthof(anything_but_names));
+		op = list_nth(keys, k);
 		if (strcmp(op, "equals-ignore-case") != 0 && strcmp(op, "prefix") != 0 &&
 			strcmp(op, "suffix") != 0 && strcmp(op, "wildcard") != 0)
 			return fail(state, "Unsupported anything-but pattern: %s", op);
-		v = linitial(values);
+		v = list_nth(values, k);
 		extra_keys = list_length(keys) > 1;
 	}
 	if (!is_array(v) && v->type != jbvString && v->type != jbvNumeric)
@@ -804,12 +833,14 @@ compile_condition(CompileState *state, JsonbContainer *object,
 	JsonbValue *operand;
 	bool		ignore_case;
 	bool		ok;
+	int			k;
 
 	object_pairs(object, &keys, &values);
 	if (keys == NIL)
 		return fail(state, "Match expression name not found");
-	op = linitial(keys);
-	operand = linitial(values);
+	k = primary_key(keys, operator_names, lengthof(operator_names));
+	op = list_nth(keys, k);
+	operand = list_nth(values, k);
 
 	if (strcmp(op, "prefix") == 0 || strcmp(op, "suffix") == 0)
 	{
@@ -1068,10 +1099,22 @@ override_node(PatternNode *node)
 		List	   *plain = NIL;
 		ListCell   *lc;
 
+		/*
+		 * A field is replaced when some branch names it, at any depth of the
+		 * branch.  It moves into each branch that does not name it outside
+		 * the branch's own $or (that branch's pass then moves it further
+		 * down), so that every expansion of the $or sees it exactly where
+		 * EventBridge's expansion would.
+		 */
 		for (int j = 0; j < or->nalternatives; j++)
 		{
-			collect_named(or->alternatives[j], "", true, &named[j]);
-			all = list_concat(all, named[j]);
+			List	   *own = NIL;
+			ListCell   *oc;
+
+			collect_named(or->alternatives[j], "", true, &all);
+			collect_plain(or->alternatives[j], "", true, NIL, &own);
+			foreach(oc, own)
+				named[j] = lappend(named[j], ((LeafPath *) lfirst(oc))->path);
 		}
 		collect_plain(node, "", true, NIL, &plain);
 		foreach(lc, plain)
@@ -1080,7 +1123,6 @@ override_node(PatternNode *node)
 
 			if (!path_listed(all, lp->path))
 				continue;
-			/* the branches that do not name it keep it; the others replace it */
 			for (int j = 0; j < or->nalternatives; j++)
 			{
 				PatternNode *alt = or->alternatives[j];
