@@ -50,7 +50,7 @@ static bool node_matches_missing(const MatchContext *mc, const PatternNode *node
  */
 
 /* Does any key of this object hold a dot?  One memchr over its key bytes. */
-static bool
+static inline bool
 object_has_dotted_keys(JsonbContainer *object)
 {
 	uint32		n = JsonContainerSize(object);
@@ -295,8 +295,8 @@ undot_push(JsonbParseState **ps, UndotValue *u, JsonbIteratorToken as)
  * dotted keys come back as they are; nested objects are handled when the
  * matcher reaches them.
  */
-JsonbContainer *
-pattern_undotted_object(JsonbContainer *object)
+static JsonbContainer *
+undot_object(JsonbContainer *object)
 {
 	UndotValue *result;
 	JsonbIterator *it;
@@ -307,9 +307,6 @@ pattern_undotted_object(JsonbContainer *object)
 	JsonbParseState *ps = NULL;
 	JsonbValue *built;
 	Jsonb	   *jb;
-
-	if (!object_has_dotted_keys(object))
-		return object;
 
 	result = palloc0(sizeof(UndotValue));
 	result->kind = UNDOT_OBJECT;
@@ -342,6 +339,12 @@ pattern_undotted_object(JsonbContainer *object)
 	built = undot_push(&ps, result, WJB_VALUE);
 	jb = JsonbValueToJsonb(built);
 	return &jb->root;
+}
+
+JsonbContainer *
+pattern_undotted_object(JsonbContainer *object)
+{
+	return object_has_dotted_keys(object) ? undot_object(object) : object;
 }
 
 /* ---------------------------------------------------------------------
@@ -800,7 +803,8 @@ match_node(const MatchContext *mc, const PatternNode *node,
 {
 	check_stack_depth();
 
-	object = pattern_undotted_object(object);
+	if (unlikely(object_has_dotted_keys(object)))
+		object = undot_object(object);
 	for (int i = 0; i < node->nfields; i++)
 	{
 		const PatternField *field = &node->fields[i];
