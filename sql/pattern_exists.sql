@@ -75,14 +75,41 @@ FROM (VALUES
     ('exists true or false, missing', '{}',              '{"a": [{"exists": false}, {"exists": true}]}', true)
 ) AS c(label, event, pattern, expected);
 
--- exists inside arrays of objects: each element is matched on its own.
+-- exists inside arrays of objects.  exists: true is judged element by
+-- element, with the element's other fields; exists: false, as EventBridge
+-- judges it, over the whole event: it holds only when no element has the
+-- field.
 WITH e(event) AS (VALUES ('{"items": [{"sku": "a", "qty": 1}, {"sku": "b"}]}'::jsonb))
 SELECT label, expected, event =~ pattern::jsonb AS matches
 FROM e, (VALUES
     ('an element has qty',       '{"items": {"qty": [{"exists": true}]}}',                     true),
     ('element b has qty',        '{"items": {"sku": ["b"], "qty": [{"exists": true}]}}',       false),
     ('element a has qty',        '{"items": {"sku": ["a"], "qty": [{"exists": true}]}}',       true),
-    ('element b lacks qty',      '{"items": {"sku": ["b"], "qty": [{"exists": false}]}}',      true),
+    ('element b lacks qty',      '{"items": {"sku": ["b"], "qty": [{"exists": false}]}}',      false),
     ('element a lacks qty',      '{"items": {"sku": ["a"], "qty": [{"exists": false}]}}',      false),
+    ('some element lacks qty',   '{"items": {"qty": [{"exists": false}]}}',                    false),
+    ('no element has price',     '{"items": {"price": [{"exists": false}]}}',                  true),
     ('an element has price',     '{"items": {"price": [{"exists": true}]}}',                   false)
 ) AS c(label, pattern, expected);
+
+-- Absence over the whole event, also below nested arrays, in $or branches
+-- and when the field is spelled with a dot.
+SELECT label, expected, event::jsonb =~ pattern::jsonb AS matches
+FROM (VALUES
+    ('no element has qty',       '{"items": [{"sku": "a"}, {"sku": "b"}]}',
+                                 '{"items": {"sku": ["b"], "qty": [{"exists": false}]}}', true),
+    ('nested arrays, one has it','{"a": [[{"b": 1}], [{"c": 2}]]}',
+                                 '{"a": {"c": [2], "b": [{"exists": false}]}}',           false),
+    ('nested arrays, none has it','{"a": [[{"d": 1}], [{"c": 2}]]}',
+                                 '{"a": {"c": [2], "b": [{"exists": false}]}}',           true),
+    ('parent missing here, present elsewhere', '{"a": [{"x": 1}, {"b": {"c": 1}}]}',
+                                 '{"a": {"x": [1], "b": {"c": [{"exists": false}]}}}',   false),
+    ('parent missing everywhere','{"a": [{"x": 1}, {"b": {"d": 1}}]}',
+                                 '{"a": {"x": [1], "b": {"c": [{"exists": false}]}}}',   true),
+    ('in a $or branch',          '{"items": [{"sku": "a"}, {"sku": "b", "qty": 2}]}',
+                                 '{"$or": [{"items": {"qty": [{"exists": false}]}}, {"source": ["x"]}]}', false),
+    ('present as a dotted key',  '{"items.qty": 1}',
+                                 '{"items": {"qty": [{"exists": false}]}}',               false),
+    ('present nested, asked dotted', '{"items": [{"qty": 1}]}',
+                                 '{"items.qty": [{"exists": false}]}',                    false)
+) AS c(label, event, pattern, expected);

@@ -107,3 +107,47 @@ FROM p, (VALUES
     ('detail missing',           '{"source": "x"}',                 false),
     ('b present',                '{"detail": {"b": null}}',         true)
 ) AS c(label, event, expected);
+
+-- A field named both outside a $or and inside one of its branches.
+-- EventBridge expands a $or into one rule per branch, each branch's fields
+-- replacing those of the same name already collected; eventbus does the
+-- same, whatever the order in which the keys were written (jsonb keeps
+-- none).  Here the rules are {"source": b} and {"source": a, "detail-type": t}.
+WITH p(pattern) AS (VALUES ('{"source": ["a"], "$or": [{"source": ["b"]}, {"detail-type": ["t"]}]}'::jsonb))
+SELECT label, expected, event::jsonb =~ pattern AS matches
+FROM p, (VALUES
+    ('source b alone',           '{"source": "b"}',                      true),
+    ('source a alone',           '{"source": "a"}',                      false),
+    ('source a, type t',         '{"source": "a", "detail-type": "t"}',  true),
+    ('source b, type t',         '{"source": "b", "detail-type": "t"}',  true),
+    ('source c, type t',         '{"source": "c", "detail-type": "t"}',  false)
+) AS c(label, event, expected);
+
+-- The same with the field spelled two ways ({"detail": {"x": ...}} and
+-- "detail.x"): rules {detail.x: 2} and {detail.x: 1, detail.y: 3}.
+WITH p(pattern) AS (VALUES ('{"detail": {"x": [1]}, "$or": [{"detail.x": [2]}, {"detail": {"y": [3]}}]}'::jsonb))
+SELECT label, expected, event::jsonb =~ pattern AS matches
+FROM p, (VALUES
+    ('x 2',                      '{"detail": {"x": 2}}',          true),
+    ('x 1',                      '{"detail": {"x": 1}}',          false),
+    ('x 1, y 3',                 '{"detail": {"x": 1, "y": 3}}',  true),
+    ('x 2, y 3',                 '{"detail": {"x": 2, "y": 3}}',  true),
+    ('x 3, y 3',                 '{"detail": {"x": 3, "y": 3}}',  false)
+) AS c(label, event, expected);
+
+-- A $or inside a branch replaces in turn: rules {a: 3, b: 2},
+-- {a: 1, b: 2, c: 4} and {a: 1, d: 5}.
+WITH p(pattern) AS (VALUES ('{"a": ["1"], "$or": [{"b": ["2"], "$or": [{"a": ["3"]}, {"c": ["4"]}]}, {"d": ["5"]}]}'::jsonb))
+SELECT label, expected, event::jsonb =~ pattern AS matches
+FROM p, (VALUES
+    ('a 3, b 2',                 '{"a": "3", "b": "2"}',            true),
+    ('a 1, b 2',                 '{"a": "1", "b": "2"}',            false),
+    ('a 1, b 2, c 4',            '{"a": "1", "b": "2", "c": "4"}',  true),
+    ('a 3, b 2, c 4',            '{"a": "3", "b": "2", "c": "4"}',  true),
+    ('a 1, d 5',                 '{"a": "1", "d": "5"}',            true),
+    ('a 3, d 5',                 '{"a": "3", "d": "5"}',            false)
+) AS c(label, event, expected);
+
+-- A $or of a single pattern is refused, as EventBridge refuses it.
+SELECT eventbus.is_valid_event_pattern('{"$or": [{"a": ["1"]}]}') AS "one branch",
+       eventbus.is_valid_event_pattern('{"$or": [{"a": ["1"]}, {"b": ["1"]}]}') AS "two branches";

@@ -107,7 +107,7 @@ FROM (VALUES
     ('"" vs a',                  '{"s": "a"}',      '{"s": [{"wildcard": ""}]}',    false)
 ) AS c(label, event, pattern, expected);
 
--- Multibyte characters, arrays, and the largest number of stars allowed (16).
+-- Multibyte characters, arrays, and many stars (within the complexity bound).
 SELECT label, expected, event::jsonb =~ pattern::jsonb AS matches
 FROM (VALUES
     ('é*é vs éaé',               '{"s": "éaé"}',    '{"s": [{"wildcard": "é*é"}]}',  true),
@@ -115,7 +115,45 @@ FROM (VALUES
     ('*ü* vs Zürich',            '{"s": "Zürich"}', '{"s": [{"wildcard": "*ü*"}]}',  true),
     ('array, one element',       '{"s": ["a.jpg", "b.png"]}', '{"s": [{"wildcard": "*.png"}]}', true),
     ('array, no element',        '{"s": ["a.jpg", "b.gif"]}', '{"s": [{"wildcard": "*.png"}]}', false),
-    ('16 stars, match',          '{"s": "aaaaaaaaaaaaaaaa"}', '{"s": [{"wildcard": "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*"}]}', true),
-    ('16 stars, too few a',      '{"s": "aaaaaaaaaaaaaaa"}',  '{"s": [{"wildcard": "a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*"}]}', false),
+    ('four stars, match',        '{"s": "arn:aws:events:us-east-1:1:event-bus/b"}', '{"s": [{"wildcard": "*:*:*:*:event-bus/*"}]}', true),
+    ('four stars, too few :',    '{"s": "arn:aws:events:event-bus/b"}',             '{"s": [{"wildcard": "*:*:*:*:event-bus/*"}]}', false),
     ('wildcard or exact value',  '{"s": "x"}',      '{"s": [{"wildcard": "a*"}, "x"]}', true)
 ) AS c(label, event, pattern, expected);
+
+--
+-- Wildcard complexity.  EventBridge bounds, for each field, how many
+-- prefixes of the rule's wildcard values one input can be in at once
+-- (each value between the quotes EventBridge stores it with; equal values
+-- count once; anything-but wildcards count too; values of the same field
+-- in different $or branches count together).  Above 10 the service
+-- refuses the rule.  The complexity column is the bound's count, from a
+-- reference model of the evaluation written apart from eventbus (it
+-- reproduces the values of event-ruler's own complexity tests).
+--
+SELECT label, complexity, eventbus.is_valid_event_pattern(pattern::jsonb) AS valid,
+       complexity <= 10 AS expected
+FROM (VALUES
+    ('the service''s refusal',  11, '{"a": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}'),
+    ('one star fewer',           9, '{"a": [{"wildcard": "*:*:*:*:event-bus/*"}]}'),
+    ('*:*:*:*:*:e',             10, '{"a": [{"wildcard": "*:*:*:*:*:e"}]}'),
+    ('*a*a*a*a*a*',             11, '{"a": [{"wildcard": "*a*a*a*a*a*"}]}'),
+    -- rules in use with the service: four suffix wildcards on one field ...
+    ('four suffixes',            8, '{"key": [{"wildcard": "*.bif"}, {"wildcard": "*.tiff"}, {"wildcard": "*.tif"}, {"wildcard": "*.svs"}]}'),
+    ('two folder wildcards',     8, '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}]}'),
+    -- ... and the four folder wildcards it refused ("/datasync/. leaves 16)
+    ('four folder wildcards',   16, '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}, {"wildcard": "*/datasync/*.tiff"}, {"wildcard": "*/datasync/*.svs"}]}'),
+    ('the same, across $or',    16, '{"$or": [{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}]}, {"key": [{"wildcard": "*/datasync/*.tiff"}, {"wildcard": "*/datasync/*.svs"}]}]}'),
+    ('dotted key in a branch',  16, '{"detail": {"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}]}, "$or": [{"detail.key": [{"wildcard": "*/datasync/*.tiff"}, {"wildcard": "*/datasync/*.svs"}]}, {"x": ["1"]}]}'),
+    ('two fields, 8 each',       8, '{"k1": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}], "k2": [{"wildcard": "*/datasync/*.tiff"}, {"wildcard": "*/datasync/*.svs"}]}'),
+    ('equal values count once',  8, '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}, {"wildcard": "*/datasync/*.tif"}]}'),
+    ('anything-but wildcards',  16, '{"key": [{"anything-but": {"wildcard": ["*/datasync/*.bif", "*/datasync/*.tif", "*/datasync/*.tiff", "*/datasync/*.svs"]}}]}'),
+    ('wildcard and anything-but',16, '{"key": [{"wildcard": "*/datasync/*.bif"}, {"wildcard": "*/datasync/*.tif"}, {"anything-but": {"wildcard": ["*/datasync/*.tiff", "*/datasync/*.svs"]}}]}'),
+    -- after the opening quote every value has a prefix active
+    ('ten values',              10, '{"a": [{"wildcard": "a*"}, {"wildcard": "b*"}, {"wildcard": "c*"}, {"wildcard": "d*"}, {"wildcard": "e*"}, {"wildcard": "f*"}, {"wildcard": "g*"}, {"wildcard": "h*"}, {"wildcard": "i*"}, {"wildcard": "j*"}]}'),
+    ('eleven values',           11, '{"a": [{"wildcard": "a*"}, {"wildcard": "b*"}, {"wildcard": "c*"}, {"wildcard": "d*"}, {"wildcard": "e*"}, {"wildcard": "f*"}, {"wildcard": "g*"}, {"wildcard": "h*"}, {"wildcard": "i*"}, {"wildcard": "j*"}, {"wildcard": "k*"}]}'),
+    ('no star, many values',     5, '{"a": [{"wildcard": "a"}, {"wildcard": "b"}, {"wildcard": "c"}, {"wildcard": "d"}, {"wildcard": "e"}]}'),
+    ('escaped stars are bytes',  1, '{"a": [{"wildcard": "\\*\\*\\*\\*\\*\\*"}]}')
+) AS c(label, complexity, pattern);
+
+-- The reason, as the service gives it.
+SELECT eventbus.validate_event_pattern('{"a": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}');

@@ -7,10 +7,15 @@
  *
  * A pattern is a tree of PatternNodes.  A node is an object level of the
  * pattern: all of its fields must match (AND), and each of its $or groups
- * must have at least one alternative that matches.  A field either nests a
+ * must have at least one alternative that matches.  A field may nest a
  * further node (the event's value must be an object, or an array holding
- * one) or is a leaf holding a list of conditions, any of which may match
- * any of the event's values at that path (OR).
+ * one) and may hold a list of conditions, any of which may match any of
+ * the event's scalar values at that path (OR); a field with both needs
+ * both.
+ *
+ * Field names are joined with dots, as EventBridge does: the compiler
+ * splits every key at its dots, so {"a.b": [1]} and {"a": {"b": [1]}} give
+ * the same tree, and the matcher reads an event key "a.b" as "a" then "b".
  *
  *-------------------------------------------------------------------------
  */
@@ -55,9 +60,17 @@ typedef struct PatternCond
 {
 	PatternCondKind kind;
 
-	/* string operand; lower-cased for the *_IC kinds */
+	/* string operand, as written */
 	char	   *str;
 	int			len;
+
+	/*
+	 * *_IC kinds: the operand's characters, each with its simple lower and
+	 * upper case mappings: an event character matches if it is one of the
+	 * three.
+	 */
+	int			nchars;
+	uint32	   (*chars)[3];
 
 	/* PCOND_NUMBER */
 	Numeric		number;
@@ -88,11 +101,21 @@ struct PatternNode;
 
 typedef struct PatternField
 {
-	char	   *key;
+	char	   *key;			/* one dot-free segment of the field name */
 	int			keylen;
-	struct PatternNode *child;	/* nested object pattern, or NULL for a leaf */
-	int			nconds;			/* leaf: conditions, ORed */
+	struct PatternNode *child;	/* nested object pattern, or NULL */
+	int			nconds;			/* conditions on scalar values, ORed */
 	PatternCond *conds;
+
+	/*
+	 * When a condition is {"exists": false}: the field's whole path from
+	 * the event's root.  Absence is judged over the whole event: no value
+	 * at this path in any element of any array on the way.
+	 */
+	bool		has_absent;
+	int			nabspath;
+	char	  **abspath;
+	int		   *abspathlens;
 } PatternField;
 
 typedef struct PatternOr
@@ -104,15 +127,16 @@ typedef struct PatternOr
 typedef struct PatternNode
 {
 	int			nfields;
+	int			fieldcap;
 	PatternField *fields;
 	int			nors;
+	int			orcap;
 	PatternOr  *ors;
 } PatternNode;
 
 typedef struct EventPattern
 {
 	PatternNode *root;
-	int			text_size;		/* characters of the pattern's JSON text */
 } EventPattern;
 
 /*
@@ -126,14 +150,25 @@ typedef struct PatternError
 	char	   *path;			/* dotted path of the offending key */
 } PatternError;
 
+/*
+ * The bound on a rule's wildcard complexity: the most wildcard-pattern
+ * prefixes that one value of a field can be in at once (see
+ * pattern_compile.c).  EventBridge refuses patterns above it.
+ */
+#define PATTERN_MAX_COMPLEXITY 10
+
 /* pattern_compile.c */
 extern EventPattern *pattern_compile(Jsonb *pattern, PatternError *error);
 extern void pattern_report_error(const PatternError *error) pg_attribute_noreturn();
 extern EventPattern *pattern_compile_or_error(Jsonb *pattern);
+extern EventPattern *pattern_compile_stored(Jsonb *pattern);
 
 /* pattern_match.c */
 extern bool pattern_match(const EventPattern *pattern, Jsonb *event);
-extern bool pattern_match_node(const PatternNode *node, JsonbContainer *object);
-extern char *pattern_fold_case(const char *s, int len, int *outlen);
+extern JsonbContainer *pattern_undotted_object(JsonbContainer *object);
+
+/* unicode_case.c */
+extern void unicode_simple_case(uint32 cp, uint32 *lower, uint32 *upper);
+extern int	unicode_utf8_decode(const unsigned char *s, int len, uint32 *cp);
 
 #endif							/* EVENTBUS_PATTERN_H */

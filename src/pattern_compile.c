@@ -7,7 +7,20 @@
  * binary form, so that no invalid pattern can ever be used or stored.  The
  * compiler never throws for a bad pattern: it fills a PatternError and
  * returns NULL, and pattern_report_error() turns that into the error users
- * see, "Event pattern is not valid. Reason: ...", SQLSTATE 22023.
+ * see, "Event pattern is not valid. Reason: ...", SQLSTATE 22023.  The
+ * reasons are EventBridge's own texts where the service's are known.
+ *
+ * After the walk, three passes give the tree EventBridge's meaning:
+ *	- field names are split at their dots while the tree is built, so that
+ *	  "a.b" and {"a": {"b": ...}} land on the same field (when one path is
+ *	  given twice, the key that comes later in jsonb's key order wins);
+ *	- a field that a $or branch names replaces, for that branch, the same
+ *	  field named outside the $or (EventBridge expands $or into separate
+ *	  rules, each branch's fields overriding the ones already collected);
+ *	- fields with {"exists": false} learn their path from the root, since
+ *	  absence is judged over the whole event;
+ * and a final check bounds the rule's wildcard complexity as EventBridge
+ * does (see check_complexity()).
  *
  *-------------------------------------------------------------------------
  */
@@ -20,24 +33,41 @@
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 #include "eventbus.h"
 #include "pattern.h"
 
-/* A wildcard value may hold at most this many '*' characters. */
-#define PATTERN_MAX_WILDCARD_STARS 16
+/* a '*' among a wildcard's tokens; other tokens are bytes */
+#define WILDCARD_STAR 256
+
+/* complexity evaluation gives up (refusing the rule) past this many states */
+#define COMPLEXITY_MAX_STATES 100000
 
 typedef struct CompileState
 {
 	PatternError *error;
 	StringInfoData path;		/* dotted path of the key being compiled */
 	const char *key;			/* the key being compiled, NULL at the top */
+	int			or_depth;		/* > 0 inside a $or branch */
+	bool		stored;			/* a stored rule: only what 0.1.0 refused */
 } CompileState;
 
-static PatternNode *compile_node(CompileState *state, JsonbContainer *object);
+static bool compile_node(CompileState *state, JsonbContainer *object,
+						 PatternNode *into);
 static bool compile_condition(CompileState *state, JsonbContainer *object,
-							  PatternCond *cond, bool negated);
+							  PatternCond *cond);
+
+/* Field names EventBridge reserves inside $or. */
+static const char *const or_reserved_names[] = {
+	"exactly", "equals-ignore-case", "prefix", "suffix", "anything-but",
+	"exists", "wildcard", "numeric", "cidr", "=", "<", "<=", ">", ">=",
+	"regex", "not-wildcard", "not-equals-ignore-case", "date-after",
+	"date-on-or-after", "date-before", "date-on-or-before", "in-date-range",
+	"ip-address-in-range", "ip-address-not-in-range"
+};
 
 /*
  * Record why the pattern is invalid; always returns false so callers can
@@ -70,16 +100,6 @@ fail(CompileState *state, const char *fmt,...)
 	return false;
 }
 
-/*
- * The key being compiled.  Taken as is rather than from the dotted path,
- * since keys may themselves contain dots or be empty.
- */
-static const char *
-current_key(CompileState *state)
-{
-	return state->key ? state->key : "";
-}
-
 static bool
 is_object(JsonbValue *v)
 {
@@ -102,6 +122,31 @@ static Numeric
 numeric_of(JsonbValue *v)
 {
 	return DatumGetNumericCopy(NumericGetDatum(v->val.numeric));
+}
+
+/*
+ * A JSON value as EventBridge's parser names its first token, for reasons
+ * such as "Invalid member in numeric match: 5".  NULL (no value) is "]".
+ */
+static const char *
+token_text(JsonbValue *v)
+{
+	if (v == NULL)
+		return "]";
+	switch (v->type)
+	{
+		case jbvString:
+			return string_of(v);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return v->val.boolean ? "true" : "false";
+		case jbvNull:
+			return "null";
+		default:
+			return is_array(v) ? "[" : "{";
+	}
 }
 
 /*
@@ -169,9 +214,152 @@ pop_key(CompileState *state, int saved_len)
 }
 
 /*
- * A string operand, or a {"equals-ignore-case": "..."} object for prefix
- * and suffix.  Sets *ignore_case accordingly.
+ * The reason for keys after the first one of a match condition, as
+ * EventBridge words it for that operator.
  */
+static bool
+fail_extra_keys(CompileState *state, const char *op)
+{
+	if (strcmp(op, "numeric") == 0 || strcmp(op, "anything-but") == 0)
+		return fail(state, "Too many elements in numeric expression");
+	return fail(state, "Only one key allowed in match expression");
+}
+
+/*
+ * The operator of a condition object: EventBridge reads its keys in the
+ * order written and judges the first, then refuses any other; jsonb keeps
+ * no order, so the first key (in jsonb's order) that is one of the names
+ * allowed here is taken, else the first key.
+ */
+static int
+primary_key(List *keys, const char *const *names, int nnames)
+{
+	for (int i = 0; i < list_length(keys); i++)
+		for (int k = 0; k < nnames; k++)
+			if (strcmp(list_nth(keys, i), names[k]) == 0)
+				return i;
+	return 0;
+}
+
+static const char *const operator_names[] = {
+	"prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but",
+	"numeric", "exists", "cidr"
+};
+static const char *const anything_but_names[] = {
+	"equals-ignore-case", "prefix", "suffix", "wildcard"
+};
+static const char *const affix_names[] = {"equals-ignore-case"};
+
+/* ---------------------------------------------------------------------
+ * The tree
+ * ---------------------------------------------------------------------
+ */
+
+static PatternNode *
+new_node(void)
+{
+	return palloc0(sizeof(PatternNode));
+}
+
+/* The field of node named seg, created when missing. */
+static PatternField *
+node_field(PatternNode *node, const char *seg, int seglen)
+{
+	PatternField *f;
+
+	for (int i = 0; i < node->nfields; i++)
+	{
+		f = &node->fields[i];
+		if (f->keylen == seglen && memcmp(f->key, seg, seglen) == 0)
+			return f;
+	}
+	if (node->nfields == node->fieldcap)
+	{
+		node->fieldcap = node->fieldcap ? node->fieldcap * 2 : 4;
+		node->fields = node->fields ?
+			repalloc(node->fields, sizeof(PatternField) * node->fieldcap) :
+			palloc(sizeof(PatternField) * node->fieldcap);
+	}
+	f = &node->fields[node->nfields++];
+	memset(f, 0, sizeof(PatternField));
+	f->key = pnstrdup(seg, seglen);
+	f->keylen = seglen;
+	return f;
+}
+
+/*
+ * The field at a dotted name below node: every segment but the last is a
+ * nested node, created as needed.
+ */
+static PatternField *
+path_field(PatternNode *node, const char *name, int len)
+{
+	for (;;)
+	{
+		const char *dot = memchr(name, '.', len);
+		PatternField *f;
+
+		if (dot == NULL)
+			return node_field(node, name, len);
+		f = node_field(node, name, dot - name);
+		if (f->child == NULL)
+			f->child = new_node();
+		node = f->child;
+		len -= (dot - name) + 1;
+		name = dot + 1;
+	}
+}
+
+static void
+node_add_or(PatternNode *node, PatternOr *or)
+{
+	if (node->nors == node->orcap)
+	{
+		node->orcap = node->orcap ? node->orcap * 2 : 2;
+		node->ors = node->ors ?
+			repalloc(node->ors, sizeof(PatternOr) * node->orcap) :
+			palloc(sizeof(PatternOr) * node->orcap);
+	}
+	node->ors[node->nors++] = *or;
+}
+
+/* ---------------------------------------------------------------------
+ * Conditions
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The characters of a case-insensitive operand with their simple case
+ * mappings, from Unicode's tables rather than the database's locale.
+ */
+static void
+compile_ignore_case(JsonbValue *v, PatternCond *cond)
+{
+	const unsigned char *s = (const unsigned char *) v->val.string.val;
+	int			len = v->val.string.len;
+	int			n = 0;
+
+	cond->str = string_of(v);
+	cond->len = len;
+	if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
+	{
+		s = (const unsigned char *) pg_server_to_any((const char *) s, len, PG_UTF8);
+		len = strlen((const char *) s);
+	}
+	cond->chars = palloc(sizeof(uint32[3]) * Max(len, 1));
+	for (int i = 0; i < len;)
+	{
+		uint32		cp;
+
+		i += unicode_utf8_decode(s + i, len - i, &cp);
+		cond->chars[n][0] = cp;
+		unicode_simple_case(cp, &cond->chars[n][1], &cond->chars[n][2]);
+		n++;
+	}
+	cond->nchars = n;
+}
+
+/* prefix / suffix: a string, or {"equals-ignore-case": "..."}. */
 static bool
 compile_affix(CompileState *state, const char *op, JsonbValue *v,
 			  PatternCond *cond, bool *ignore_case)
@@ -188,23 +376,33 @@ compile_affix(CompileState *state, const char *op, JsonbValue *v,
 		List	   *keys;
 		List	   *values;
 		JsonbValue *inner;
+		int			k;
 
 		object_pairs(v->val.binary.data, &keys, &values);
-		if (list_length(keys) != 1 ||
-			strcmp(linitial(keys), "equals-ignore-case") != 0)
-			return fail(state, "Value of %s must be a string or an object with the single key \"equals-ignore-case\"", op);
-		inner = linitial(values);
+		if (keys == NIL)
+			return fail(state, "%s expression name not found",
+						op[0] == 'p' ? "Prefix" : "Suffix");
+		k = primary_key(keys, affix_names, lengthof(affix_names));
+		if (strcmp(list_nth(keys, k), "equals-ignore-case") != 0)
+			return fail(state, "Unsupported %s pattern: %s", op,
+						(char *) list_nth(keys, k));
+		inner = list_nth(values, k);
 		if (inner->type != jbvString)
-			return fail(state, "Value of equals-ignore-case inside %s must be a string", op);
-		cond->str = pattern_fold_case(inner->val.string.val,
-									  inner->val.string.len, &cond->len);
+			return fail(state, "equals-ignore-case match pattern must be a string");
+		if (list_length(keys) > 1)
+			return fail(state, "Only one key allowed in match expression");
+		compile_ignore_case(inner, cond);
 		*ignore_case = true;
 		return true;
 	}
-	return fail(state, "Value of %s must be a string", op);
+	return fail(state, "%s match pattern must be a string", op);
 }
 
-/* Split a wildcard value at its unescaped stars. */
+/*
+ * Split a wildcard value at its unescaped stars.  Positions in reasons
+ * count bytes as EventBridge does, from 1 (its parser sees the value with
+ * its opening quote).
+ */
 static bool
 compile_wildcard(CompileState *state, JsonbValue *v, PatternCond *cond)
 {
@@ -213,14 +411,13 @@ compile_wildcard(CompileState *state, JsonbValue *v, PatternCond *cond)
 	int			nstars = 0;
 	StringInfoData piece;
 	List	   *pieces = NIL;
-	bool		prev_star = false;
 	PatternWildcard *wc;
 	int			npieces;
 	int			first;
 	int			last;
 
 	if (v->type != jbvString)
-		return fail(state, "Value of wildcard must be a string");
+		return fail(state, "wildcard match pattern must be a string");
 	s = v->val.string.val;
 	len = v->val.string.len;
 
@@ -232,26 +429,20 @@ compile_wildcard(CompileState *state, JsonbValue *v, PatternCond *cond)
 		if (c == '\\')
 		{
 			if (i + 1 >= len || (s[i + 1] != '*' && s[i + 1] != '\\'))
-				return fail(state, "Invalid escape in wildcard value \"%.*s\": only \\* and \\\\ are allowed", len, s);
+				return fail(state, "Invalid escape character at pos %d", i + 1);
 			appendStringInfoChar(&piece, s[i + 1]);
 			i++;
-			prev_star = false;
 		}
 		else if (c == '*')
 		{
-			if (prev_star)
-				return fail(state, "Consecutive wildcard characters at position %d of \"%.*s\"", i, len, s);
-			if (++nstars > PATTERN_MAX_WILDCARD_STARS)
-				return fail(state, "Rule is too complex: wildcard value \"%.*s\" has more than %d wildcard characters", len, s, PATTERN_MAX_WILDCARD_STARS);
+			if (i + 1 < len && s[i + 1] == '*')
+				return fail(state, "Consecutive wildcard characters at pos %d", i + 1);
+			nstars++;
 			pieces = lappend(pieces, pnstrdup(piece.data, piece.len));
 			resetStringInfo(&piece);
-			prev_star = true;
 		}
 		else
-		{
 			appendStringInfoChar(&piece, c);
-			prev_star = false;
-		}
 	}
 	pieces = lappend(pieces, pnstrdup(piece.data, piece.len));
 
@@ -283,116 +474,212 @@ compile_wildcard(CompileState *state, JsonbValue *v, PatternCond *cond)
 	return true;
 }
 
+static int
+numeric_compare(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+											 NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/*
+ * numeric: ["=", n], [">" or ">=", n], ["<" or "<=", n], or a lower bound
+ * followed by an upper bound, checked in EventBridge's order so that the
+ * reasons are the service's.
+ */
 static bool
 compile_numeric(CompileState *state, JsonbValue *v, PatternCond *cond)
 {
 	List	   *elems;
-	bool		has_lower = false;
-	bool		has_upper = false;
+	int			n;
+	JsonbValue *opv;
+	JsonbValue *numv;
+	char	   *op;
 
 	if (!is_array(v))
-		return fail(state, "Value of numeric must be an array");
+		return fail(state, "Value of numeric must be an array.");
 	elems = array_elements(v->val.binary.data);
-	if (list_length(elems) == 0)
-		return fail(state, "Value of numeric must not be an empty array");
-	if (list_length(elems) != 2 && list_length(elems) != 4)
-		return fail(state, "Value of numeric must be an operator and a number, or two such pairs forming a range");
-
+	n = list_length(elems);
+	opv = n > 0 ? linitial(elems) : NULL;
+	if (opv == NULL || opv->type != jbvString)
+		return fail(state, "Invalid member in numeric match: %s", token_text(opv));
+	op = string_of(opv);
+	numv = n > 1 ? lsecond(elems) : NULL;
 	cond->kind = PCOND_NUMERIC;
-	for (int i = 0; i < list_length(elems); i += 2)
+
+	if (strcmp(op, "=") == 0)
 	{
-		JsonbValue *opv = list_nth(elems, i);
-		JsonbValue *numv = list_nth(elems, i + 1);
-		char	   *op;
-
-		if (opv->type != jbvString)
-			return fail(state, "Value of numeric must start each comparison with an operator string (=, <, <=, >, >=)");
-		op = string_of(opv);
-		if (numv->type != jbvNumeric)
-			return fail(state, "Value after \"%s\" in numeric must be a number", op);
-
-		if (strcmp(op, "=") == 0)
-		{
-			if (list_length(elems) != 2)
-				return fail(state, "Value of numeric cannot combine \"=\" with another comparison");
-			cond->lower = cond->upper = numeric_of(numv);
-			cond->lower_inclusive = cond->upper_inclusive = true;
-			has_lower = has_upper = true;
-		}
-		else if (strcmp(op, ">") == 0 || strcmp(op, ">=") == 0)
-		{
-			if (has_lower)
-				return fail(state, "Value of numeric has more than one lower bound");
-			cond->lower = numeric_of(numv);
-			cond->lower_inclusive = (op[1] == '=');
-			has_lower = true;
-		}
-		else if (strcmp(op, "<") == 0 || strcmp(op, "<=") == 0)
-		{
-			if (has_upper)
-				return fail(state, "Value of numeric has more than one upper bound");
-			cond->upper = numeric_of(numv);
-			cond->upper_inclusive = (op[1] == '=');
-			has_upper = true;
-		}
-		else
-			return fail(state, "Unrecognized numeric range operator \"%s\"", op);
+		if (numv == NULL || numv->type != jbvNumeric)
+			return fail(state, "Value of equals must be numeric");
+		if (n > 2)
+			return fail(state, "Too many elements in numeric expression");
+		cond->lower = cond->upper = numeric_of(numv);
+		cond->lower_inclusive = cond->upper_inclusive = true;
+		return true;
 	}
-
-	if (cond->lower && cond->upper && list_length(elems) == 4)
+	if (strcmp(op, ">") == 0 || strcmp(op, ">=") == 0)
 	{
-		int			cmp = DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-															NumericGetDatum(cond->lower),
-															NumericGetDatum(cond->upper)));
+		JsonbValue *op2v;
+		JsonbValue *topv;
+		char	   *op2;
 
-		if (cmp >= 0)
-			return fail(state, "Value of numeric is an empty range: the lower bound must be less than the upper bound");
+		if (numv == NULL || numv->type != jbvNumeric)
+			return fail(state, "Value of %s must be numeric", op);
+		cond->lower = numeric_of(numv);
+		cond->lower_inclusive = (op[1] == '=');
+		if (n == 2)
+			return true;
+		op2v = list_nth(elems, 2);
+		if (op2v->type != jbvString)
+			return fail(state, "Bad value in numeric range: %s", token_text(op2v));
+		op2 = string_of(op2v);
+		if (strcmp(op2, "<") != 0 && strcmp(op2, "<=") != 0)
+			return fail(state, "Bad numeric range operator: %s", op2);
+		topv = n > 3 ? list_nth(elems, 3) : NULL;
+		if (topv == NULL || topv->type != jbvNumeric)
+			return fail(state, "Value of %s must be numeric", op2);
+		if (n > 4)
+			return fail(state, "Too many terms in numeric range expression");
+		cond->upper = numeric_of(topv);
+		cond->upper_inclusive = (op2[1] == '=');
+		if (numeric_compare(cond->lower, cond->upper) >= 0)
+			return fail(state, "Bottom must be less than top");
+		return true;
 	}
+	if (strcmp(op, "<") == 0 || strcmp(op, "<=") == 0)
+	{
+		if (numv == NULL || numv->type != jbvNumeric)
+			return fail(state, "Value of %s must be numeric", op);
+		if (n > 2)
+			return fail(state, "Too many elements in numeric expression");
+		cond->upper = numeric_of(numv);
+		cond->upper_inclusive = (op[1] == '=');
+		return true;
+	}
+	return fail(state, "Unrecognized numeric range operator: %s", op);
+}
+
+/* Java's Integer.parseInt: an optional sign, then decimal digits. */
+static bool
+parse_java_int(const char *s, long *result)
+{
+	const char *p = s;
+	bool		neg = false;
+	long		v = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = (*p++ == '-');
+	if (*p == '\0')
+		return false;
+	for (; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (*p - '0');
+		if (v > (long) PG_INT32_MAX + 1)
+			return false;
+	}
+	if (!neg && v > PG_INT32_MAX)
+		return false;
+	*result = neg ? -v : v;
 	return true;
 }
 
-/* Parse "address/bits" for IPv4 or IPv6. */
+/* Does s match the regular expression [set]* entirely (set given as a test)? */
+static bool
+looks_like_ipv4(const char *s)
+{
+	int			groups = 0;
+	int			digits = 0;
+
+	for (; *s; s++)
+	{
+		if (*s >= '0' && *s <= '9')
+			digits++;
+		else if (*s == '.' && digits > 0 && groups < 3)
+		{
+			groups++;
+			digits = 0;
+		}
+		else
+			return false;
+	}
+	return groups == 3 && digits > 0;
+}
+
+static bool
+looks_like_ipv6(const char *s)
+{
+	bool		colon = false;
+
+	for (; *s; s++)
+	{
+		if (*s == ':')
+			colon = true;
+		else if (!isxdigit((unsigned char) *s))
+			return false;
+	}
+	return colon;
+}
+
+/*
+ * cidr: "address/bits", checked in EventBridge's order (one '/', an
+ * integer mask, a literal address).  Unlike EventBridge, /32 (IPv4) and
+ * /128 (IPv6) are accepted: a block of one address.
+ */
 static bool
 compile_cidr(CompileState *state, JsonbValue *v, PatternCond *cond)
 {
 	char	   *text;
+	char	   *addr;
+	char	   *mask;
 	char	   *slash;
-	char	   *end;
 	long		bits;
 	int			maxbits;
+	int			nparts;
 
 	if (v->type != jbvString)
-		return fail(state, "Value of cidr must be a string");
+		return fail(state, "prefix match pattern must be a string");
 	text = string_of(v);
-	slash = strchr(text, '/');
-	if (slash == NULL)
-		return fail(state, "Value of cidr \"%s\" is not a CIDR block: expected address/prefix-length", text);
-	*slash = '\0';
 
-	if (inet_pton(AF_INET, text, cond->network) == 1)
+	/* Java's String.split("/"): trailing empty parts are dropped */
+	addr = pstrdup(text);
+	{
+		int			end = strlen(addr);
+
+		while (end > 0 && addr[end - 1] == '/')
+			addr[--end] = '\0';
+		nparts = (end > 0) ? 1 : 0;
+		for (int i = 0; i < end; i++)
+			if (addr[i] == '/')
+				nparts++;
+	}
+	if (nparts != 2)
+		return fail(state, "Malformed CIDR, one '/' required");
+	slash = strchr(addr, '/');
+	*slash = '\0';
+	mask = slash + 1;
+	if (!parse_java_int(mask, &bits))
+		return fail(state, "Malformed CIDR, mask bits must be an integer");
+	if (bits < 0)
+		return fail(state, "Malformed CIDR, mask bits must not be negative");
+
+	if (!looks_like_ipv4(addr) && !looks_like_ipv6(addr))
+		return fail(state, "Nonstandard IP address: %s", addr);
+	if (inet_pton(AF_INET, addr, cond->network) == 1)
 	{
 		cond->family = 4;
 		maxbits = 32;
 	}
-	else if (inet_pton(AF_INET6, text, cond->network) == 1)
+	else if (inet_pton(AF_INET6, addr, cond->network) == 1)
 	{
 		cond->family = 6;
 		maxbits = 128;
 	}
 	else
-	{
-		*slash = '/';
-		return fail(state, "Value of cidr \"%s\" has an invalid IP address", text);
-	}
-
-	errno = 0;
-	if (slash[1] < '0' || slash[1] > '9')
-		bits = -1;
-	else
-		bits = strtol(slash + 1, &end, 10);
-	*slash = '/';
-	if (bits < 0 || errno != 0 || *end != '\0' || bits > maxbits)
-		return fail(state, "Value of cidr \"%s\" has an invalid prefix length (0 to %d)", text, maxbits);
+		return fail(state, "Invalid IP address: %s", addr);
+	if (bits > maxbits)
+		return fail(state, "IPv%d mask bits must be < %d", cond->family, maxbits);
 	cond->prefix_bits = (int) bits;
 
 	/* Clear host bits so matching compares whole bytes. */
@@ -411,192 +698,193 @@ compile_cidr(CompileState *state, JsonbValue *v, PatternCond *cond)
 	return true;
 }
 
+static void
+exact_value(JsonbValue *e, PatternCond *n)
+{
+	if (e->type == jbvString)
+	{
+		n->kind = PCOND_STRING;
+		n->str = string_of(e);
+		n->len = e->val.string.len;
+	}
+	else
+	{
+		n->kind = PCOND_NUMBER;
+		n->number = numeric_of(e);
+	}
+}
+
 /*
- * anything-but: a string or number, a non-empty list of strings or of
- * numbers, or a prefix / suffix / wildcard / equals-ignore-case object
- * whose value is a string or a non-empty list of strings.
+ * anything-but: a string or number, a list of strings or of numbers, or an
+ * equals-ignore-case / prefix / suffix / wildcard object whose value is a
+ * string or a list of strings.
  */
 static bool
 compile_anything_but(CompileState *state, JsonbValue *v, PatternCond *cond)
 {
+	const char *op = NULL;
+	bool		extra_keys = false;
+	List	   *operands;
+	ListCell   *lc;
+	int			i = 0;
+
 	cond->kind = PCOND_ANYTHING_BUT;
-
-	if (v->type == jbvString || v->type == jbvNumeric)
-	{
-		cond->nnegated = 1;
-		cond->negated = palloc0(sizeof(PatternCond));
-		if (v->type == jbvString)
-		{
-			cond->negated->kind = PCOND_STRING;
-			cond->negated->str = string_of(v);
-			cond->negated->len = v->val.string.len;
-		}
-		else
-		{
-			cond->negated->kind = PCOND_NUMBER;
-			cond->negated->number = numeric_of(v);
-		}
-		return true;
-	}
-
-	if (is_array(v))
-	{
-		List	   *elems = array_elements(v->val.binary.data);
-		enum jbvType first_type;
-		int			i = 0;
-		ListCell   *lc;
-
-		if (list_length(elems) == 0)
-			return fail(state, "Value of anything-but must not be an empty array");
-		first_type = ((JsonbValue *) linitial(elems))->type;
-		if (first_type != jbvString && first_type != jbvNumeric)
-			return fail(state, "Value of anything-but must be a list of strings or a list of numbers");
-		cond->nnegated = list_length(elems);
-		cond->negated = palloc0(sizeof(PatternCond) * cond->nnegated);
-		foreach(lc, elems)
-		{
-			JsonbValue *e = lfirst(lc);
-			PatternCond *n = &cond->negated[i++];
-
-			if (e->type != first_type)
-				return fail(state, "Value of anything-but must be a list of strings or a list of numbers, not a mix");
-			if (e->type == jbvString)
-			{
-				n->kind = PCOND_STRING;
-				n->str = string_of(e);
-				n->len = e->val.string.len;
-			}
-			else
-			{
-				n->kind = PCOND_NUMBER;
-				n->number = numeric_of(e);
-			}
-		}
-		return true;
-	}
-
 	if (is_object(v))
 	{
 		List	   *keys;
 		List	   *values;
-		char	   *op;
-		JsonbValue *operand;
-		List	   *operands;
-		ListCell   *lc;
-		int			i = 0;
+		int			k;
 
 		object_pairs(v->val.binary.data, &keys, &values);
-		if (list_length(keys) != 1)
-			return fail(state, "Value of anything-but must be an object with exactly one key (prefix, suffix, wildcard or equals-ignore-case)");
-		op = linitial(keys);
-		operand = linitial(values);
-		if (strcmp(op, "prefix") != 0 && strcmp(op, "suffix") != 0 &&
-			strcmp(op, "wildcard") != 0 && strcmp(op, "equals-ignore-case") != 0)
-			return fail(state, "Unsupported match type inside anything-but: \"%s\" (use prefix, suffix, wildcard or equals-ignore-case)", op);
+		if (keys == NIL)
+			return fail(state, "Anything-But expression name not found");
+		k = primary_key(keys, anything_but_names, lengthof(anything_but_names));
+		op = list_nth(keys, k);
+		if (strcmp(op, "equals-ignore-case") != 0 && strcmp(op, "prefix") != 0 &&
+			strcmp(op, "suffix") != 0 && strcmp(op, "wildcard") != 0)
+			return fail(state, "Unsupported anything-but pattern: %s", op);
+		v = list_nth(values, k);
+		extra_keys = list_length(keys) > 1;
+	}
+	if (!is_array(v) && v->type != jbvString && v->type != jbvNumeric)
+		return fail(state, "Value of anything-but must be an array or single string/number value.");
+	operands = is_array(v) ? array_elements(v->val.binary.data) : list_make1(v);
 
-		if (operand->type == jbvString)
-			operands = list_make1(operand);
-		else if (is_array(operand))
-		{
-			operands = array_elements(operand->val.binary.data);
-			if (list_length(operands) == 0)
-				return fail(state, "Value of %s inside anything-but must not be an empty array", op);
-		}
-		else
-			return fail(state, "Value of %s inside anything-but must be a string or a list of strings", op);
+	if (op == NULL)
+	{
+		bool		has_string = false;
+		bool		has_number = false;
 
-		cond->nnegated = list_length(operands);
-		cond->negated = palloc0(sizeof(PatternCond) * cond->nnegated);
 		foreach(lc, operands)
 		{
 			JsonbValue *e = lfirst(lc);
-			PatternCond *n = &cond->negated[i++];
+
+			if (e->type == jbvString)
+				has_string = true;
+			else if (e->type == jbvNumeric)
+				has_number = true;
+			else
+				return fail(state, "Inside anything but list, start|null|boolean is not supported.");
+		}
+		if (has_string == has_number)
+			return fail(state, "Inside anything but list, either all values are number or string, mixed type is not supported");
+	}
+	else
+	{
+		foreach(lc, operands)
+		{
+			JsonbValue *e = lfirst(lc);
 
 			if (e->type != jbvString)
-				return fail(state, "Value of %s inside anything-but must be a string or a list of strings", op);
-			if (strcmp(op, "wildcard") == 0)
 			{
-				if (!compile_wildcard(state, e, n))
-					return false;
+				if (op[0] == 'e')
+					return fail(state, "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.");
+				if (op[0] == 'w')
+					return fail(state, "wildcard match pattern must be a string");
+				return fail(state, "prefix/suffix match pattern must be a string");
 			}
-			else if (strcmp(op, "equals-ignore-case") == 0)
-			{
-				n->kind = PCOND_EQUALS_IC;
-				n->str = pattern_fold_case(e->val.string.val, e->val.string.len, &n->len);
-			}
-			else
-			{
-				n->kind = (op[0] == 'p') ? PCOND_PREFIX : PCOND_SUFFIX;
-				n->str = string_of(e);
-				n->len = e->val.string.len;
-			}
+			if ((op[0] == 'p' || op[0] == 's') && e->val.string.len == 0 &&
+				!state->stored)
+				return fail(state, "Null prefix/suffix not allowed");
 		}
-		return true;
+		if (operands == NIL)
+			return fail(state, "Value of %s inside anything-but must not be an empty array", op);
 	}
 
-	return fail(state, "Value of anything-but must be a string, a number, a list of strings or numbers, or an object");
+	cond->nnegated = list_length(operands);
+	cond->negated = palloc0(sizeof(PatternCond) * Max(cond->nnegated, 1));
+	foreach(lc, operands)
+	{
+		JsonbValue *e = lfirst(lc);
+		PatternCond *n = &cond->negated[i++];
+
+		if (op == NULL)
+			exact_value(e, n);
+		else if (op[0] == 'w')
+		{
+			if (!compile_wildcard(state, e, n))
+				return false;
+		}
+		else if (op[0] == 'e')
+		{
+			n->kind = PCOND_EQUALS_IC;
+			compile_ignore_case(e, n);
+		}
+		else
+		{
+			n->kind = (op[0] == 'p') ? PCOND_PREFIX : PCOND_SUFFIX;
+			n->str = string_of(e);
+			n->len = e->val.string.len;
+		}
+	}
+	if (extra_keys)
+		return fail(state, "Too many elements in numeric expression");
+	return true;
 }
 
-/* One {"operator": operand} object inside a leaf's list. */
+/* One {"operator": operand} object inside a field's list. */
 static bool
 compile_condition(CompileState *state, JsonbContainer *object,
-				  PatternCond *cond, bool negated)
+				  PatternCond *cond)
 {
 	List	   *keys;
 	List	   *values;
 	char	   *op;
 	JsonbValue *operand;
 	bool		ignore_case;
+	bool		ok;
+	int			k;
 
 	object_pairs(object, &keys, &values);
-	if (list_length(keys) == 0)
-		return fail(state, "Empty objects are not allowed as match conditions of \"%s\"", current_key(state));
-	if (list_length(keys) > 1)
-		return fail(state, "A match condition of \"%s\" must have exactly one operator, found %d", current_key(state), list_length(keys));
-	op = linitial(keys);
-	operand = linitial(values);
+	if (keys == NIL)
+		return fail(state, "Match expression name not found");
+	k = primary_key(keys, operator_names, lengthof(operator_names));
+	op = list_nth(keys, k);
+	operand = list_nth(values, k);
 
-	if (strcmp(op, "prefix") == 0)
+	if (strcmp(op, "prefix") == 0 || strcmp(op, "suffix") == 0)
 	{
-		if (!compile_affix(state, op, operand, cond, &ignore_case))
-			return false;
-		cond->kind = ignore_case ? PCOND_PREFIX_IC : PCOND_PREFIX;
-	}
-	else if (strcmp(op, "suffix") == 0)
-	{
-		if (!compile_affix(state, op, operand, cond, &ignore_case))
-			return false;
-		cond->kind = ignore_case ? PCOND_SUFFIX_IC : PCOND_SUFFIX;
+		ok = compile_affix(state, op, operand, cond, &ignore_case);
+		if (op[0] == 'p')
+			cond->kind = ignore_case ? PCOND_PREFIX_IC : PCOND_PREFIX;
+		else
+			cond->kind = ignore_case ? PCOND_SUFFIX_IC : PCOND_SUFFIX;
 	}
 	else if (strcmp(op, "equals-ignore-case") == 0)
 	{
 		if (operand->type != jbvString)
-			return fail(state, "Value of equals-ignore-case must be a string");
+			return fail(state, "equals-ignore-case match pattern must be a string");
 		cond->kind = PCOND_EQUALS_IC;
-		cond->str = pattern_fold_case(operand->val.string.val,
-									  operand->val.string.len, &cond->len);
+		compile_ignore_case(operand, cond);
+		ok = true;
 	}
 	else if (strcmp(op, "wildcard") == 0)
-		return compile_wildcard(state, operand, cond);
-	else if (strcmp(op, "anything-but") == 0 && !negated)
-		return compile_anything_but(state, operand, cond);
+		ok = compile_wildcard(state, operand, cond);
+	else if (strcmp(op, "anything-but") == 0)
+		ok = compile_anything_but(state, operand, cond);
 	else if (strcmp(op, "numeric") == 0)
-		return compile_numeric(state, operand, cond);
+		ok = compile_numeric(state, operand, cond);
 	else if (strcmp(op, "exists") == 0)
 	{
 		if (operand->type != jbvBool)
-			return fail(state, "Value of exists must be true or false");
+			return fail(state, "exists match pattern must be either true or false.");
 		cond->kind = PCOND_EXISTS;
 		cond->exists = operand->val.boolean;
+		ok = true;
 	}
 	else if (strcmp(op, "cidr") == 0)
-		return compile_cidr(state, operand, cond);
+		ok = compile_cidr(state, operand, cond);
 	else
-		return fail(state, "Unrecognized match type \"%s\"", op);
-	return true;
+		return fail(state, "Unrecognized match type %s", op);
+	if (ok && list_length(keys) > 1)
+		return fail_extra_keys(state, op);
+	return ok;
 }
 
-/* A leaf: a non-empty list of values and operator objects, ORed. */
+/*
+ * A field's list: values and operator objects, ORed.  A list given again
+ * for the same field replaces the earlier one.
+ */
 static bool
 compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
 {
@@ -604,11 +892,12 @@ compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
 	ListCell   *lc;
 	int			i = 0;
 
-	if (list_length(elems) == 0)
-		return fail(state, "Empty arrays are not allowed: \"%s\" must list at least one value or condition", current_key(state));
+	if (elems == NIL)
+		return fail(state, "Empty arrays are not allowed");
 
 	field->nconds = list_length(elems);
 	field->conds = palloc0(sizeof(PatternCond) * field->nconds);
+	field->has_absent = false;
 	foreach(lc, elems)
 	{
 		JsonbValue *e = lfirst(lc);
@@ -617,13 +906,8 @@ compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
 		switch (e->type)
 		{
 			case jbvString:
-				cond->kind = PCOND_STRING;
-				cond->str = string_of(e);
-				cond->len = e->val.string.len;
-				break;
 			case jbvNumeric:
-				cond->kind = PCOND_NUMBER;
-				cond->number = numeric_of(e);
+				exact_value(e, cond);
 				break;
 			case jbvBool:
 				cond->kind = e->val.boolean ? PCOND_TRUE : PCOND_FALSE;
@@ -633,80 +917,66 @@ compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
 				break;
 			case jbvBinary:
 				if (JsonContainerIsArray(e->val.binary.data))
-					return fail(state, "Arrays are not allowed inside the list of \"%s\": use one list of values", current_key(state));
-				if (!compile_condition(state, e->val.binary.data, cond, false))
+					return fail(state, "Match value must be String, number, true, false, or null");
+				if (!compile_condition(state, e->val.binary.data, cond))
 					return false;
+				if (cond->kind == PCOND_EXISTS && !cond->exists)
+					field->has_absent = true;
 				break;
 			default:
-				return fail(state, "Unsupported value in \"%s\"", current_key(state));
+				return fail(state, "Match value must be String, number, true, false, or null");
 		}
 	}
 	return true;
 }
 
-static PatternOr *
-compile_or(CompileState *state, JsonbValue *v, PatternOr *or)
+static bool
+compile_or(CompileState *state, JsonbValue *v, PatternNode *into)
 {
 	List	   *elems;
 	ListCell   *lc;
+	PatternOr	or;
 	int			i = 0;
 
 	if (!is_array(v))
-	{
-		fail(state, "Value of $or must be an array of patterns");
-		return NULL;
-	}
+		return fail(state, "It must be an Array followed with $or.");
 	elems = array_elements(v->val.binary.data);
-	if (list_length(elems) == 0)
-	{
-		fail(state, "Value of $or must not be an empty array");
-		return NULL;
-	}
-	or->nalternatives = list_length(elems);
-	or->alternatives = palloc(sizeof(PatternNode *) * or->nalternatives);
+	or.nalternatives = list_length(elems);
+	or.alternatives = palloc(sizeof(PatternNode *) * Max(or.nalternatives, 1));
 	foreach(lc, elems)
 	{
 		JsonbValue *e = lfirst(lc);
 
 		if (!is_object(e))
-		{
-			fail(state, "Each element of $or must be a pattern object");
-			return NULL;
-		}
-		or->alternatives[i] = compile_node(state, e->val.binary.data);
-		if (or->alternatives[i] == NULL)
-			return NULL;
+			return fail(state, "Only JSON object is allowed in array of $or relationship.");
+		or.alternatives[i] = new_node();
+		state->or_depth++;
+		if (!compile_node(state, e->val.binary.data, or.alternatives[i]))
+			return false;
+		state->or_depth--;
 		i++;
 	}
-	return or;
+	if (or.nalternatives < (state->stored ? 1 : 2))
+		return fail(state, "There must have at least 2 Objects in $or relationship.");
+	node_add_or(into, &or);
+	return true;
 }
 
-/* An object level of the pattern. */
-static PatternNode *
-compile_node(CompileState *state, JsonbContainer *object)
+/* An object level of the pattern, compiled into (merged with) into. */
+static bool
+compile_node(CompileState *state, JsonbContainer *object, PatternNode *into)
 {
 	List	   *keys;
 	List	   *values;
-	PatternNode *node = palloc0(sizeof(PatternNode));
 	const char *parent_key = state->key;
-	int			nors = 0;
-	int			nfields = 0;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 
 	object_pairs(object, &keys, &values);
-	if (list_length(keys) == 0)
-	{
-		if (state->key == NULL)
-			fail(state, "Event pattern must not be empty");
-		else
-			fail(state, "\"%s\" must not be an empty object", current_key(state));
-		return NULL;
-	}
+	if (keys == NIL)
+		return fail(state, "Empty objects are not allowed");
 
-	node->fields = palloc0(sizeof(PatternField) * list_length(keys));
-	node->ors = palloc0(sizeof(PatternOr) * list_length(keys));
 	for (int i = 0; i < list_length(keys); i++)
 	{
 		char	   *key = list_nth(keys, i);
@@ -717,39 +987,575 @@ compile_node(CompileState *state, JsonbContainer *object)
 		state->key = key;
 		if (strcmp(key, "$or") == 0)
 		{
-			if (compile_or(state, value, &node->ors[nors]) == NULL)
-				return NULL;
-			nors++;
+			if (!compile_or(state, value, into))
+				return false;
 		}
 		else
 		{
-			PatternField *field = &node->fields[nfields++];
+			PatternField *field;
 
-			field->key = key;
-			field->keylen = strlen(key);
+			if (state->or_depth > 0)
+			{
+				for (int r = 0; r < lengthof(or_reserved_names); r++)
+					if (strcmp(key, or_reserved_names[r]) == 0)
+						return fail(state, "%s is Ruler reserved fieldName which cannot be used inside $or.", key);
+			}
+			if (!is_object(value) && !is_array(value))
+				return fail(state, "\"%s\" must be an object or an array", key);
+			field = path_field(into, key, strlen(key));
 			if (is_object(value))
 			{
-				field->child = compile_node(state, value->val.binary.data);
 				if (field->child == NULL)
-					return NULL;
+					field->child = new_node();
+				if (!compile_node(state, value->val.binary.data, field->child))
+					return false;
 			}
-			else if (is_array(value))
-			{
-				if (!compile_leaf(state, value->val.binary.data, field))
-					return NULL;
-			}
-			else
-			{
-				fail(state, "\"%s\" must be an object or an array", key);
-				return NULL;
-			}
+			else if (!compile_leaf(state, value->val.binary.data, field))
+				return false;
 		}
 		pop_key(state, saved);
 		state->key = parent_key;
 	}
-	node->nfields = nfields;
-	node->nors = nors;
-	return node;
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * $or branches override the fields named outside them
+ * ---------------------------------------------------------------------
+ */
+
+/* A field with conditions, and its path (segments joined by \x1f). */
+typedef struct LeafPath
+{
+	PatternField *field;
+	char	   *path;
+	List	   *segments;
+} LeafPath;
+
+/* Paths of every field with conditions below node, $or branches included. */
+static void
+collect_named(PatternNode *node, const char *prefix, bool top, List **out)
+{
+	for (int i = 0; i < node->nfields; i++)
+	{
+		PatternField *f = &node->fields[i];
+		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
+
+		if (f->nconds > 0)
+			*out = lappend(*out, path);
+		if (f->child)
+			collect_named(f->child, path, false, out);
+	}
+	for (int i = 0; i < node->nors; i++)
+		for (int j = 0; j < node->ors[i].nalternatives; j++)
+			collect_named(node->ors[i].alternatives[j], prefix, top, out);
+}
+
+/* Fields with conditions below node outside any $or. */
+static void
+collect_plain(PatternNode *node, const char *prefix, bool top, List *segs,
+			  List **out)
+{
+	for (int i = 0; i < node->nfields; i++)
+	{
+		PatternField *f = &node->fields[i];
+		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
+		List	   *s = lappend(list_copy(segs), f->key);
+
+		if (f->nconds > 0)
+		{
+			LeafPath   *lp = palloc(sizeof(LeafPath));
+
+			lp->field = f;
+			lp->path = path;
+			lp->segments = s;
+			*out = lappend(*out, lp);
+		}
+		if (f->child)
+			collect_plain(f->child, path, false, s, out);
+	}
+}
+
+static bool
+path_listed(List *paths, const char *path)
+{
+	ListCell   *lc;
+
+	foreach(lc, paths)
+		if (strcmp(lfirst(lc), path) == 0)
+			return true;
+	return false;
+}
+
+static void
+override_node(PatternNode *node)
+{
+	check_stack_depth();
+	for (int g = 0; g < node->nors; g++)
+	{
+		PatternOr  *or = &node->ors[g];
+		List	  **named = palloc0(sizeof(List *) * or->nalternatives);
+		List	   *all = NIL;
+		List	   *plain = NIL;
+		ListCell   *lc;
+
+		/*
+		 * A field is replaced when some branch names it, at any depth of the
+		 * branch.  It moves into each branch that does not name it outside
+		 * the branch's own $or (that branch's pass then moves it further
+		 * down), so that every expansion of the $or sees it exactly where
+		 * EventBridge's expansion would.
+		 */
+		for (int j = 0; j < or->nalternatives; j++)
+		{
+			List	   *own = NIL;
+			ListCell   *oc;
+
+			collect_named(or->alternatives[j], "", true, &all);
+			collect_plain(or->alternatives[j], "", true, NIL, &own);
+			foreach(oc, own)
+				named[j] = lappend(named[j], ((LeafPath *) lfirst(oc))->path);
+		}
+		collect_plain(node, "", true, NIL, &plain);
+		foreach(lc, plain)
+		{
+			LeafPath   *lp = lfirst(lc);
+
+			if (!path_listed(all, lp->path))
+				continue;
+			for (int j = 0; j < or->nalternatives; j++)
+			{
+				PatternNode *alt = or->alternatives[j];
+				PatternField *f = NULL;
+				ListCell   *sc;
+
+				if (path_listed(named[j], lp->path))
+					continue;
+				foreach(sc, lp->segments)
+				{
+					char	   *seg = lfirst(sc);
+
+					if (f != NULL)
+					{
+						if (f->child == NULL)
+							f->child = new_node();
+						alt = f->child;
+					}
+					f = node_field(alt, seg, strlen(seg));
+				}
+				f->nconds = lp->field->nconds;
+				f->conds = lp->field->conds;
+				f->has_absent = lp->field->has_absent;
+			}
+			lp->field->nconds = 0;
+			lp->field->conds = NULL;
+			lp->field->has_absent = false;
+		}
+	}
+	for (int i = 0; i < node->nfields; i++)
+		if (node->fields[i].child)
+			override_node(node->fields[i].child);
+	for (int g = 0; g < node->nors; g++)
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			override_node(node->ors[g].alternatives[j]);
+}
+
+/* Drop fields left without conditions or nested fields. */
+static bool
+prune_node(PatternNode *node)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < node->nfields; i++)
+	{
+		PatternField *f = &node->fields[i];
+
+		if (f->child && prune_node(f->child))
+			f->child = NULL;
+		if (f->child == NULL && f->nconds == 0)
+			continue;
+		node->fields[kept++] = *f;
+	}
+	node->nfields = kept;
+	for (int g = 0; g < node->nors; g++)
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			(void) prune_node(node->ors[g].alternatives[j]);
+	return node->nfields == 0 && node->nors == 0;
+}
+
+/* Give each field with {"exists": false} its path from the root. */
+static void
+set_absent_paths(PatternNode *node, char **segs, int *lens, int depth)
+{
+	check_stack_depth();
+	for (int i = 0; i < node->nfields; i++)
+	{
+		PatternField *f = &node->fields[i];
+		char	  **s = palloc(sizeof(char *) * (depth + 1));
+		int		   *l = palloc(sizeof(int) * (depth + 1));
+
+		memcpy(s, segs, sizeof(char *) * depth);
+		memcpy(l, lens, sizeof(int) * depth);
+		s[depth] = f->key;
+		l[depth] = f->keylen;
+		if (f->has_absent)
+		{
+			f->nabspath = depth + 1;
+			f->abspath = s;
+			f->abspathlens = l;
+		}
+		if (f->child)
+			set_absent_paths(f->child, s, l, depth + 1);
+	}
+	for (int g = 0; g < node->nors; g++)
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			set_absent_paths(node->ors[g].alternatives[j], segs, lens, depth);
+}
+
+/* ---------------------------------------------------------------------
+ * Wildcard complexity
+ *
+ * EventBridge bounds how many wildcard-pattern prefixes one value of a
+ * field can be in at the same time: for every field, over all of the
+ * rule's wildcard and anything-but wildcard values on that field ($or
+ * branches included), the largest number of (value, position) pairs that
+ * some input string leaves active, where a position is a prefix of the
+ * value's bytes (its '*' included) and each value is taken as EventBridge
+ * stores it, between double quotes.  The value *:*:*:*:*:event-bus/ with a
+ * last star has 11 such prefixes after the input "::::::event-bus/"; the
+ * service refuses more than PATTERN_MAX_COMPLEXITY.  The evaluation walks the sets of active
+ * positions reachable by some input (a subset construction), and stops as
+ * soon as one is too large.
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct WildcardItem
+{
+	char	   *path;
+	bool		negated;		/* anything-but wildcard */
+	char	   *value;
+	int			len;
+} WildcardItem;
+
+typedef struct ActiveSet
+{
+	int			n;
+	int			pos[PATTERN_MAX_COMPLEXITY + 1];	/* sorted; zero-padded */
+} ActiveSet;
+
+static void
+collect_wildcards(PatternNode *node, const char *prefix, bool top, List **out)
+{
+	for (int i = 0; i < node->nfields; i++)
+	{
+		PatternField *f = &node->fields[i];
+		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
+
+		for (int c = 0; c < f->nconds; c++)
+		{
+			PatternCond *cond = &f->conds[c];
+
+			if (cond->kind == PCOND_WILDCARD || cond->kind == PCOND_ANYTHING_BUT)
+			{
+				int			n = cond->kind == PCOND_WILDCARD ? 1 : cond->nnegated;
+
+				for (int k = 0; k < n; k++)
+				{
+					PatternCond *w = cond->kind == PCOND_WILDCARD ? cond : &cond->negated[k];
+					WildcardItem *item;
+
+					if (w->kind != PCOND_WILDCARD)
+						continue;
+					item = palloc(sizeof(WildcardItem));
+					item->path = path;
+					item->negated = (cond->kind == PCOND_ANYTHING_BUT);
+					item->value = w->str;
+					item->len = w->len;
+					*out = lappend(*out, item);
+				}
+			}
+		}
+		if (f->child)
+			collect_wildcards(f->child, path, false, out);
+	}
+	for (int g = 0; g < node->nors; g++)
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			collect_wildcards(node->ors[g].alternatives[j], prefix, top, out);
+}
+
+static int
+compare_wildcard_items(const ListCell *a, const ListCell *b)
+{
+	const WildcardItem *x = lfirst(a);
+	const WildcardItem *y = lfirst(b);
+	int			c = strcmp(x->path, y->path);
+
+	if (c != 0)
+		return c;
+	if (x->negated != y->negated)
+		return x->negated ? 1 : -1;
+	c = memcmp(x->value, y->value, Min(x->len, y->len));
+	if (c != 0)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * A wildcard value as tokens: the quotes around it, its bytes (escapes
+ * resolved) and WILDCARD_STAR for each unescaped '*'.
+ */
+static int
+wildcard_tokens(const WildcardItem *item, int *tokens)
+{
+	const char *s = item->value;
+	int			n = 0;
+
+	tokens[n++] = '"';
+	for (int i = 0; i < item->len; i++)
+	{
+		if (s[i] == '\\' && i + 1 < item->len)
+			tokens[n++] = (unsigned char) s[++i];
+		else if (s[i] == '*')
+			tokens[n++] = WILDCARD_STAR;
+		else
+			tokens[n++] = (unsigned char) s[i];
+	}
+	tokens[n++] = '"';
+	return n;
+}
+
+static int
+compare_ints(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The complexity of one field's wildcard values (items[0 .. n-1], distinct),
+ * or PATTERN_MAX_COMPLEXITY + 1 when it is above the bound.
+ */
+static int
+field_complexity(WildcardItem **items, int n)
+{
+	int		   *base;			/* first position id of each value */
+	int		   *owner;			/* value of each position id */
+	int		   *tok;			/* token after each position id, or -1 */
+	int			npos = 0;
+	int			maximum = 0;
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	List	   *queue = NIL;
+	ActiveSet  *start;
+	int			nstates = 0;
+
+	if (n > PATTERN_MAX_COMPLEXITY)
+		return PATTERN_MAX_COMPLEXITY + 1;	/* all are active after '"' */
+
+	base = palloc(sizeof(int) * (n + 1));
+	for (int i = 0; i < n; i++)
+		npos += items[i]->len + 3;
+	owner = palloc(sizeof(int) * npos);
+	tok = palloc(sizeof(int) * npos);
+	npos = 0;
+	for (int i = 0; i < n; i++)
+	{
+		int		   *t = palloc(sizeof(int) * (items[i]->len + 2));
+		int			len = wildcard_tokens(items[i], t);
+
+		base[i] = npos;
+		for (int k = 0; k <= len; k++)
+		{
+			owner[npos + k] = i;
+			tok[npos + k] = (k < len) ? t[k] : -1;
+		}
+		npos += len + 1;
+	}
+	base[n] = npos;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(ActiveSet);
+	ctl.entrysize = sizeof(ActiveSet);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("eventbus wildcard complexity", 256, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	/* the start: position 0 of every value (not counted) */
+	start = palloc0(sizeof(ActiveSet));
+	for (int i = 0; i < n; i++)
+		start->pos[start->n++] = base[i];
+	queue = lappend(queue, start);
+
+	while (queue != NIL)
+	{
+		ActiveSet  *from = linitial(queue);
+		int			bytes[PATTERN_MAX_COMPLEXITY + 2];
+		int			nbytes = 0;
+
+		queue = list_delete_first(queue);
+		CHECK_FOR_INTERRUPTS();
+
+		/* the bytes that lead somewhere different; -1 stands for any other */
+		bytes[nbytes++] = -1;
+		for (int k = 0; k < from->n; k++)
+		{
+			int			t = tok[from->pos[k]];
+			bool		dup = false;
+
+			if (t < 0 || t == WILDCARD_STAR)
+				continue;
+			for (int b = 1; b < nbytes; b++)
+				dup |= (bytes[b] == t);
+			if (!dup)
+				bytes[nbytes++] = t;
+		}
+
+		for (int b = 0; b < nbytes; b++)
+		{
+			int			next[2 * (PATTERN_MAX_COMPLEXITY + 1) + 2];
+			int			nnext = 0;
+			ActiveSet	key;
+			bool		found;
+
+			for (int k = 0; k < from->n; k++)
+			{
+				int			p = from->pos[k];
+
+				/* a '*' just consumed takes any byte and stays */
+				if (p > base[owner[p]] && tok[p - 1] == WILDCARD_STAR)
+					next[nnext++] = p;
+				if (tok[p] >= 0 && tok[p] != WILDCARD_STAR && tok[p] == bytes[b])
+					next[nnext++] = p + 1;
+				if (nnext > PATTERN_MAX_COMPLEXITY + 1)
+					break;
+			}
+			/* a '*' can also match nothing: the position after it is active */
+			for (int k = 0; k < nnext && nnext <= PATTERN_MAX_COMPLEXITY + 1; k++)
+			{
+				if (tok[next[k]] == WILDCARD_STAR)
+				{
+					bool		dup = false;
+
+					for (int m = 0; m < nnext; m++)
+						dup |= (next[m] == next[k] + 1);
+					if (!dup)
+						next[nnext++] = next[k] + 1;
+				}
+			}
+			if (nnext == 0)
+				continue;
+			qsort(next, nnext, sizeof(int), compare_ints);
+			{
+				int			m = 0;
+
+				for (int k = 0; k < nnext; k++)
+					if (m == 0 || next[m - 1] != next[k])
+						next[m++] = next[k];
+				nnext = m;
+			}
+			if (nnext > PATTERN_MAX_COMPLEXITY)
+				return PATTERN_MAX_COMPLEXITY + 1;
+			maximum = Max(maximum, nnext);
+
+			memset(&key, 0, sizeof(key));
+			key.n = nnext;
+			memcpy(key.pos, next, sizeof(int) * nnext);
+			hash_search(seen, &key, HASH_ENTER, &found);
+			if (!found)
+			{
+				ActiveSet  *copy = palloc(sizeof(ActiveSet));
+
+				*copy = key;
+				queue = lappend(queue, copy);
+				if (++nstates > COMPLEXITY_MAX_STATES)
+					return PATTERN_MAX_COMPLEXITY + 1;
+			}
+		}
+	}
+	return maximum;
+}
+
+static bool
+check_complexity(CompileState *state, PatternNode *root)
+{
+	List	   *items = NIL;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	int			n;
+	bool		ok = true;
+
+	collect_wildcards(root, "", true, &items);
+	if (items == NIL)
+		return true;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus wildcard complexity",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	list_sort(items, compare_wildcard_items);
+	n = list_length(items);
+	for (int start = 0; start < n && ok;)
+	{
+		WildcardItem **group = palloc(sizeof(WildcardItem *) * n);
+		int			ngroup = 0;
+		int			end = start;
+
+		while (end < n && strcmp(((WildcardItem *) list_nth(items, end))->path,
+								 ((WildcardItem *) list_nth(items, start))->path) == 0)
+		{
+			/* equal values count once */
+			if (end == start ||
+				compare_wildcard_items(list_nth_cell(items, end - 1),
+									   list_nth_cell(items, end)) != 0)
+				group[ngroup++] = list_nth(items, end);
+			end++;
+		}
+		if (field_complexity(group, ngroup) > PATTERN_MAX_COMPLEXITY)
+			ok = false;
+		start = end;
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	if (!ok)
+		return fail(state, "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character");
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * Entry points
+ * ---------------------------------------------------------------------
+ */
+
+static EventPattern *
+compile_pattern(Jsonb *pattern, PatternError *error, bool stored)
+{
+	CompileState state;
+	EventPattern *result;
+
+	memset(error, 0, sizeof(PatternError));
+	state.error = error;
+	initStringInfo(&state.path);
+	state.key = NULL;
+	state.or_depth = 0;
+	state.stored = stored;
+
+	if (!JB_ROOT_IS_OBJECT(pattern))
+	{
+		fail(&state, "Filter is not an object");
+		return NULL;
+	}
+
+	result = palloc0(sizeof(EventPattern));
+	result->root = new_node();
+	if (!compile_node(&state, &pattern->root, result->root))
+		return NULL;
+	override_node(result->root);
+	(void) prune_node(result->root);
+	set_absent_paths(result->root, NULL, NULL, 0);
+	if (!stored && !check_complexity(&state, result->root))
+		return NULL;
+	return result;
 }
 
 /*
@@ -759,38 +1565,7 @@ compile_node(CompileState *state, JsonbContainer *object)
 EventPattern *
 pattern_compile(Jsonb *pattern, PatternError *error)
 {
-	CompileState state;
-	EventPattern *result;
-	char	   *text;
-	int			text_size;
-
-	memset(error, 0, sizeof(PatternError));
-	state.error = error;
-	initStringInfo(&state.path);
-	state.key = NULL;
-
-	text = JsonbToCString(NULL, &pattern->root, VARSIZE(pattern));
-	text_size = pg_mbstrlen(text);
-	pfree(text);
-	if (text_size > eventbus_max_pattern_size)
-	{
-		fail(&state, "Event pattern is %d characters long, over the limit of %d (eventbus.max_pattern_size)",
-			 text_size, eventbus_max_pattern_size);
-		return NULL;
-	}
-
-	if (!JB_ROOT_IS_OBJECT(pattern))
-	{
-		fail(&state, "Event pattern must be a JSON object");
-		return NULL;
-	}
-
-	result = palloc0(sizeof(EventPattern));
-	result->text_size = text_size;
-	result->root = compile_node(&state, &pattern->root);
-	if (result->root == NULL)
-		return NULL;
-	return result;
+	return compile_pattern(pattern, error, false);
 }
 
 void
@@ -811,6 +1586,24 @@ pattern_compile_or_error(Jsonb *pattern)
 {
 	PatternError error;
 	EventPattern *result = pattern_compile(pattern, &error);
+
+	if (result == NULL)
+		pattern_report_error(&error);
+	return result;
+}
+
+/*
+ * Compile a rule's stored pattern.  Stored patterns were validated when
+ * they were defined; this accepts what eventbus 0.1.0 accepted, so that
+ * rules stored before a stricter check still route: a $or of one branch,
+ * an empty anything-but prefix or suffix, and wildcards beyond the
+ * complexity bound.
+ */
+EventPattern *
+pattern_compile_stored(Jsonb *pattern)
+{
+	PatternError error;
+	EventPattern *result = compile_pattern(pattern, &error, true);
 
 	if (result == NULL)
 		pattern_report_error(&error);

@@ -188,7 +188,7 @@ collect_anchor_candidates(const PatternNode *node, const char **path, int depth,
 		path[depth] = f->key;
 		if (f->child)
 			collect_anchor_candidates(f->child, path, depth + 1, rule, candidates);
-		else
+		if (f->nconds > 0)
 		{
 			int			score = 2;
 			AnchorChoice *c;
@@ -540,7 +540,7 @@ build_index(const char *bus, uint64 generation)
 			rule->rule_id = rule_id;
 			rule->name = copy_text_attr(tup, desc, 2);
 			rule->arn = arn_rule(bus, rule->name);
-			rule->pattern = pattern_compile_or_error(pattern);
+			rule->pattern = pattern_compile_stored(pattern);
 			/* the rule's rows are consecutive: one target per row */
 			{
 				uint64		end = row + 1;
@@ -710,6 +710,8 @@ probe_path(BusRuleIndex *index, int p, JsonbContainer *object, int depth)
 	JsonbValue	buf;
 	JsonbValue *v;
 
+	/* an event key "a.b" is the field "b" of "a", as for the matcher */
+	object = pattern_undotted_object(object);
 	v = getKeyJsonValueFromContainer(object, ap->keys[depth], ap->keylens[depth], &buf);
 	if (v != NULL)
 		probe_value(index, p, v, depth + 1);

@@ -26,7 +26,7 @@ AS 'MODULE_PATHNAME', 'eventbus_test_event_pattern'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION eventbus.test_event_pattern(jsonb, jsonb) IS
-'EventBridge''s TestEventPattern: the event must carry id, account, source, time, region, resources and detail-type; an incomplete event or an invalid pattern raises SQLSTATE 22023.';
+'EventBridge''s TestEventPattern: the event must be an object with the fields id, account, source, time, region and detail-type (of any type); an incomplete event or an invalid pattern raises SQLSTATE 22023.';
 
 CREATE FUNCTION eventbus.validate_event_pattern(pattern jsonb)
 RETURNS boolean
@@ -44,8 +44,16 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION eventbus.is_valid_event_pattern(jsonb) IS
 'true for a valid event pattern, false otherwise; never raises.';
 
+CREATE FUNCTION eventbus._check_stored_event_pattern(pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_check_stored_event_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus._check_stored_event_pattern(jsonb) IS
+'Internal: the check of domain event_pattern. Returns true, or raises the pattern''s reason (SQLSTATE 22023); accepts the patterns that earlier versions stored, which validate_event_pattern may refuse.';
+
 CREATE DOMAIN eventbus.event_pattern AS jsonb
-    CHECK (eventbus.validate_event_pattern(VALUE));
+    CONSTRAINT event_pattern_check CHECK (eventbus._check_stored_event_pattern(VALUE));
 
 COMMENT ON DOMAIN eventbus.event_pattern IS
 'A jsonb value that is a valid EventBridge event pattern; a cast of an invalid pattern raises the pattern''s reason.';

@@ -396,6 +396,16 @@ BEGIN
             'Pass an event pattern such as ''{"source": ["my.app"]}''.');
     END IF;
     PERFORM eventbus.validate_event_pattern(put_rule.event_pattern);
+    -- The size quota applies where patterns are defined, never where stored
+    -- rules are loaded: lowering it leaves existing rules routing.
+    IF length(put_rule.event_pattern::text) > current_setting('eventbus.max_pattern_size')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('event pattern of rule %L is %s characters long, over the limit of %s',
+                   put_rule.name, length(put_rule.event_pattern::text),
+                   current_setting('eventbus.max_pattern_size')),
+            'eventbus.max_pattern_size bounds the patterns put_rule accepts, counted in characters of the pattern as jsonb prints it (EventBridge''s quota is 2048); rules already stored keep routing.',
+            'Shorten the pattern, or raise eventbus.max_pattern_size.');
+    END IF;
     IF put_rule.state IS NULL OR put_rule.state NOT IN ('ENABLED', 'DISABLED') THEN
         PERFORM eventbus._raise('22023',
             format('invalid rule state %L', put_rule.state),
@@ -418,7 +428,7 @@ END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
-'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. An invalid pattern raises its reason (SQLSTATE 22023).';
+'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. An invalid pattern raises its reason (SQLSTATE 22023); a pattern longer than eventbus.max_pattern_size raises SQLSTATE 54000.';
 
 CREATE FUNCTION eventbus._set_rule_state(rule text, event_bus_name text, new_state text)
 RETURNS void
