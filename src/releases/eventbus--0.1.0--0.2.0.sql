@@ -25,6 +25,8 @@ COMMENT ON SCHEMA eventbus IS 'eventbus: event buses, rules, targets, queues and
 -- put_events: an entry's Time may also be a number of epoch seconds.
 COMMENT ON FUNCTION eventbus.put_events(jsonb) IS
 'EventBridge''s PutEvents: takes {"Entries": [...]} (or the bare array) of entries with Source, DetailType, Detail (a JSON object, or a string holding one), and optionally EventBusName (name or ARN), Resources and Time (RFC 3339 text, or a number of seconds since 1970-01-01T00:00:00Z as the AWS SDKs send it); stores the good entries in eventbus.events in the caller''s transaction and returns {"FailedEntryCount": n, "Entries": [{"EventId": ...} | {"ErrorCode": ..., "ErrorMessage": ...}]} in request order. An empty request, or one with more than eventbus.max_entries_per_put entries, raises an error (22023 / 54000).';
+
+-- ---------------------------------------------------------------------------
 -- Metrics: eventbus.reset_stats() and a stats_reset column in rule_stats,
 -- queue_stats and target_stats (added at the end of each view).
 CREATE FUNCTION eventbus._stats_reset_time()
@@ -106,6 +108,8 @@ SELECT t.bus,
 
 COMMENT ON VIEW eventbus.target_stats IS
 'Per target: messages enqueued for it and, for push targets, Invocations, FailedInvocations, RetryInvocationAttempts, DeadLetterInvocations and the delivery latency (ingestion to invocation start) over the last one to two minutes as p50/p95/p99 in milliseconds (histogram buckets, within 19%); for queue targets, the queue''s consumption and backlog (shared by every target of the queue). Counters count since stats_reset (the last eventbus.reset_stats() in this database, or the server''s start).';
+
+-- ---------------------------------------------------------------------------
 -- One home for logic that existed twice: EventBusName parsing and bus and
 -- rule ARNs in C (src/arn.c); writing messages, moving them to the dead
 -- letters and the queue channel in C (src/outbox.c), called from SQL.
@@ -211,6 +215,115 @@ COMMENT ON FUNCTION eventbus._outbox_plans() IS
 'Internal: the statements this session keeps prepared for outbox tables, with the LIMIT of those that have one.';
 
 CREATE OR REPLACE FUNCTION eventbus._target_removed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    ids bigint[];
+    n bigint;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.outbox = OLD.outbox THEN
+        RETURN NULL;
+    END IF;
+    IF EXISTS (SELECT FROM eventbus.queues q WHERE q.outbox = OLD.outbox)
+       OR EXISTS (SELECT FROM eventbus.targets t WHERE t.outbox = OLD.outbox)
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = OLD.outbox) THEN
+        RETURN NULL;
+    END IF;
+    EXECUTE format('SELECT ARRAY(SELECT o.message_id FROM %s o)', OLD.outbox) INTO ids;
+    n := eventbus._dead_letter(OLD.outbox, ids, 'TargetRemoved',
+                               'The target was removed before the message was delivered.');
+    IF n > 0 THEN
+        RAISE NOTICE '% undelivered message(s) of target % moved to eventbus.dead_letters', n, OLD.target_id;
+    END IF;
+    EXECUTE format('DROP TABLE %s', OLD.outbox);
+    RETURN NULL;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._target_removed() IS
+'Internal: trigger on eventbus.targets that retires a push target''s outbox when the target goes, moving undelivered messages to the dead letters.';
+
+CREATE OR REPLACE FUNCTION eventbus.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL,
+                                              bus text DEFAULT NULL,
+                                              rule text DEFAULT NULL,
+                                              target_id text DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    d eventbus.dead_letters;
+    t eventbus.targets;
+    q eventbus.queues;
+    dest regclass;
+    payload jsonb;
+    redriven integer := 0;
+    skipped integer := 0;
+    push boolean := false;
+BEGIN
+    FOR d IN
+        SELECT * FROM eventbus.dead_letters x
+         WHERE (dead_letter_ids IS NULL OR x.dead_letter_id = ANY (dead_letter_ids))
+           AND (redrive_dead_letters.bus IS NULL OR x.bus = redrive_dead_letters.bus)
+           AND (redrive_dead_letters.rule IS NULL OR x.rule = redrive_dead_letters.rule)
+           AND (redrive_dead_letters.target_id IS NULL OR x.target_id = redrive_dead_letters.target_id)
+         ORDER BY x.dead_letter_id
+           FOR UPDATE
+    LOOP
+        dest := NULL;
+        payload := d.payload;
+        IF d.queue IS NOT NULL THEN
+            SELECT * INTO q FROM eventbus.queues WHERE name = d.queue;
+            IF FOUND THEN
+                dest := q.outbox;
+            END IF;
+        ELSE
+            SELECT * INTO t FROM eventbus.targets x
+             WHERE x.bus = d.bus AND x.rule = d.rule AND x.target_id = d.target_id;
+            IF FOUND THEN
+                dest := t.outbox;
+                IF t.kind <> 'queue' THEN
+                    push := true;
+                END IF;
+                -- an untransformed event is referenced again, not copied
+                IF t.input IS NULL AND t.input_path IS NULL AND t.input_transformer IS NULL
+                   AND EXISTS (SELECT FROM eventbus.events e
+                                WHERE e.id = d.event_id AND e.ingestion_time = d.event_ingestion_time) THEN
+                    payload := NULL;
+                END IF;
+                IF t.kind = 'queue' THEN
+                    PERFORM eventbus._notify_queue(t.destination);
+                END IF;
+            END IF;
+        END IF;
+        IF dest IS NULL THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        PERFORM eventbus._enqueue(dest, d.event_id, d.event_ingestion_time,
+                                  d.bus, d.rule, d.target_id, payload);
+        IF d.queue IS NOT NULL THEN
+            PERFORM eventbus._notify_queue(d.queue);
+        END IF;
+        DELETE FROM eventbus.dead_letters WHERE dead_letter_id = d.dead_letter_id;
+        redriven := redriven + 1;
+    END LOOP;
+    IF push THEN
+        PERFORM eventbus._wake_delivery();
+    END IF;
+    IF skipped > 0 THEN
+        RAISE NOTICE '% dead letter(s) not redriven: their target or queue no longer exists', skipped;
+    END IF;
+    RETURN redriven;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.redrive_dead_letters(bigint[], text, text, text) IS
+'Moves dead letters back into their target''s outbox (or their queue) for another delivery, all of them or those selected by ids, bus, rule and target; returns how many. Dead letters whose target is gone stay, with a NOTICE.';
+
+-- ---------------------------------------------------------------------------
 -- Backup and restore.
 --
 -- Every row is dumped: the identity sequences of the catalogs and the
@@ -243,32 +356,6 @@ CREATE OR REPLACE FUNCTION eventbus.create_event_partitions(
     days_ahead integer DEFAULT 7,
     from_day date DEFAULT (pg_catalog.now() AT TIME ZONE 'UTC')::date)
 RETURNS SETOF text
--- Event patterns: EventBridge's answers.
---
--- TestEventPattern no longer requires resources; the domain event_pattern
--- checks with the loader's rules, so that rules stored by 0.1.0 survive
--- dump and restore under 0.2.0's stricter validation; put_rule applies
--- eventbus.max_pattern_size (the compiler no longer does).
-COMMENT ON FUNCTION eventbus.test_event_pattern(jsonb, jsonb) IS
-'EventBridge''s TestEventPattern: the event must be an object with the fields id, account, source, time, region and detail-type (of any type); an incomplete event or an invalid pattern raises SQLSTATE 22023.';
-
-CREATE FUNCTION eventbus._check_stored_event_pattern(pattern jsonb)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'eventbus_check_stored_event_pattern'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION eventbus._check_stored_event_pattern(jsonb) IS
-'Internal: the check of domain event_pattern. Returns true, or raises the pattern''s reason (SQLSTATE 22023); accepts the patterns that earlier versions stored, which validate_event_pattern may refuse.';
-
-ALTER DOMAIN eventbus.event_pattern DROP CONSTRAINT event_pattern_check;
-ALTER DOMAIN eventbus.event_pattern
-    ADD CONSTRAINT event_pattern_check CHECK (eventbus._check_stored_event_pattern(VALUE));
-
-CREATE OR REPLACE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
-                                  event_bus_name text DEFAULT 'default',
-                                  state text DEFAULT 'ENABLED',
-                                  description text DEFAULT NULL)
-RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -407,109 +494,6 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-DECLARE
-    ids bigint[];
-    n bigint;
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.outbox = OLD.outbox THEN
-        RETURN NULL;
-    END IF;
-    IF EXISTS (SELECT FROM eventbus.queues q WHERE q.outbox = OLD.outbox)
-       OR EXISTS (SELECT FROM eventbus.targets t WHERE t.outbox = OLD.outbox)
-       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = OLD.outbox) THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE format('SELECT ARRAY(SELECT o.message_id FROM %s o)', OLD.outbox) INTO ids;
-    n := eventbus._dead_letter(OLD.outbox, ids, 'TargetRemoved',
-                               'The target was removed before the message was delivered.');
-    IF n > 0 THEN
-        RAISE NOTICE '% undelivered message(s) of target % moved to eventbus.dead_letters', n, OLD.target_id;
-    END IF;
-    EXECUTE format('DROP TABLE %s', OLD.outbox);
-    RETURN NULL;
-END;
-$fn$;
-
-COMMENT ON FUNCTION eventbus._target_removed() IS
-'Internal: trigger on eventbus.targets that retires a push target''s outbox when the target goes, moving undelivered messages to the dead letters.';
-
-CREATE OR REPLACE FUNCTION eventbus.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL,
-                                              bus text DEFAULT NULL,
-                                              rule text DEFAULT NULL,
-                                              target_id text DEFAULT NULL)
-RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    d eventbus.dead_letters;
-    t eventbus.targets;
-    q eventbus.queues;
-    dest regclass;
-    payload jsonb;
-    redriven integer := 0;
-    skipped integer := 0;
-    push boolean := false;
-BEGIN
-    FOR d IN
-        SELECT * FROM eventbus.dead_letters x
-         WHERE (dead_letter_ids IS NULL OR x.dead_letter_id = ANY (dead_letter_ids))
-           AND (redrive_dead_letters.bus IS NULL OR x.bus = redrive_dead_letters.bus)
-           AND (redrive_dead_letters.rule IS NULL OR x.rule = redrive_dead_letters.rule)
-           AND (redrive_dead_letters.target_id IS NULL OR x.target_id = redrive_dead_letters.target_id)
-         ORDER BY x.dead_letter_id
-           FOR UPDATE
-    LOOP
-        dest := NULL;
-        payload := d.payload;
-        IF d.queue IS NOT NULL THEN
-            SELECT * INTO q FROM eventbus.queues WHERE name = d.queue;
-            IF FOUND THEN
-                dest := q.outbox;
-            END IF;
-        ELSE
-            SELECT * INTO t FROM eventbus.targets x
-             WHERE x.bus = d.bus AND x.rule = d.rule AND x.target_id = d.target_id;
-            IF FOUND THEN
-                dest := t.outbox;
-                IF t.kind <> 'queue' THEN
-                    push := true;
-                END IF;
-                -- an untransformed event is referenced again, not copied
-                IF t.input IS NULL AND t.input_path IS NULL AND t.input_transformer IS NULL
-                   AND EXISTS (SELECT FROM eventbus.events e
-                                WHERE e.id = d.event_id AND e.ingestion_time = d.event_ingestion_time) THEN
-                    payload := NULL;
-                END IF;
-                IF t.kind = 'queue' THEN
-                    PERFORM eventbus._notify_queue(t.destination);
-                END IF;
-            END IF;
-        END IF;
-        IF dest IS NULL THEN
-            skipped := skipped + 1;
-            CONTINUE;
-        END IF;
-        PERFORM eventbus._enqueue(dest, d.event_id, d.event_ingestion_time,
-                                  d.bus, d.rule, d.target_id, payload);
-        IF d.queue IS NOT NULL THEN
-            PERFORM eventbus._notify_queue(d.queue);
-        END IF;
-        DELETE FROM eventbus.dead_letters WHERE dead_letter_id = d.dead_letter_id;
-        redriven := redriven + 1;
-    END LOOP;
-    IF push THEN
-        PERFORM eventbus._wake_delivery();
-    END IF;
-    IF skipped > 0 THEN
-        RAISE NOTICE '% dead letter(s) not redriven: their target or queue no longer exists', skipped;
-    END IF;
-    RETURN redriven;
-END;
-$fn$;
-
-COMMENT ON FUNCTION eventbus.redrive_dead_letters(bigint[], text, text, text) IS
-'Moves dead letters back into their target''s outbox (or their queue) for another delivery, all of them or those selected by ids, bus, rule and target; returns how many. Dead letters whose target is gone stay, with a NOTICE.';
 BEGIN
     IF eventbus._restoring()
        AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
@@ -522,6 +506,38 @@ $fn$;
 
 COMMENT ON FUNCTION eventbus._target_owner() IS
 'Internal: trigger on eventbus.targets that records the current role as the target''s owner on every insert and update (a superuser restoring a dump keeps the dumped owner).';
+
+-- ---------------------------------------------------------------------------
+-- Event patterns: EventBridge's answers.
+--
+-- TestEventPattern no longer requires resources; the domain event_pattern
+-- checks with the loader's rules, so that rules stored by 0.1.0 survive
+-- dump and restore under 0.2.0's stricter validation; put_rule applies
+-- eventbus.max_pattern_size (the compiler no longer does).
+COMMENT ON FUNCTION eventbus.test_event_pattern(jsonb, jsonb) IS
+'EventBridge''s TestEventPattern: the event must be an object with the fields id, account, source, time, region and detail-type (of any type); an incomplete event or an invalid pattern raises SQLSTATE 22023.';
+
+CREATE FUNCTION eventbus._check_stored_event_pattern(pattern jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_check_stored_event_pattern'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION eventbus._check_stored_event_pattern(jsonb) IS
+'Internal: the check of domain event_pattern. Returns true, or raises the pattern''s reason (SQLSTATE 22023); accepts the patterns that earlier versions stored, which validate_event_pattern may refuse.';
+
+ALTER DOMAIN eventbus.event_pattern DROP CONSTRAINT event_pattern_check;
+ALTER DOMAIN eventbus.event_pattern
+    ADD CONSTRAINT event_pattern_check CHECK (eventbus._check_stored_event_pattern(VALUE));
+
+CREATE OR REPLACE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
+                                  event_bus_name text DEFAULT 'default',
+                                  state text DEFAULT 'ENABLED',
+                                  description text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
     v_bus text := eventbus._bus_name(put_rule.event_bus_name);
 BEGIN
     IF put_rule.name IS NULL OR put_rule.name !~ '^[A-Za-z0-9._-]{1,64}$' THEN
