@@ -21,12 +21,12 @@ names are the object keys joined with "." in the pattern and in the event,
 so {"a.b": [1]} and {"a": {"b": [1]}} name the same field "a.b".
 
 "$or": [p1, p2, ...] forks the alternatives: each branch is combined with
-everything else of the enclosing object.  Choice: when a branch names a
-field that the enclosing pattern names too, BOTH conditions must hold (the
-entry appears twice in the sub-rule).  The library itself keeps one of the
-two (the one written later in the pattern text replaces the other, or the
-rule is refused when overriding is disabled); jsonb does not keep key order,
-so eventbus cannot follow text order, and the project chose AND.
+everything else of the enclosing object.  When a branch names a field that
+the enclosing pattern names too, the branch's conditions replace the
+enclosing ones in that alternative.  The library keeps the one written later
+in the pattern text (a $or written after the field overrides it); jsonb does
+not keep key order, so eventbus always lets the branch win, as when the $or
+is written last (the README lists it among the differences).
 
 The event is flattened into leaf fields (name, value, array membership):
 objects add a name step, arrays add no step; every element of an array that
@@ -37,14 +37,12 @@ membership is consistent with the fields picked so far (same element index
 for every array both lie in): fields of different elements of one array are
 never combined.
 
-exists:false holds for an entry when no field of that name is consistent
-with the fields picked for the entries before it (in name order).  For a
-pattern whose only field under an array of objects is the exists:false one,
-this is "no element has the field" (the service's answer).  When sibling
-fields of the same array elements come earlier in name order, the absence
-is judged within the element they picked; when they come later, it is
-judged over the whole array: this is how the library evaluates it, and it is
-what this reference answers.
+exists:false holds for an entry when the event has no leaf value of that
+name anywhere: under an array of objects, when no element has the field
+(the service's answer).  The library judges the absence within an element
+already picked when a sibling field comes earlier in name order; eventbus
+does not follow that order dependence (the README lists it), and neither
+does this reference.
 
 Values: strings, numbers, true/false and null are leaf values; "" and null
 are distinct; a missing field matches no value condition.  Numbers compare
@@ -164,8 +162,9 @@ def parse_ip(text):
 
 def parse_cidr(text):
     """CIDR block -> ip_network, or raises Invalid (the library's rules:
-    exactly one '/', an integer mask, 0..31 for IPv4 and 0..127 for IPv6 --
-    the library refuses /32 and /128)."""
+    exactly one '/', an integer mask, 0..32 for IPv4 and 0..128 for IPv6;
+    the library refuses /32 and /128, eventbus accepts them: a difference
+    the README lists)."""
     parts = text.split('/')
     while len(parts) > 1 and parts[-1] == '':     # Java's split drops trailing empties
         parts.pop()
@@ -179,10 +178,10 @@ def parse_cidr(text):
     ip = parse_ip(parts[0])
     if ip is None:
         raise Invalid('cidr-address', 'Nonstandard IP address: ' + parts[0])
-    if ip.version == 4 and mask > 31:
-        raise Invalid('cidr-mask-max' if mask == 32 else 'cidr-mask', 'IPv4 mask bits must be < 32')
-    if ip.version == 6 and mask > 127:
-        raise Invalid('cidr-mask-max' if mask == 128 else 'cidr-mask', 'IPv6 mask bits must be < 128')
+    if ip.version == 4 and mask > 32:
+        raise Invalid('cidr-mask', 'IPv4 mask bits must be <= 32')
+    if ip.version == 6 and mask > 128:
+        raise Invalid('cidr-mask', 'IPv6 mask bits must be <= 128')
     return ipaddress.ip_network('%s/%d' % (ip, mask), strict=False)
 
 
@@ -361,8 +360,29 @@ def compile_conditions(arr):
     return out
 
 
-def compile_object(obj, path, in_or):
-    """-> list of alternatives, each a list of (name, conditions)."""
+def add_entry(alt, entry):
+    """alt + entry, where an entry of a deeper $or branch replaces one of the
+    same name from an enclosing level (and is never replaced by it)."""
+    name, _conds, depth = entry
+    out = []
+    for x in alt:
+        if x[0] == name and x[2] != depth:
+            if x[2] > depth:
+                return alt
+            continue
+        out.append(x)
+    out.append(entry)
+    return out
+
+
+def combine(alt, more):
+    for e in more:
+        alt = add_entry(alt, e)
+    return alt
+
+
+def compile_object(obj, path, in_or, depth=0):
+    """-> list of alternatives, each a list of (name, conditions, $or depth)."""
     if not isinstance(obj, dict):
         raise Invalid('not-object', 'Filter is not an object')
     if not obj:
@@ -376,19 +396,19 @@ def compile_object(obj, path, in_or):
             for b in val:
                 if not isinstance(b, dict):
                     raise Invalid('or-syntax', 'Only JSON object is allowed in array of $or relationship.')
-                branches.extend(compile_object(b, path, True))
+                branches.extend(compile_object(b, path, True, depth + 1))
             if len(val) < 2:
                 raise Invalid('or-single', 'There must have at least 2 Objects in $or relationship.')
-            alts = [a + b for a in alts for b in branches]
+            alts = [combine(a, b) for a in alts for b in branches]
             continue
         if in_or and key in RESERVED_IN_OR:
             raise Invalid('or-reserved', key + ' is Ruler reserved fieldName which cannot be used inside $or.')
         if isinstance(val, dict):
-            sub = compile_object(val, path + [key], in_or)
-            alts = [a + b for a in alts for b in sub]
+            sub = compile_object(val, path + [key], in_or, depth)
+            alts = [combine(a, b) for a in alts for b in sub]
         elif isinstance(val, list):
-            entry = (SEP.join(path + [key]), compile_conditions(val))
-            alts = [a + [entry] for a in alts]
+            entry = (SEP.join(path + [key]), compile_conditions(val), depth)
+            alts = [add_entry(a, entry) for a in alts]
         else:
             raise Invalid('bare-value', '"%s" must be an object or an array' % key)
     return alts
@@ -401,7 +421,7 @@ def compile_pattern(pattern):
     out = []
     for sr in subrules:
         entries = []
-        for name, conds in sorted(sr, key=lambda e: e[0]):
+        for name, conds, _depth in sorted(sr, key=lambda e: e[0]):
             absent = any(c[0] == 'exists' and not c[1] for c in conds)
             entries.append((name, conds, absent, [c for c in conds if not (c[0] == 'exists' and not c[1])]))
         out.append(entries)
@@ -533,18 +553,17 @@ def match_subrule(entries, fields):
         if i == n:
             return True
         name, _conds, absent_ok, value_conds = entries[i]
-        found = False
-        for t, m in fields.get(name, ()):
+        candidates = fields.get(name, ())
+        if absent_ok and not candidates:
+            return walk(i + 1, so_far)
+        for t, m in candidates:
             if m and so_far and not consistent(so_far, m):
                 continue
-            found = True
             for c in value_conds:
                 if value_matches(c, t):
                     if walk(i + 1, {**so_far, **m} if m else so_far):
                         return True
                     break
-        if not found and absent_ok:
-            return walk(i + 1, so_far)
         return False
     return walk(0, {})
 
