@@ -3,7 +3,8 @@
  * invalidation.c
  *	  One relcache invalidation callback for the whole extension, passing
  *	  each invalidation on to the backend caches that follow the catalog:
- *	  the rule indexes (rule_index.c) and the outbox plans (outbox.c).
+ *	  the rule indexes (rule_index.c), the outbox plans (outbox.c) and the
+ *	  privileges (privileges.c).
  *
  * A backend has room for only a few relcache callbacks, shared by every
  * loaded library: eventbus takes one.
@@ -23,6 +24,7 @@ relcache_callback(Datum arg, Oid relid)
 {
 	rule_index_relation_changed(relid);
 	outbox_relation_changed(relid);
+	privileges_relation_changed(relid);
 }
 
 void

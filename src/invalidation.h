@@ -18,8 +18,10 @@
  */
 extern void eventbus_watch_relcache(void);
 
-/* The caches that follow relcache invalidations (rule_index.c, outbox.c). */
+/* The caches that follow relcache invalidations (rule_index.c, outbox.c,
+ * privileges.c). */
 extern void rule_index_relation_changed(Oid relid);
 extern void outbox_relation_changed(Oid relid);
+extern void privileges_relation_changed(Oid relid);
 
 #endif							/* EVENTBUS_INVALIDATION_H */

@@ -1,0 +1,391 @@
+/*-------------------------------------------------------------------------
+ *
+ * privileges.c
+ *	  Privileges on event buses and queues: who owns them and what has been
+ *	  granted to whom, answered from a per-session cache.
+ *
+ * A role holds a privilege on a bus or queue when it is a superuser or has
+ * the privileges of eventbus_admin, when it has the privileges of the
+ * object's owner, or when the privilege was granted (eventbus.grants) to a
+ * role whose privileges it has, or to PUBLIC (grantee 0).  Role membership
+ * is PostgreSQL's own (has_privs_of_role), so it is always current; owners
+ * and grants are read from the catalogs once per object and session, as
+ * the catalogs' owner (users hold no rights on them), and read again after
+ * any change to eventbus.event_buses, eventbus.queues or eventbus.grants
+ * commits (their triggers send a relcache invalidation, invalidation.c
+ * passes it here).
+ *
+ * put_events, the routing trigger, row-level security on eventbus.events
+ * and every API function ask here, so a check costs a hash lookup.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "arn.h"
+#include "invalidation.h"
+#include "privileges.h"
+
+/* longest bus name (256) plus the kind prefix and a terminator */
+#define PRIV_KEY_SIZE 264
+
+typedef struct PrivGrant
+{
+	Oid			grantee;		/* 0: PUBLIC */
+	uint32		privileges;		/* EB_PRIV_* bits */
+} PrivGrant;
+
+typedef struct PrivEntry
+{
+	char		key[PRIV_KEY_SIZE]; /* "b:<bus>" or "q:<queue>" */
+	bool		exists;
+	Oid			owner;			/* InvalidOid: owned by nobody (admins only) */
+	int			ngrants;
+	PrivGrant  *grants;
+} PrivEntry;
+
+static MemoryContext priv_context = NULL;
+static HTAB *priv_cache = NULL;
+static uint64 priv_generation = 0;
+static uint64 priv_cache_generation = 0;
+static Oid	buses_relid = InvalidOid;
+static Oid	queues_relid = InvalidOid;
+static Oid	grants_relid = InvalidOid;
+static SPIPlanPtr bus_owner_plan = NULL;
+static SPIPlanPtr queue_owner_plan = NULL;
+static SPIPlanPtr grants_plan = NULL;
+
+PG_FUNCTION_INFO_V1(eventbus_has_event_bus_privilege);
+PG_FUNCTION_INFO_V1(eventbus_has_queue_privilege);
+PG_FUNCTION_INFO_V1(eventbus_is_admin);
+
+void
+privileges_relation_changed(Oid relid)
+{
+	if (relid == InvalidOid || !OidIsValid(grants_relid) ||
+		relid == buses_relid || relid == queues_relid || relid == grants_relid)
+		priv_generation++;
+}
+
+bool
+eventbus_role_is_admin(Oid roleid)
+{
+	Oid			admin;
+
+	if (superuser_arg(roleid))
+		return true;
+	admin = get_role_oid("eventbus_admin", true);
+	return OidIsValid(admin) && has_privs_of_role(roleid, admin);
+}
+
+uint32
+eventbus_privilege_from_name(EventbusObjectKind kind, const char *name)
+{
+	if (kind == EB_OBJECT_BUS)
+	{
+		if (strcmp(name, "put_events") == 0)
+			return EB_PRIV_PUT_EVENTS;
+		if (strcmp(name, "manage_rules") == 0)
+			return EB_PRIV_MANAGE_RULES;
+		if (strcmp(name, "read_events") == 0)
+			return EB_PRIV_READ_EVENTS;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized privilege \"%s\" for an event bus", name),
+				 errdetail("The privileges are put_events, manage_rules, read_events.")));
+	}
+	if (strcmp(name, "receive") == 0)
+		return EB_PRIV_RECEIVE;
+	if (strcmp(name, "send") == 0)
+		return EB_PRIV_SEND;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unrecognized privilege \"%s\" for a queue", name),
+			 errdetail("The privileges are receive, send.")));
+	return 0;					/* keep compiler quiet */
+}
+
+/* The catalog tables' OIDs, once per session (NULL-safe before install). */
+static bool
+resolve_catalogs(void)
+{
+	Oid			nsp;
+
+	if (OidIsValid(grants_relid))
+		return true;
+	nsp = get_namespace_oid("eventbus", true);
+	if (!OidIsValid(nsp))
+		return false;
+	buses_relid = get_relname_relid("event_buses", nsp);
+	queues_relid = get_relname_relid("queues", nsp);
+	grants_relid = get_relname_relid("grants", nsp);
+	if (!OidIsValid(buses_relid) || !OidIsValid(queues_relid) || !OidIsValid(grants_relid))
+	{
+		buses_relid = queues_relid = grants_relid = InvalidOid;
+		return false;
+	}
+	eventbus_watch_relcache();
+	return true;
+}
+
+static void
+reset_cache_if_stale(void)
+{
+	HASHCTL		ctl;
+
+	if (priv_cache != NULL && priv_cache_generation == priv_generation)
+		return;
+	if (priv_context == NULL)
+		priv_context = AllocSetContextCreate(TopMemoryContext,
+											 "eventbus privileges",
+											 ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(priv_context);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = PRIV_KEY_SIZE;
+	ctl.entrysize = sizeof(PrivEntry);
+	ctl.hcxt = priv_context;
+	priv_cache = hash_create("eventbus privileges", 64, &ctl,
+							 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	priv_cache_generation = priv_generation;
+}
+
+static SPIPlanPtr
+prepare_kept(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* Reads an object's owner and grants into entry (inside SPI). */
+static void
+load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+	SPIPlanPtr	owner_plan;
+	int			ret;
+	PrivGrant  *grants;
+	int			ngrants = 0;
+
+	if (bus_owner_plan == NULL)
+	{
+		bus_owner_plan = prepare_kept("SELECT owner::pg_catalog.oid FROM eventbus.event_buses WHERE name = $1",
+									  1, argtypes);
+		queue_owner_plan = prepare_kept("SELECT owner::pg_catalog.oid FROM eventbus.queues WHERE name = $1",
+										1, argtypes);
+		grants_plan = prepare_kept("SELECT grantee, privilege FROM eventbus.grants"
+								   " WHERE object_kind = $1 AND object_name = $2",
+								   2, argtypes);
+	}
+	owner_plan = kind == EB_OBJECT_BUS ? bus_owner_plan : queue_owner_plan;
+
+	args[0] = CStringGetTextDatum(name);
+	ret = SPI_execute_plan(owner_plan, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading the owner of \"%s\" failed: %s", name, SPI_result_code_string(ret));
+	entry->exists = SPI_processed == 1;
+	entry->owner = InvalidOid;
+	entry->ngrants = 0;
+	entry->grants = NULL;
+	if (!entry->exists)
+		return;
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			entry->owner = DatumGetObjectId(d);
+	}
+
+	args[0] = CStringGetTextDatum(kind == EB_OBJECT_BUS ? "bus" : "queue");
+	args[1] = CStringGetTextDatum(name);
+	ret = SPI_execute_plan(grants_plan, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading the grants of \"%s\" failed: %s", name, SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return;
+	grants = MemoryContextAllocZero(priv_context, sizeof(PrivGrant) * SPI_processed);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		gnull,
+					pnull;
+		Datum		g = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &gnull);
+		Datum		p = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &pnull);
+		Oid			grantee;
+		char	   *privname;
+		uint32		bit;
+		int			j;
+
+		if (gnull || pnull)
+			continue;
+		grantee = DatumGetObjectId(g);
+		privname = TextDatumGetCString(p);
+		bit = eventbus_privilege_from_name(kind, privname);
+		for (j = 0; j < ngrants; j++)
+			if (grants[j].grantee == grantee)
+				break;
+		if (j == ngrants)
+		{
+			grants[j].grantee = grantee;
+			ngrants++;
+		}
+		grants[j].privileges |= bit;
+	}
+	entry->grants = grants;
+	entry->ngrants = ngrants;
+}
+
+/* The cache entry of an object, read from the catalogs on a miss. */
+static PrivEntry *
+lookup_entry(EventbusObjectKind kind, const char *name)
+{
+	char		key[PRIV_KEY_SIZE];
+	PrivEntry  *entry;
+	bool		found;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	if (strlen(name) > PRIV_KEY_SIZE - 3)
+		return NULL;			/* longer than any bus or queue name */
+	snprintf(key, sizeof(key), "%c:%s", kind == EB_OBJECT_BUS ? 'b' : 'q', name);
+	reset_cache_if_stale();
+	entry = hash_search(priv_cache, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	/* read as the catalogs' owner: users hold no rights on them */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(get_rel_owner_or_superuser(grants_relid),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		PrivEntry	loaded;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		load_entry(&loaded, kind, name);
+		SPI_finish();
+		/* the cache may have been reset by an invalidation meanwhile */
+		reset_cache_if_stale();
+		entry = hash_search(priv_cache, key, HASH_ENTER, &found);
+		entry->exists = loaded.exists;
+		entry->owner = loaded.owner;
+		entry->ngrants = loaded.ngrants;
+		entry->grants = loaded.grants;
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return entry;
+}
+
+bool
+eventbus_has_privilege(EventbusObjectKind kind, const char *name, uint32 privileges, Oid roleid)
+{
+	PrivEntry  *entry;
+
+	if (!resolve_catalogs())
+		return false;
+	entry = lookup_entry(kind, name);
+	if (entry == NULL || !entry->exists)
+		return false;
+	if (eventbus_role_is_admin(roleid))
+		return true;
+	if (OidIsValid(entry->owner) && has_privs_of_role(roleid, entry->owner))
+		return true;
+	for (int i = 0; i < entry->ngrants; i++)
+	{
+		PrivGrant  *g = &entry->grants[i];
+
+		if ((g->privileges & privileges) == privileges &&
+			(g->grantee == InvalidOid || has_privs_of_role(roleid, g->grantee)))
+			return true;
+	}
+	return false;
+}
+
+/* The owner of a relation; the bootstrap superuser if it is gone. */
+Oid
+get_rel_owner_or_superuser(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner = BOOTSTRAP_SUPERUSERID;
+
+	if (HeapTupleIsValid(tup))
+	{
+		owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ReleaseSysCache(tup);
+	}
+	return owner;
+}
+
+static Datum
+has_privilege_sql(FunctionCallInfo fcinfo, EventbusObjectKind kind)
+{
+	text	   *name_arg = PG_GETARG_TEXT_PP(0);
+	char	   *privname = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			roleid = PG_GETARG_OID(2);
+	uint32		bit = eventbus_privilege_from_name(kind, privname);
+	const char *name = VARDATA_ANY(name_arg);
+	int			len = VARSIZE_ANY_EXHDR(name_arg);
+	char	   *cname;
+
+	if (kind == EB_OBJECT_BUS)
+	{
+		const char *bus;
+		int			buslen;
+
+		/* a name or an event bus ARN; anything else names no bus */
+		if (arn_parse_bus_name(name, len, &bus, &buslen) != BUS_NAME_OK)
+			PG_RETURN_BOOL(false);
+		cname = pnstrdup(bus, buslen);
+	}
+	else
+		cname = pnstrdup(name, len);
+	PG_RETURN_BOOL(eventbus_has_privilege(kind, cname, bit, roleid));
+}
+
+/* eventbus.has_event_bus_privilege(bus text, privilege text, role regrole) */
+Datum
+eventbus_has_event_bus_privilege(PG_FUNCTION_ARGS)
+{
+	return has_privilege_sql(fcinfo, EB_OBJECT_BUS);
+}
+
+/* eventbus.has_queue_privilege(queue text, privilege text, role regrole) */
+Datum
+eventbus_has_queue_privilege(PG_FUNCTION_ARGS)
+{
+	return has_privilege_sql(fcinfo, EB_OBJECT_QUEUE);
+}
+
+/* eventbus._is_admin(role regrole) */
+Datum
+eventbus_is_admin(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(eventbus_role_is_admin(PG_GETARG_OID(0)));
+}
