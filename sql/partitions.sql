@@ -99,9 +99,9 @@ VALUES ('default', 'pt-rule', 'pt-target', '00000000-0000-4000-8000-0000000000a4
 -- target row is written directly, as a queue-kind target whose outbox no
 -- queue lists, so that the delivery worker leaves its message alone.
 SELECT eventbus.put_rule('pt-rule', '{"source": ["pt.never"]}') IS NOT NULL AS rule_created;
-INSERT INTO eventbus.targets (bus, rule, target_id, arn, kind, destination, outbox)
+INSERT INTO eventbus.targets (bus, rule, target_id, arn, kind, destination, outbox, owner)
 VALUES ('default', 'pt-rule', 'pt-target', 'queue:pt_orphan', 'queue', 'pt_orphan',
-        eventbus._create_outbox('push_000000000000_pt_orphan'));
+        eventbus._create_outbox('push_000000000000_pt_orphan'), current_user);
 INSERT INTO eventbus_outbox.push_000000000000_pt_orphan (event_id, event_ingestion_time, bus, rule, target_id)
 VALUES ('00000000-0000-4000-8000-0000000000ff', '2001-01-04 06:00:00+00', 'default', 'pt-rule', 'pt-target');
 
@@ -140,3 +140,11 @@ $$;
 SELECT eventbus.delete_rule('pt-rule');
 SELECT eventbus.delete_queue('pt_q');
 DELETE FROM eventbus.events WHERE source = 'pt.part';
+
+-- Partitions are for eventbus_admin only.
+CREATE ROLE regress_pt_user;
+SET ROLE regress_pt_user;
+SELECT * FROM eventbus.create_event_partitions(0);
+SELECT * FROM eventbus.drop_event_partitions('1 day');
+RESET ROLE;
+DROP ROLE regress_pt_user;

@@ -87,7 +87,9 @@ SELECT queue, count(*) FILTER (WHERE payload IS NULL) AS by_reference,
        count(*) FILTER (WHERE payload IS NOT NULL) AS transformed
   FROM routed GROUP BY queue ORDER BY queue;
 
--- Many rules: the index finds the one that matches among a thousand.
+-- Many rules: the index finds the one that matches among a thousand (over
+-- the default quota of 300 rules per bus).
+SET eventbus.max_rules_per_bus = 2000;
 SELECT put_rule('rt-many-' || i, format('{"detail": {"sku": ["sku-%s"]}}', i)::jsonb, 'rt-bus') IS NULL AS failed
   FROM generate_series(1, 1000) i GROUP BY 1;
 SELECT put_targets('rt-many-777', '[{"Id": "t", "Arn": "queue:rt_gold"}]', 'rt-bus') ->> 'FailedEntryCount' AS failed;

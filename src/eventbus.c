@@ -30,6 +30,9 @@ int			eventbus_max_pattern_size = 2048;
 int			eventbus_max_entries_per_put = 10;
 int			eventbus_max_entry_size = 1024 * 1024;
 int			eventbus_max_targets_per_rule = 5;
+static int	eventbus_max_event_buses = 100;
+static int	eventbus_max_rules_per_bus = 300;
+static int	eventbus_max_queues = 1000;
 char	   *eventbus_account = NULL;
 char	   *eventbus_region = NULL;
 
@@ -83,6 +86,45 @@ define_settings(void)
 							5,
 							1,
 							1000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	/*
+	 * Quotas on the catalogs, so that no role can exhaust them: read by the
+	 * functions that create buses, rules and queues (current_setting), and
+	 * never by what loads stored objects, so lowering one leaves the
+	 * existing objects working.
+	 */
+	DefineCustomIntVariable("eventbus.max_event_buses",
+							"Maximum number of event buses in a database, the default bus included.",
+							"EventBridge's quota is 100 event buses per account and region.",
+							&eventbus_max_event_buses,
+							100,
+							1,
+							1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("eventbus.max_rules_per_bus",
+							"Maximum number of rules on one event bus.",
+							"EventBridge's quota is 300 rules per event bus.",
+							&eventbus_max_rules_per_bus,
+							300,
+							1,
+							1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("eventbus.max_queues",
+							"Maximum number of queues in a database.",
+							"Each queue has an outbox table of its own.",
+							&eventbus_max_queues,
+							1000,
+							1,
+							1000000,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

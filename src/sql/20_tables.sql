@@ -84,7 +84,8 @@ CREATE TABLE eventbus.targets (
     dead_letter_config jsonb,
     -- kind-specific settings (timeouts, headers, ...)
     config             jsonb NOT NULL DEFAULT '{}',
-    owner              name NOT NULL DEFAULT current_user,
+    -- the role the target acts as: whoever last put it (put_targets)
+    owner              name NOT NULL,
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (bus, rule, target_id),

@@ -59,12 +59,22 @@ CREATE FUNCTION eventbus.create_queue(queue_name text,
                                       max_receive_count integer DEFAULT 10,
                                       if_not_exists boolean DEFAULT false)
 RETURNS eventbus.queues
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean) IS
+'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers, owned by the caller (a member of eventbus_user or eventbus_admin); at most eventbus.max_queues queues (54000). Queues are also created by the first target that names them.';
+
+CREATE FUNCTION eventbus._create_queue_impl(queue_name text, max_receive_count integer, if_not_exists boolean)
+RETURNS eventbus.queues
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     result eventbus.queues;
+    n_queues bigint;
 BEGIN
+    PERFORM eventbus._require_creator('queue');
     IF queue_name IS NULL OR queue_name !~ '^[A-Za-z0-9_-]{1,54}$' THEN
         PERFORM eventbus._raise('22023',
             format('invalid queue name %L', queue_name),
@@ -89,19 +99,38 @@ BEGIN
             'Queue names are unique in the database.',
             'Use the existing queue, or pass if_not_exists => true.');
     END IF;
-    INSERT INTO eventbus.queues (name, outbox, max_receive_count)
-    VALUES (queue_name, eventbus._create_outbox('queue_' || queue_name), max_receive_count)
+    -- creators of different names count one at a time too
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_queue'));
+    SELECT count(*) INTO n_queues FROM eventbus.queues;
+    IF n_queues >= current_setting('eventbus.max_queues')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('queue %L cannot be created: the database has %s queues, the limit', queue_name, n_queues),
+            format('A database has at most eventbus.max_queues (%s) queues.', current_setting('eventbus.max_queues')),
+            'Delete a queue (delete_queue), or ask a superuser to raise eventbus.max_queues.');
+    END IF;
+    INSERT INTO eventbus.queues (name, outbox, max_receive_count, owner)
+    VALUES (queue_name, eventbus._create_outbox('queue_' || queue_name), max_receive_count,
+            eventbus._caller())
     RETURNING * INTO result;
     RETURN result;
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean) IS
-'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers. Queues are also created by the first target that names them.';
+COMMENT ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) IS
+'Internal: implementation of create_queue.';
+REVOKE ALL ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.delete_queue(queue_name text, force boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
+'Deletes a queue and its outbox table (for its owner and eventbus_admin); refused while targets name it, and while it holds messages unless force is true.';
+
+CREATE FUNCTION eventbus._delete_queue_impl(queue_name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -116,6 +145,7 @@ BEGIN
             'No queue of that name exists in this database.',
             'SELECT name FROM eventbus.queues lists the queues.');
     END IF;
+    PERFORM eventbus._require_owner('queue', queue_name, q.owner);
     SELECT count(*) INTO n_targets FROM eventbus.targets
      WHERE (kind = 'queue' AND destination = queue_name)
         OR dead_letter_config->>'Queue' = queue_name;
@@ -133,12 +163,15 @@ BEGIN
             'Drain the queue first, or pass force => true to drop its messages.');
     END IF;
     DELETE FROM eventbus.queues WHERE name = queue_name;
+    -- a later queue of the same name starts with no grants
+    DELETE FROM eventbus.grants g WHERE g.object_kind = 'queue' AND g.object_name = queue_name;
     EXECUTE format('DROP TABLE %s', q.outbox);
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
-'Deletes a queue and its outbox table; refused while targets name it, and while it holds messages unless force is true.';
+COMMENT ON FUNCTION eventbus._delete_queue_impl(text, boolean) IS
+'Internal: implementation of delete_queue.';
+REVOKE ALL ON FUNCTION eventbus._delete_queue_impl(text, boolean) FROM PUBLIC;
 
 -- Writing messages, moving them to the dead letters and waking a queue's
 -- consumers, with the statements of src/outbox.c: every path that does so,
@@ -237,28 +270,31 @@ CREATE TRIGGER target_removed
     AFTER DELETE OR UPDATE OF outbox ON eventbus.targets
     FOR EACH ROW EXECUTE FUNCTION eventbus._target_removed();
 
--- The role a target acts as is the role that last put it, whatever the
--- statement says: nobody can make a target run as someone else.  Only a
--- superuser restoring a dump (eventbus._restoring) keeps the dumped owner:
--- a restore must not make every target run as the restoring role.
-CREATE FUNCTION eventbus._target_owner()
-RETURNS trigger
+-- The queue a target (or a DeadLetterConfig) names, for put_targets: an
+-- existing queue needs send for the caller; a missing one is created,
+-- owned by the caller, if the caller may create queues.
+CREATE FUNCTION eventbus._target_queue(queue text)
+RETURNS regclass
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    v_outbox regclass;
 BEGIN
-    IF eventbus._restoring()
-       AND (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
-        RETURN NEW;
+    SELECT q.outbox INTO v_outbox FROM eventbus.queues q WHERE q.name = _target_queue.queue;
+    IF FOUND THEN
+        PERFORM eventbus._require_privilege('queue', queue, 'send');
+        RETURN v_outbox;
     END IF;
-    NEW.owner := current_user;
-    RETURN NEW;
+    -- created meanwhile by someone else: their queue, so send is needed
+    v_outbox := (eventbus.create_queue(queue, if_not_exists => true)).outbox;
+    IF NOT EXISTS (SELECT FROM eventbus.queues q
+                    WHERE q.name = _target_queue.queue AND q.owner = eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('queue', queue, 'send');
+    END IF;
+    RETURN v_outbox;
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus._target_owner() IS
-'Internal: trigger on eventbus.targets that records the current role as the target''s owner on every insert and update (a superuser restoring a dump keeps the dumped owner).';
-
-CREATE TRIGGER target_owner
-    BEFORE INSERT OR UPDATE ON eventbus.targets
-    FOR EACH ROW EXECUTE FUNCTION eventbus._target_owner();
+COMMENT ON FUNCTION eventbus._target_queue(text) IS
+'Internal: the outbox of the queue a target names, for the caller of put_targets: raises 42501 unless the caller holds send on an existing queue; creates a missing one owned by the caller (42501 unless it may create queues).';

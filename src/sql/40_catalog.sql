@@ -126,22 +126,25 @@ COMMENT ON FUNCTION eventbus._lock_bus(text) IS
 -- changes of one rule are serialised) and raises 42704 when either does
 -- not exist.
 CREATE FUNCTION eventbus._lock_rule(bus text, rule text)
-RETURNS void
+RETURNS regrole
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    v_owner regrole;
 BEGIN
     PERFORM eventbus._lock_bus(bus);
-    PERFORM FROM eventbus.rules r
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
      WHERE r.bus = _lock_rule.bus AND r.name = _lock_rule.rule FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         PERFORM eventbus._rule_not_found(bus, rule);
     END IF;
+    RETURN v_owner;
 END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._lock_rule(text, text) IS
-'Internal: locks a rule row (and its bus) and raises 42704 when the bus or the rule does not exist.';
+'Internal: locks a rule row (and its bus) and returns the rule''s owner; raises 42704 when the bus or the rule does not exist.';
 
 CREATE FUNCTION eventbus._check_description(description text, what text)
 RETURNS void
@@ -254,51 +257,82 @@ COMMENT ON FUNCTION eventbus.rule_arn(text, text) IS
 
 CREATE FUNCTION eventbus.create_event_bus(name text, description text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_event_bus(text, text) IS
+'EventBridge''s CreateEventBus: creates a custom event bus owned by the caller (a member of eventbus_user or eventbus_admin) and returns {"EventBusArn": ...}. Names: 1 to 256 letters, digits, ".", "_", "-", "/"; "aws." prefixes are reserved. At most eventbus.max_event_buses buses (54000).';
+
+CREATE FUNCTION eventbus._create_event_bus_impl(name text, description text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF create_event_bus.name IS NULL OR create_event_bus.name !~ '^[A-Za-z0-9._/-]+$'
-       OR length(create_event_bus.name) > 256 THEN
+    PERFORM eventbus._require_creator('event bus');
+    IF _create_event_bus_impl.name IS NULL OR _create_event_bus_impl.name !~ '^[A-Za-z0-9._/-]+$'
+       OR length(_create_event_bus_impl.name) > 256 THEN
         PERFORM eventbus._raise('22023',
-            format('invalid event bus name %L', create_event_bus.name),
+            format('invalid event bus name %L', _create_event_bus_impl.name),
             'An event bus name has 1 to 256 characters: letters, digits, ".", "_", "-" and "/".',
             'Choose a name such as "orders" or "banking-demo-events".');
     END IF;
-    IF create_event_bus.name LIKE 'aws.%' THEN
+    IF _create_event_bus_impl.name LIKE 'aws.%' THEN
         PERFORM eventbus._raise('22023',
-            format('invalid event bus name %L', create_event_bus.name),
+            format('invalid event bus name %L', _create_event_bus_impl.name),
             'Event bus names beginning with "aws." are reserved for AWS (partner event buses).',
             'Choose a name that does not begin with "aws.".');
     END IF;
-    PERFORM eventbus._check_description(create_event_bus.description,
-                                        format('event bus %L', create_event_bus.name));
-    INSERT INTO eventbus.event_buses AS b (name, description)
-    VALUES (create_event_bus.name, create_event_bus.description)
+    PERFORM eventbus._check_description(_create_event_bus_impl.description,
+                                        format('event bus %L', _create_event_bus_impl.name));
+    -- the quota counts every bus, the default one included; creators of
+    -- buses count one at a time
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_event_bus'));
+    IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = _create_event_bus_impl.name)
+       AND (SELECT count(*) FROM eventbus.event_buses) >= current_setting('eventbus.max_event_buses')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('event bus %L cannot be created: the database has %s event buses, the limit',
+                   _create_event_bus_impl.name, (SELECT count(*) FROM eventbus.event_buses)),
+            format('A database has at most eventbus.max_event_buses (%s) event buses, the default bus included.',
+                   current_setting('eventbus.max_event_buses')),
+            'Delete a bus (delete_event_bus), or ask a superuser to raise eventbus.max_event_buses.');
+    END IF;
+    INSERT INTO eventbus.event_buses AS b (name, description, owner)
+    VALUES (_create_event_bus_impl.name, _create_event_bus_impl.description, eventbus._caller())
     ON CONFLICT ON CONSTRAINT event_buses_pkey DO NOTHING;
     IF NOT FOUND THEN
         PERFORM eventbus._raise('42710',
-            format('event bus %L already exists', create_event_bus.name),
-            CASE WHEN create_event_bus.name = 'default'
+            format('event bus %L already exists', _create_event_bus_impl.name),
+            CASE WHEN _create_event_bus_impl.name = 'default'
                  THEN 'The default event bus always exists.'
                  ELSE 'Event bus names are unique in the database.' END,
             'Use the existing bus, or delete it first with delete_event_bus().');
     END IF;
-    RETURN jsonb_build_object('EventBusArn', eventbus.event_bus_arn(create_event_bus.name));
+    RETURN jsonb_build_object('EventBusArn', eventbus.event_bus_arn(_create_event_bus_impl.name));
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.create_event_bus(text, text) IS
-'EventBridge''s CreateEventBus: creates a custom event bus and returns {"EventBusArn": ...}. Names: 1 to 256 letters, digits, ".", "_", "-", "/"; "aws." prefixes are reserved.';
+COMMENT ON FUNCTION eventbus._create_event_bus_impl(text, text) IS
+'Internal: implementation of create_event_bus.';
+REVOKE ALL ON FUNCTION eventbus._create_event_bus_impl(text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.delete_event_bus(name text, force boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_event_bus(text, boolean) IS
+'EventBridge''s DeleteEventBus: deletes a custom event bus (for its owner and eventbus_admin); refused while it has rules unless force is true, which deletes its rules and their targets (never queues). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
+
+CREATE FUNCTION eventbus._delete_event_bus_impl(name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(delete_event_bus.name);
+    v_bus text := eventbus._bus_name(_delete_event_bus_impl.name);
     n_rules bigint;
+    v_owner regrole;
 BEGIN
     IF v_bus = 'default' THEN
         PERFORM eventbus._raise('2BP01',
@@ -306,12 +340,13 @@ BEGIN
             'Every database has a default event bus; events and rules without an event bus name use it.',
             'Delete its rules instead (delete_rule).');
     END IF;
-    PERFORM FROM eventbus.event_buses b WHERE b.name = v_bus FOR UPDATE;
+    SELECT b.owner INTO v_owner FROM eventbus.event_buses b WHERE b.name = v_bus FOR UPDATE;
     IF NOT FOUND THEN
         -- As EventBridge's DeleteEventBus: deleting what is not there succeeds.
         RAISE NOTICE '%', format('event bus %L does not exist, skipping', v_bus);
         RETURN;
     END IF;
+    PERFORM eventbus._require_owner('bus', v_bus, v_owner);
     SELECT count(*) INTO n_rules FROM eventbus.rules r WHERE r.bus = v_bus;
     IF n_rules > 0 AND NOT coalesce(force, false) THEN
         PERFORM eventbus._raise('2BP01',
@@ -323,26 +358,38 @@ BEGIN
     -- already in them) stay.
     DELETE FROM eventbus.targets t WHERE t.bus = v_bus;
     DELETE FROM eventbus.rules r WHERE r.bus = v_bus;
+    -- a later bus of the same name starts with no grants
+    DELETE FROM eventbus.grants g WHERE g.object_kind = 'bus' AND g.object_name = v_bus;
     DELETE FROM eventbus.event_buses b WHERE b.name = v_bus;
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.delete_event_bus(text, boolean) IS
-'EventBridge''s DeleteEventBus: deletes a custom event bus; refused while it has rules unless force is true, which deletes its rules and their targets (never queues). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
+COMMENT ON FUNCTION eventbus._delete_event_bus_impl(text, boolean) IS
+'Internal: implementation of delete_event_bus.';
+REVOKE ALL ON FUNCTION eventbus._delete_event_bus_impl(text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.describe_event_bus(name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.describe_event_bus(text) IS
+'EventBridge''s DescribeEventBus: {"Name", "Arn", "Description", "CreationTime"} of a bus (Description omitted when there is none). Raises 42501 unless the caller owns the bus, holds a privilege on it, or is an eventbus_admin.';
+
+CREATE FUNCTION eventbus._describe_event_bus_impl(name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     b eventbus.event_buses;
 BEGIN
     SELECT * INTO b FROM eventbus.event_buses x
-     WHERE x.name = eventbus._bus_name(describe_event_bus.name);
+     WHERE x.name = eventbus._bus_name(_describe_event_bus_impl.name);
     IF NOT FOUND THEN
-        PERFORM eventbus._bus_not_found(eventbus._bus_name(describe_event_bus.name));
+        PERFORM eventbus._bus_not_found(eventbus._bus_name(_describe_event_bus_impl.name));
     END IF;
+    PERFORM eventbus._require_bus_visible(b.name);
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'Name', b.name,
         'Arn', eventbus.event_bus_arn(b.name),
@@ -351,22 +398,39 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.describe_event_bus(text) IS
-'EventBridge''s DescribeEventBus: {"Name", "Arn", "Description", "CreationTime"} of a bus (Description omitted when there is none).';
+COMMENT ON FUNCTION eventbus._describe_event_bus_impl(text) IS
+'Internal: implementation of describe_event_bus.';
+REVOKE ALL ON FUNCTION eventbus._describe_event_bus_impl(text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.list_event_buses(name_prefix text DEFAULT NULL)
 RETURNS TABLE (name text, arn text, description text, created_at timestamptz)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT b.name, eventbus.event_bus_arn(b.name), b.description, b.created_at
-      FROM eventbus.event_buses b
-     WHERE name_prefix IS NULL OR starts_with(b.name, name_prefix)
-     ORDER BY b.name;
-$fn$;
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION eventbus.list_event_buses(text) IS
-'EventBridge''s ListEventBuses: the event buses (optionally those whose name begins with name_prefix), by name.';
+'EventBridge''s ListEventBuses: the event buses the caller may see (it owns them, holds a privilege on them, or is an eventbus_admin), optionally those whose name begins with name_prefix, by name.';
+
+CREATE FUNCTION eventbus._list_event_buses_impl(name_prefix text)
+RETURNS TABLE (name text, arn text, description text, created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    RETURN QUERY
+    SELECT b.name, eventbus.event_bus_arn(b.name), b.description, b.created_at
+      FROM eventbus.event_buses b
+     WHERE (_list_event_buses_impl.name_prefix IS NULL
+            OR starts_with(b.name, _list_event_buses_impl.name_prefix))
+       AND eventbus._may_see_bus(b.name, caller)
+     ORDER BY b.name;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._list_event_buses_impl(text) IS
+'Internal: implementation of list_event_buses.';
+REVOKE ALL ON FUNCTION eventbus._list_event_buses_impl(text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------
 -- Rules
@@ -377,58 +441,90 @@ CREATE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
                                   state text DEFAULT 'ENABLED',
                                   description text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
+'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. Creating a rule needs manage_rules on the bus (the caller owns the new rule); replacing one needs being its owner, the bus''s owner or an eventbus_admin (42501). An invalid pattern raises its reason (SQLSTATE 22023); a pattern longer than eventbus.max_pattern_size, or a rule over eventbus.max_rules_per_bus, raises SQLSTATE 54000.';
+
+CREATE FUNCTION eventbus._put_rule_impl(name text, event_pattern jsonb, event_bus_name text, state text, description text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(put_rule.event_bus_name);
+    v_bus text := eventbus._bus_name(_put_rule_impl.event_bus_name);
+    v_owner regrole;
+    n_rules bigint;
 BEGIN
-    IF put_rule.name IS NULL OR put_rule.name !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+    IF _put_rule_impl.name IS NULL OR _put_rule_impl.name !~ '^[A-Za-z0-9._-]{1,64}$' THEN
         PERFORM eventbus._raise('22023',
-            format('invalid rule name %L', put_rule.name),
+            format('invalid rule name %L', _put_rule_impl.name),
             'A rule name has 1 to 64 characters: letters, digits, ".", "_" and "-".',
             'Choose a name such as "approved-applications".');
     END IF;
-    IF put_rule.event_pattern IS NULL THEN
+    IF _put_rule_impl.event_pattern IS NULL THEN
         PERFORM eventbus._raise('22023',
-            format('rule %L has no event pattern', put_rule.name),
+            format('rule %L has no event pattern', _put_rule_impl.name),
             'A rule routes the events that match its event pattern.',
             'Pass an event pattern such as ''{"source": ["my.app"]}''.');
     END IF;
-    PERFORM eventbus.validate_event_pattern(put_rule.event_pattern);
+    PERFORM eventbus.validate_event_pattern(_put_rule_impl.event_pattern);
     -- The size quota applies where patterns are defined, never where stored
     -- rules are loaded: lowering it leaves existing rules routing.
-    IF length(put_rule.event_pattern::text) > current_setting('eventbus.max_pattern_size')::integer THEN
+    IF length(_put_rule_impl.event_pattern::text) > current_setting('eventbus.max_pattern_size')::integer THEN
         PERFORM eventbus._raise('54000',
             format('event pattern of rule %L is %s characters long, over the limit of %s',
-                   put_rule.name, length(put_rule.event_pattern::text),
+                   _put_rule_impl.name, length(_put_rule_impl.event_pattern::text),
                    current_setting('eventbus.max_pattern_size')),
             'eventbus.max_pattern_size bounds the patterns put_rule accepts, counted in characters of the pattern as jsonb prints it (EventBridge''s quota is 2048); rules already stored keep routing.',
             'Shorten the pattern, or raise eventbus.max_pattern_size.');
     END IF;
-    IF put_rule.state IS NULL OR put_rule.state NOT IN ('ENABLED', 'DISABLED') THEN
+    IF _put_rule_impl.state IS NULL OR _put_rule_impl.state NOT IN ('ENABLED', 'DISABLED') THEN
         PERFORM eventbus._raise('22023',
-            format('invalid rule state %L', put_rule.state),
+            format('invalid rule state %L', _put_rule_impl.state),
             'A rule''s state is ENABLED or DISABLED.',
             'Pass state => ''ENABLED'' or state => ''DISABLED''.');
     END IF;
-    PERFORM eventbus._check_description(put_rule.description, format('rule %L', put_rule.name));
+    PERFORM eventbus._check_description(_put_rule_impl.description, format('rule %L', _put_rule_impl.name));
     PERFORM eventbus._lock_bus(v_bus);
+    -- One creator of a bus's rules at a time, so that the rights checked,
+    -- the quota counted and the row written are those of the same rules.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.put_rule:' || v_bus));
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
+     WHERE r.bus = v_bus AND r.name = _put_rule_impl.name FOR NO KEY UPDATE;
+    IF FOUND THEN
+        -- replacing: the rule's owner, the bus's owner or an admin
+        PERFORM eventbus._require_rule_owner(v_bus, _put_rule_impl.name, v_owner);
+    ELSE
+        PERFORM eventbus._require_privilege('bus', v_bus, 'manage_rules');
+        SELECT count(*) INTO n_rules FROM eventbus.rules r WHERE r.bus = v_bus;
+        IF n_rules >= current_setting('eventbus.max_rules_per_bus')::integer THEN
+            PERFORM eventbus._raise('54000',
+                format('rule %L cannot be created: event bus %L has %s rules, the limit',
+                       _put_rule_impl.name, v_bus, n_rules),
+                format('An event bus has at most eventbus.max_rules_per_bus (%s) rules.',
+                       current_setting('eventbus.max_rules_per_bus')),
+                'Delete a rule (delete_rule), or ask a superuser to raise eventbus.max_rules_per_bus.');
+        END IF;
+    END IF;
     -- As EventBridge's PutRule: an update replaces the pattern, state and
-    -- description with what is given.
-    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, state, description)
-    VALUES (v_bus, put_rule.name, put_rule.event_pattern, put_rule.state, put_rule.description)
+    -- description with what is given; the rule keeps its owner.
+    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, state, description, owner)
+    VALUES (v_bus, _put_rule_impl.name, _put_rule_impl.event_pattern, _put_rule_impl.state,
+            _put_rule_impl.description, eventbus._caller())
     ON CONFLICT ON CONSTRAINT rules_pkey DO UPDATE
        SET event_pattern = excluded.event_pattern,
            state = excluded.state,
            description = excluded.description,
            updated_at = now();
-    RETURN jsonb_build_object('RuleArn', eventbus.rule_arn(put_rule.name, v_bus));
+    RETURN jsonb_build_object('RuleArn', eventbus.rule_arn(_put_rule_impl.name, v_bus));
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
-'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. An invalid pattern raises its reason (SQLSTATE 22023); a pattern longer than eventbus.max_pattern_size raises SQLSTATE 54000.';
+COMMENT ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) IS
+'Internal: implementation of put_rule.';
+REVOKE ALL ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus._set_rule_state(rule text, event_bus_name text, new_state text)
 RETURNS void
@@ -438,7 +534,8 @@ AS $fn$
 DECLARE
     v_bus text := eventbus._bus_name(event_bus_name);
 BEGIN
-    PERFORM eventbus._lock_rule(v_bus, _set_rule_state.rule);
+    PERFORM eventbus._require_rule_owner(v_bus, _set_rule_state.rule,
+                                         eventbus._lock_rule(v_bus, _set_rule_state.rule));
     UPDATE eventbus.rules r
        SET state = new_state, updated_at = now()
      WHERE r.bus = v_bus AND r.name = _set_rule_state.rule;
@@ -446,78 +543,118 @@ END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._set_rule_state(text, text, text) IS
-'Internal: sets the state of a rule (enable_rule, disable_rule).';
+'Internal: sets the state of a rule (enable_rule, disable_rule) for the caller of the current API function, who must own the rule or its bus or be an eventbus_admin.';
 
 CREATE FUNCTION eventbus.enable_rule(name text, event_bus_name text DEFAULT 'default')
 RETURNS void
-LANGUAGE sql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.enable_rule(text, text) IS
+'EventBridge''s EnableRule: the rule routes matching events again. For the rule''s owner, the bus''s owner and eventbus_admin (42501); raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._enable_rule_impl(name text, event_bus_name text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT eventbus._set_rule_state(name, event_bus_name, 'ENABLED');
 $fn$;
 
-COMMENT ON FUNCTION eventbus.enable_rule(text, text) IS
-'EventBridge''s EnableRule: the rule routes matching events again. Raises 42704 when the bus or rule does not exist.';
+COMMENT ON FUNCTION eventbus._enable_rule_impl(text, text) IS
+'Internal: implementation of enable_rule.';
+REVOKE ALL ON FUNCTION eventbus._enable_rule_impl(text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.disable_rule(name text, event_bus_name text DEFAULT 'default')
 RETURNS void
-LANGUAGE sql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.disable_rule(text, text) IS
+'EventBridge''s DisableRule: the rule stops routing events (its targets stay). For the rule''s owner, the bus''s owner and eventbus_admin (42501); raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._disable_rule_impl(name text, event_bus_name text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
     SELECT eventbus._set_rule_state(name, event_bus_name, 'DISABLED');
 $fn$;
 
-COMMENT ON FUNCTION eventbus.disable_rule(text, text) IS
-'EventBridge''s DisableRule: the rule stops routing events (its targets stay). Raises 42704 when the bus or rule does not exist.';
+COMMENT ON FUNCTION eventbus._disable_rule_impl(text, text) IS
+'Internal: implementation of disable_rule.';
+REVOKE ALL ON FUNCTION eventbus._disable_rule_impl(text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.delete_rule(name text, event_bus_name text DEFAULT 'default',
                                      force boolean DEFAULT false)
 RETURNS void
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_rule(text, text, boolean) IS
+'EventBridge''s DeleteRule: deletes a rule (for its owner, the bus''s owner and eventbus_admin); refused while it has targets unless force is true, which removes them (queues stay). A rule that does not exist is skipped with a notice; a bus that does not exist raises 42704.';
+
+CREATE FUNCTION eventbus._delete_rule_impl(name text, event_bus_name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(delete_rule.event_bus_name);
+    v_bus text := eventbus._bus_name(_delete_rule_impl.event_bus_name);
     n_targets bigint;
+    v_owner regrole;
 BEGIN
     PERFORM eventbus._lock_bus(v_bus);
-    PERFORM FROM eventbus.rules r
-     WHERE r.bus = v_bus AND r.name = delete_rule.name FOR UPDATE;
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
+     WHERE r.bus = v_bus AND r.name = _delete_rule_impl.name FOR UPDATE;
     IF NOT FOUND THEN
         -- As EventBridge's DeleteRule: deleting what is not there succeeds.
         RAISE NOTICE '%', format('rule %L does not exist on event bus %L, skipping',
-                                 delete_rule.name, v_bus);
+                                 _delete_rule_impl.name, v_bus);
         RETURN;
     END IF;
+    PERFORM eventbus._require_rule_owner(v_bus, _delete_rule_impl.name, v_owner);
     SELECT count(*) INTO n_targets FROM eventbus.targets t
-     WHERE t.bus = v_bus AND t.rule = delete_rule.name;
+     WHERE t.bus = v_bus AND t.rule = _delete_rule_impl.name;
     IF n_targets > 0 AND NOT coalesce(force, false) THEN
         PERFORM eventbus._raise('2BP01',
-            format('rule %L on event bus %L still has %s target(s)', delete_rule.name, v_bus, n_targets),
+            format('rule %L on event bus %L still has %s target(s)', _delete_rule_impl.name, v_bus, n_targets),
             'A rule with targets cannot be deleted.',
             'Remove its targets first (remove_targets), or pass force => true to remove them with the rule.');
     END IF;
-    DELETE FROM eventbus.targets t WHERE t.bus = v_bus AND t.rule = delete_rule.name;
-    DELETE FROM eventbus.rules r WHERE r.bus = v_bus AND r.name = delete_rule.name;
+    DELETE FROM eventbus.targets t WHERE t.bus = v_bus AND t.rule = _delete_rule_impl.name;
+    DELETE FROM eventbus.rules r WHERE r.bus = v_bus AND r.name = _delete_rule_impl.name;
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.delete_rule(text, text, boolean) IS
-'EventBridge''s DeleteRule: deletes a rule; refused while it has targets unless force is true, which removes them (queues stay). A rule that does not exist is skipped with a notice; a bus that does not exist raises 42704.';
+COMMENT ON FUNCTION eventbus._delete_rule_impl(text, text, boolean) IS
+'Internal: implementation of delete_rule.';
+REVOKE ALL ON FUNCTION eventbus._delete_rule_impl(text, text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.describe_rule(name text, event_bus_name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.describe_rule(text, text) IS
+'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "State", "Description", "EventBusName", "CreatedBy"}; Description is omitted when there is none. For the rule''s owner and the holders of manage_rules or read_events on its bus (42501).';
+
+CREATE FUNCTION eventbus._describe_rule_impl(name text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(describe_rule.event_bus_name);
+    v_bus text := eventbus._bus_name(_describe_rule_impl.event_bus_name);
     r eventbus.rules;
 BEGIN
     SELECT * INTO r FROM eventbus.rules x
-     WHERE x.bus = v_bus AND x.name = describe_rule.name;
+     WHERE x.bus = v_bus AND x.name = _describe_rule_impl.name;
     IF NOT FOUND THEN
-        PERFORM eventbus._rule_not_found(v_bus, describe_rule.name);
+        PERFORM eventbus._rule_not_found(v_bus, _describe_rule_impl.name);
+    END IF;
+    IF NOT eventbus._may_see_rule(r.bus, r.owner, eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('bus', r.bus, 'read_events');
     END IF;
     RETURN jsonb_strip_nulls(jsonb_build_object(
         'Name', r.name,
@@ -530,29 +667,47 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.describe_rule(text, text) IS
-'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "State", "Description", "EventBusName", "CreatedBy"}; Description is omitted when there is none.';
+COMMENT ON FUNCTION eventbus._describe_rule_impl(text, text) IS
+'Internal: implementation of describe_rule.';
+REVOKE ALL ON FUNCTION eventbus._describe_rule_impl(text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.list_rules(event_bus_name text DEFAULT 'default',
                                     name_prefix text DEFAULT NULL)
 RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
                description text, event_bus_name text)
-LANGUAGE sql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_rules(text, text) IS
+'EventBridge''s ListRules: the rules of a bus that the caller may see (it owns them, or holds manage_rules or read_events on the bus), optionally those whose name begins with name_prefix, by name. Raises 42704 when the bus does not exist.';
+
+-- (The arguments are named apart from the result columns: the argument
+-- event_bus_name shares its name with one, which PL/pgSQL refuses.)
+CREATE FUNCTION eventbus._list_rules_impl(bus_arg text, prefix_arg text)
+RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
+               description text, event_bus_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-    -- (SQL, not PL/pgSQL: the argument event_bus_name shares its name with
-    -- a result column, which PL/pgSQL refuses.)
-    SELECT eventbus._check_bus(eventbus._bus_name(event_bus_name));
+DECLARE
+    v_bus text := eventbus._bus_name(bus_arg);
+    caller regrole := eventbus._caller();
+BEGIN
+    PERFORM eventbus._check_bus(v_bus);
+    RETURN QUERY
     SELECT r.name, eventbus.rule_arn(r.name, r.bus), r.event_pattern::jsonb,
            r.state, r.description, r.bus
       FROM eventbus.rules r
-     WHERE r.bus = eventbus._bus_name(event_bus_name)
-       AND (name_prefix IS NULL OR starts_with(r.name, name_prefix))
+     WHERE r.bus = v_bus
+       AND (prefix_arg IS NULL OR starts_with(r.name, prefix_arg))
+       AND eventbus._may_see_rule(r.bus, r.owner, caller)
      ORDER BY r.name;
+END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.list_rules(text, text) IS
-'EventBridge''s ListRules: the rules of a bus (optionally those whose name begins with name_prefix), by name. Raises 42704 when the bus does not exist.';
+COMMENT ON FUNCTION eventbus._list_rules_impl(text, text) IS
+'Internal: implementation of list_rules.';
+REVOKE ALL ON FUNCTION eventbus._list_rules_impl(text, text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------
 -- Targets
@@ -613,12 +768,20 @@ COMMENT ON FUNCTION eventbus._retry_policy(jsonb) IS
 CREATE FUNCTION eventbus.put_targets(rule text, targets jsonb,
                                      event_bus_name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
+'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function and put_events on a target''s bus (42501 fails the call). Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
+
+CREATE FUNCTION eventbus._put_targets_impl(rule text, targets jsonb, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(put_targets.event_bus_name);
-    entries jsonb := put_targets.targets;
+    v_bus text := eventbus._bus_name(_put_targets_impl.event_bus_name);
+    entries jsonb := _put_targets_impl.targets;
     max_targets int := eventbus._max_targets_per_rule();
     n_targets int;
     failed jsonb := '[]';
@@ -643,6 +806,7 @@ DECLARE
     is_update boolean;
     err_state text;
     err_message text;
+    caller regrole := eventbus._caller();
 BEGIN
     IF jsonb_typeof(entries) = 'object' AND entries ? 'Targets' THEN
         entries := entries -> 'Targets';
@@ -650,7 +814,7 @@ BEGIN
     IF entries IS NULL OR jsonb_typeof(entries) <> 'array' THEN
         PERFORM eventbus._raise('22023',
             'targets must be a JSON array of targets',
-            format('targets is %s.', coalesce(put_targets.targets::text, 'NULL')),
+            format('targets is %s.', coalesce(_put_targets_impl.targets::text, 'NULL')),
             'Pass PutTargets'' Targets array, e.g. ''[{"Id": "t1", "Arn": "queue:orders"}]'', or {"Targets": [...]}.');
     END IF;
     IF jsonb_array_length(entries) = 0 THEN
@@ -659,9 +823,10 @@ BEGIN
             'PutTargets takes at least one target.',
             'Pass a non-empty array.');
     END IF;
-    PERFORM eventbus._lock_rule(v_bus, put_targets.rule);
+    PERFORM eventbus._require_rule_owner(v_bus, _put_targets_impl.rule,
+                                         eventbus._lock_rule(v_bus, _put_targets_impl.rule));
     SELECT count(*) INTO n_targets FROM eventbus.targets t
-     WHERE t.bus = v_bus AND t.rule = put_targets.rule;
+     WHERE t.bus = v_bus AND t.rule = _put_targets_impl.rule;
 
     FOR entry, pos IN SELECT e, o FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, o) LOOP
         tid := NULL;
@@ -731,6 +896,14 @@ BEGIN
                         format('Target %L has Arn %L.', tid, t_arn),
                         'Create a function taking one jsonb argument, e.g. CREATE FUNCTION app.on_event(event jsonb) RETURNS void ...');
                 END IF;
+                -- the worker calls it as the target's owner: who puts the
+                -- target must be able to call it
+                IF NOT has_function_privilege(caller, t_func, 'EXECUTE') THEN
+                    PERFORM eventbus._raise('42501',
+                        format('permission denied for function %s', t_func),
+                        format('Target %L would run %s as role %s, which lacks EXECUTE on it.', tid, t_func, caller),
+                        format('The function''s owner can grant it: GRANT EXECUTE ON FUNCTION %s TO %s.', t_func, caller));
+                END IF;
                 -- qualified, as search_path is pinned here
                 t_dest := t_func::text;
             ELSIF t_kind = 'bus' THEN
@@ -740,6 +913,8 @@ BEGIN
                         format('Target %L has Arn %L.', tid, t_arn),
                         'Create the bus first (create_event_bus).');
                 END IF;
+                -- the target forwards events as its owner
+                PERFORM eventbus._require_privilege('bus', t_dest, 'put_events');
             ELSIF t_kind = 'notify' THEN
                 IF length(t_dest) > 63 THEN
                     PERFORM eventbus._raise('22023',
@@ -820,32 +995,34 @@ BEGIN
             END IF;
 
             is_update := EXISTS (SELECT FROM eventbus.targets t
-                                  WHERE t.bus = v_bus AND t.rule = put_targets.rule
+                                  WHERE t.bus = v_bus AND t.rule = _put_targets_impl.rule
                                     AND t.target_id = tid);
             IF NOT is_update AND n_targets >= max_targets THEN
                 PERFORM eventbus._raise('54000',
-                    format('rule %L on event bus %L already has %s target(s), the limit', put_targets.rule, v_bus, n_targets),
+                    format('rule %L on event bus %L already has %s target(s), the limit', _put_targets_impl.rule, v_bus, n_targets),
                     format('A rule has at most eventbus.max_targets_per_rule (%s) targets; target %L was not added.', max_targets, tid),
                     'Remove a target (remove_targets), or raise eventbus.max_targets_per_rule.');
             END IF;
 
             -- The queues come into being with the first target that names
-            -- them; a push target has an outbox of its own.
+            -- them (for roles that may create queues; others need send on
+            -- an existing one); a push target has an outbox of its own.
             IF t_kind = 'queue' THEN
-                t_outbox := (eventbus.create_queue(t_dest, if_not_exists => true)).outbox;
+                t_outbox := eventbus._target_queue(t_dest);
             ELSE
-                t_outbox := eventbus._push_outbox(v_bus, put_targets.rule, tid);
+                t_outbox := eventbus._push_outbox(v_bus, _put_targets_impl.rule, tid);
             END IF;
 
             IF dlq_name IS NOT NULL THEN
-                PERFORM eventbus.create_queue(dlq_name, if_not_exists => true);
+                PERFORM eventbus._target_queue(dlq_name);
             END IF;
 
             INSERT INTO eventbus.targets AS t
                 (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
-                 input_transformer, retry_policy, dead_letter_config, config)
-            VALUES (v_bus, put_targets.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
-                    t_input_path, t_transformer, t_retry, t_dlc, t_config)
+                 input_transformer, retry_policy, dead_letter_config, config, owner)
+            VALUES (v_bus, _put_targets_impl.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
+                    t_input_path, t_transformer, t_retry, t_dlc, t_config,
+                    pg_catalog.pg_get_userbyid(caller))
             ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
                SET arn = excluded.arn,
                    kind = excluded.kind,
@@ -879,17 +1056,26 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
-'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create their queue.';
+COMMENT ON FUNCTION eventbus._put_targets_impl(text, jsonb, text) IS
+'Internal: implementation of put_targets.';
+REVOKE ALL ON FUNCTION eventbus._put_targets_impl(text, jsonb, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.remove_targets(rule text, ids text[],
                                         event_bus_name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.remove_targets(text, text[], text) IS
+'EventBridge''s RemoveTargets: removes targets of a rule by Id (for the rule''s owner, the bus''s owner and eventbus_admin); returns {"FailedEntryCount", "FailedEntries"} (an unknown Id is a per-entry failure). Queues and their messages stay.';
+
+CREATE FUNCTION eventbus._remove_targets_impl(rule text, ids text[], event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(remove_targets.event_bus_name);
+    v_bus text := eventbus._bus_name(_remove_targets_impl.event_bus_name);
     failed jsonb := '[]';
     seen text[] := '{}';
     tid text;
@@ -898,9 +1084,10 @@ BEGIN
         PERFORM eventbus._raise('22023',
             'no target Ids given',
             'RemoveTargets takes the Ids of at least one target.',
-            format('list_targets_by_rule(%L, %L) shows the targets of the rule.', remove_targets.rule, v_bus));
+            format('list_targets_by_rule(%L, %L) shows the targets of the rule.', _remove_targets_impl.rule, v_bus));
     END IF;
-    PERFORM eventbus._lock_rule(v_bus, remove_targets.rule);
+    PERFORM eventbus._require_rule_owner(v_bus, _remove_targets_impl.rule,
+                                         eventbus._lock_rule(v_bus, _remove_targets_impl.rule));
     FOREACH tid IN ARRAY ids LOOP
         IF tid = ANY (seen) THEN
             CONTINUE;			-- a repeated Id is removed once
@@ -908,7 +1095,7 @@ BEGIN
         seen := seen || tid;
         -- Queues stay: their messages are never dropped by removing a target.
         DELETE FROM eventbus.targets t
-         WHERE t.bus = v_bus AND t.rule = remove_targets.rule AND t.target_id = tid;
+         WHERE t.bus = v_bus AND t.rule = _remove_targets_impl.rule AND t.target_id = tid;
         IF NOT FOUND THEN
             failed := failed || jsonb_build_array(CASE
                 WHEN tid IS NULL THEN jsonb_build_object(
@@ -919,7 +1106,7 @@ BEGIN
                     'TargetId', tid,
                     'ErrorCode', 'ResourceNotFoundException',
                     'ErrorMessage', format('rule %L on event bus %L has no target %L',
-                                           remove_targets.rule, v_bus, tid)) END);
+                                           _remove_targets_impl.rule, v_bus, tid)) END);
         END IF;
     END LOOP;
     RETURN jsonb_build_object('FailedEntryCount', jsonb_array_length(failed),
@@ -927,19 +1114,31 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.remove_targets(text, text[], text) IS
-'EventBridge''s RemoveTargets: removes targets of a rule by Id; returns {"FailedEntryCount", "FailedEntries"} (an unknown Id is a per-entry failure). Queues and their messages stay.';
+COMMENT ON FUNCTION eventbus._remove_targets_impl(text, text[], text) IS
+'Internal: implementation of remove_targets.';
+REVOKE ALL ON FUNCTION eventbus._remove_targets_impl(text, text[], text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.list_targets_by_rule(rule text, event_bus_name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_targets_by_rule(text, text) IS
+'EventBridge''s ListTargetsByRule: {"Targets": [...]} in PutTargets'' shape (Input as JSON text), by Id; for the rule''s owner, the bus''s owner and eventbus_admin (42501). Raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._list_targets_by_rule_impl(rule text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(list_targets_by_rule.event_bus_name);
+    v_bus text := eventbus._bus_name(_list_targets_by_rule_impl.event_bus_name);
     result jsonb;
 BEGIN
-    PERFORM eventbus._check_rule(v_bus, list_targets_by_rule.rule);
+    PERFORM eventbus._check_rule(v_bus, _list_targets_by_rule_impl.rule);
+    PERFORM eventbus._require_rule_owner(v_bus, _list_targets_by_rule_impl.rule,
+        (SELECT r.owner FROM eventbus.rules r
+          WHERE r.bus = v_bus AND r.name = _list_targets_by_rule_impl.rule));
     SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                'Id', t.target_id,
                'Arn', t.arn,
@@ -952,25 +1151,35 @@ BEGIN
              ORDER BY t.target_id), '[]')
       INTO result
       FROM eventbus.targets t
-     WHERE t.bus = v_bus AND t.rule = list_targets_by_rule.rule;
+     WHERE t.bus = v_bus AND t.rule = _list_targets_by_rule_impl.rule;
     RETURN jsonb_build_object('Targets', result);
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.list_targets_by_rule(text, text) IS
-'EventBridge''s ListTargetsByRule: {"Targets": [...]} in PutTargets'' shape (Input as JSON text), by Id. Raises 42704 when the bus or rule does not exist.';
+COMMENT ON FUNCTION eventbus._list_targets_by_rule_impl(text, text) IS
+'Internal: implementation of list_targets_by_rule.';
+REVOKE ALL ON FUNCTION eventbus._list_targets_by_rule_impl(text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.list_rule_names_by_target(target_arn text,
                                                    event_bus_name text DEFAULT 'default')
 RETURNS jsonb
-LANGUAGE plpgsql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_rule_names_by_target(text, text) IS
+'EventBridge''s ListRuleNamesByTarget: {"RuleNames": [...]} of the rules of a bus with a target designating target_arn (queue:x and arn:aws:sqs:...:x are the same queue), among those the caller may change (it owns them or the bus, or is an eventbus_admin). Raises 42704 when the bus does not exist.';
+
+CREATE FUNCTION eventbus._list_rule_names_by_target_impl(target_arn text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_bus text := eventbus._bus_name(list_rule_names_by_target.event_bus_name);
+    v_bus text := eventbus._bus_name(_list_rule_names_by_target_impl.event_bus_name);
     t_kind text;
     t_dest text;
     result jsonb;
+    caller regrole := eventbus._caller();
 BEGIN
     PERFORM eventbus._check_bus(v_bus);
     SELECT p.kind, p.destination INTO t_kind, t_dest FROM eventbus._parse_target_arn(target_arn) p;
@@ -979,12 +1188,15 @@ BEGIN
     SELECT coalesce(jsonb_agg(n ORDER BY n), '[]') INTO result
       FROM (SELECT DISTINCT t.rule AS n
               FROM eventbus.targets t
+              JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule
              WHERE t.bus = v_bus
                AND CASE WHEN t_kind IS NULL THEN t.arn = target_arn
-                        ELSE t.kind = t_kind AND t.destination = t_dest END) s;
+                        ELSE t.kind = t_kind AND t.destination = t_dest END
+               AND eventbus._may_manage_rule(r.bus, r.owner, caller)) s;
     RETURN jsonb_build_object('RuleNames', result);
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.list_rule_names_by_target(text, text) IS
-'EventBridge''s ListRuleNamesByTarget: {"RuleNames": [...]} of the rules of a bus with a target designating target_arn (queue:x and arn:aws:sqs:...:x are the same queue). Raises 42704 when the bus does not exist.';
+COMMENT ON FUNCTION eventbus._list_rule_names_by_target_impl(text, text) IS
+'Internal: implementation of list_rule_names_by_target.';
+REVOKE ALL ON FUNCTION eventbus._list_rule_names_by_target_impl(text, text) FROM PUBLIC;

@@ -41,7 +41,15 @@ CREATE FUNCTION eventbus.create_event_partitions(
     days_ahead integer DEFAULT 7,
     from_day date DEFAULT (pg_catalog.now() AT TIME ZONE 'UTC')::date)
 RETURNS SETOF text
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_event_partitions(integer, date) IS
+'Makes the daily partitions eventbus.events_pYYYYMMDD (UTC days) from from_day (default: today, UTC) to from_day + days_ahead, moving rows the default partition holds for those days; returns the partitions made. Idempotent; call it daily from a maintenance job. For eventbus_admin (42501).';
+
+CREATE FUNCTION eventbus._create_event_partitions_impl(days_ahead integer, from_day date)
+RETURNS SETOF text
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -53,6 +61,7 @@ DECLARE
     locked boolean := false;
     moved bigint;
 BEGIN
+    PERFORM eventbus._require_admin('create event partitions');
     IF days_ahead IS NULL OR days_ahead NOT BETWEEN 0 AND 3660 THEN
         PERFORM eventbus._raise('22023',
             format('invalid days_ahead %s', coalesce(days_ahead::text, 'NULL')),
@@ -114,12 +123,21 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.create_event_partitions(integer, date) IS
-'Makes the daily partitions eventbus.events_pYYYYMMDD (UTC days) from from_day (default: today, UTC) to from_day + days_ahead, moving rows the default partition holds for those days; returns the partitions made. Idempotent; call it daily from a maintenance job.';
+COMMENT ON FUNCTION eventbus._create_event_partitions_impl(integer, date) IS
+'Internal: implementation of create_event_partitions.';
+REVOKE ALL ON FUNCTION eventbus._create_event_partitions_impl(integer, date) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.drop_event_partitions(older_than interval)
 RETURNS SETOF text
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.drop_event_partitions(interval) IS
+'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default. For eventbus_admin (42501).';
+
+CREATE FUNCTION eventbus._drop_event_partitions_impl(older_than interval)
+RETURNS SETOF text
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -131,6 +149,7 @@ DECLARE
     referenced boolean;
     referencing text[];
 BEGIN
+    PERFORM eventbus._require_admin('drop event partitions');
     IF older_than IS NULL OR older_than < interval '0' THEN
         PERFORM eventbus._raise('22023',
             format('invalid older_than %s', coalesce(older_than::text, 'NULL')),
@@ -179,27 +198,6 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.drop_event_partitions(interval) IS
-'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default.';
-
--- Today's and the next days' partitions.  The partitions are data, not
--- part of the extension: a table made while CREATE EXTENSION runs would be
--- a member of the extension, which drop_event_partitions could not drop and
--- pg_dump would not dump, so each is taken out of the extension again.  In
--- a restore (see eventbus._restoring) none are made: the dump brings the
--- partitions it had, and making today's here would collide with its CREATE
--- TABLE.  Events of days without a partition go to the default partition
--- until create_event_partitions (the daily maintenance call) moves them.
-DO $do$
-DECLARE
-    p record;
-BEGIN
-    IF eventbus._restoring() THEN
-        RETURN;
-    END IF;
-    PERFORM eventbus.create_event_partitions();
-    FOR p IN SELECT partition_name FROM eventbus._event_partitions() LOOP
-        EXECUTE format('ALTER EXTENSION eventbus DROP TABLE eventbus.%I', p.partition_name);
-    END LOOP;
-END;
-$do$;
+COMMENT ON FUNCTION eventbus._drop_event_partitions_impl(interval) IS
+'Internal: implementation of drop_event_partitions.';
+REVOKE ALL ON FUNCTION eventbus._drop_event_partitions_impl(interval) FROM PUBLIC;

@@ -43,11 +43,29 @@ COMMENT ON FUNCTION eventbus._rule_index_anchors(text) IS
 CREATE FUNCTION eventbus.rule_index_anchors(event_bus_name text DEFAULT 'default',
     OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
 RETURNS SETOF record
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT * FROM eventbus._rule_index_anchors(eventbus._bus_name(event_bus_name)) ORDER BY 1;
-$fn$;
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION eventbus.rule_index_anchors(text) IS
-'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event.';
+'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event. Needs manage_rules or read_events on the bus (42501).';
+
+CREATE FUNCTION eventbus._rule_index_anchors_impl(event_bus_name text, OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(event_bus_name);
+BEGIN
+    -- (a bus that does not exist has no anchors)
+    IF EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = v_bus)
+       AND NOT eventbus.has_event_bus_privilege(v_bus, 'read_events', eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('bus', v_bus, 'manage_rules');
+    END IF;
+    RETURN QUERY SELECT * FROM eventbus._rule_index_anchors(v_bus) ORDER BY 1;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._rule_index_anchors_impl(text) IS
+'Internal: implementation of rule_index_anchors.';
+REVOKE ALL ON FUNCTION eventbus._rule_index_anchors_impl(text) FROM PUBLIC;

@@ -30,11 +30,16 @@ GRANT USAGE ON SCHEMA eventbus TO PUBLIC;
 
 -- Owners, at the end of each table so that a fresh install and an upgraded
 -- one have the same column order.  The default bus belongs to
--- eventbus_admin.  A NULL owner means nobody but an admin owns the object.
+-- eventbus_admin.  Every function that creates a bus, rule or queue
+-- records its caller as the owner, so the columns are NOT NULL (the upgrade
+-- from 0.1.0 gives eventbus_admin what 0.1.0 made).
 ALTER TABLE eventbus.event_buses ADD COLUMN owner regrole;
 UPDATE eventbus.event_buses SET owner = 'eventbus_admin'::regrole;
 ALTER TABLE eventbus.rules ADD COLUMN owner regrole;
 ALTER TABLE eventbus.queues ADD COLUMN owner regrole;
+ALTER TABLE eventbus.event_buses ALTER COLUMN owner SET NOT NULL;
+ALTER TABLE eventbus.rules ALTER COLUMN owner SET NOT NULL;
+ALTER TABLE eventbus.queues ALTER COLUMN owner SET NOT NULL;
 COMMENT ON COLUMN eventbus.event_buses.owner IS 'The role that created the bus (default: eventbus_admin); it holds every privilege on it.';
 COMMENT ON COLUMN eventbus.rules.owner IS 'The role that created the rule; it (or the bus owner, or an admin) may change, disable or delete it and its targets.';
 COMMENT ON COLUMN eventbus.queues.owner IS 'The role that created the queue; it holds every privilege on it.';
@@ -272,3 +277,153 @@ REVOKE ALL ON FUNCTION eventbus._grant_event_bus_privilege_impl(text, text, text
 REVOKE ALL ON FUNCTION eventbus._revoke_event_bus_privilege_impl(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._grant_queue_privilege_impl(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._revoke_queue_privilege_impl(text, text, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- The checks of the API functions' implementations (for the caller of the
+-- current API function, eventbus._caller()).
+-- ---------------------------------------------------------------------
+
+-- Creating buses and queues: members of eventbus_user, and admins.
+CREATE FUNCTION eventbus._require_creator(what text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._is_admin(caller) OR pg_catalog.pg_has_role(caller, 'eventbus_user', 'MEMBER') THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied to create %s', what),
+        format('Role %s is not a member of eventbus_user or eventbus_admin.', caller),
+        format('An eventbus_admin can allow it: GRANT eventbus_user TO %s.', caller));
+END;
+$fn$;
+COMMENT ON FUNCTION eventbus._require_creator(text) IS
+'Internal: raises 42501 unless the caller of the current API function may create event buses and queues (a member of eventbus_user or eventbus_admin).';
+
+CREATE FUNCTION eventbus._require_admin(action text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._is_admin(caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied to %s', action),
+        format('Only members of eventbus_admin may; role %s is not one.', caller),
+        'Ask an eventbus_admin.');
+END;
+$fn$;
+COMMENT ON FUNCTION eventbus._require_admin(text) IS
+'Internal: raises 42501 unless the caller of the current API function is an eventbus_admin.';
+
+-- A bus is visible to its owner, to admins and to whoever holds a
+-- privilege on it.
+CREATE FUNCTION eventbus._may_see_bus(bus text, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus.has_event_bus_privilege(bus, 'put_events', role)
+        OR eventbus.has_event_bus_privilege(bus, 'manage_rules', role)
+        OR eventbus.has_event_bus_privilege(bus, 'read_events', role)
+$fn$;
+COMMENT ON FUNCTION eventbus._may_see_bus(text, regrole) IS
+'Internal: whether role owns the bus, is an eventbus_admin, or holds a privilege on the bus.';
+
+CREATE FUNCTION eventbus._require_bus_visible(bus text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._may_see_bus(bus, caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied for event bus %s', pg_catalog.quote_ident(bus)),
+        format('Role %s holds no privilege (put_events, manage_rules, read_events) on event bus %s.',
+               caller, pg_catalog.quote_ident(bus)),
+        format('Its owner or an eventbus_admin can grant one: SELECT eventbus.grant_event_bus_privilege(%L, %L, %L).',
+               bus, 'read_events', caller::text));
+END;
+$fn$;
+COMMENT ON FUNCTION eventbus._require_bus_visible(text) IS
+'Internal: raises 42501 unless the caller of the current API function may see the bus (owns it, is an eventbus_admin or holds a privilege on it).';
+
+-- A rule is changed (replaced, enabled, disabled, deleted, its targets put
+-- and removed) by its owner, the owner of its bus, or an admin.
+CREATE FUNCTION eventbus._may_manage_rule(bus text, rule_owner regrole, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._is_admin(role)
+        OR coalesce(pg_catalog.pg_has_role(role, rule_owner, 'USAGE'), false)
+        OR coalesce((SELECT pg_catalog.pg_has_role(role, b.owner, 'USAGE')
+                       FROM eventbus.event_buses b WHERE b.name = _may_manage_rule.bus), false)
+$fn$;
+COMMENT ON FUNCTION eventbus._may_manage_rule(text, regrole, regrole) IS
+'Internal: whether role may change a rule of the bus owned by rule_owner: it has the privileges of the rule''s owner or of the bus''s owner, or is an eventbus_admin.';
+
+CREATE FUNCTION eventbus._require_rule_owner(bus text, rule text, rule_owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._may_manage_rule(bus, rule_owner, caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('must be owner of rule %s', pg_catalog.quote_ident(rule)),
+        format('Rule %s on event bus %s belongs to %s; role %s is neither its owner, the owner of the bus, nor an eventbus_admin.',
+               pg_catalog.quote_ident(rule), pg_catalog.quote_ident(bus), rule_owner, caller),
+        'Ask its owner, the owner of the bus, or an eventbus_admin.');
+END;
+$fn$;
+COMMENT ON FUNCTION eventbus._require_rule_owner(text, text, regrole) IS
+'Internal: raises 42501 unless the caller of the current API function may change the rule (its owner, the bus''s owner, an eventbus_admin).';
+
+-- A rule is visible to its owner and to the holders of manage_rules or
+-- read_events on its bus (the bus's owner and admins hold both).
+CREATE FUNCTION eventbus._may_see_rule(bus text, rule_owner regrole, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT coalesce(pg_catalog.pg_has_role(role, rule_owner, 'USAGE'), false)
+        OR eventbus.has_event_bus_privilege(bus, 'read_events', role)
+        OR eventbus.has_event_bus_privilege(bus, 'manage_rules', role)
+$fn$;
+COMMENT ON FUNCTION eventbus._may_see_rule(text, regrole, regrole) IS
+'Internal: whether role may see a rule of the bus owned by rule_owner: it has the privileges of the rule''s owner, or holds manage_rules or read_events on the bus.';
+
+-- ---------------------------------------------------------------------
+-- Catalogs are written only by the API functions' implementations, which
+-- run as the extension's owner.  Nothing is granted to PUBLIC (revoked
+-- explicitly, whatever a default privilege may have given); members of
+-- eventbus_admin may read them.  eventbus.events and its default
+-- partition are not listed: row-level security decides who reads and
+-- writes which events.
+-- ---------------------------------------------------------------------
+REVOKE ALL ON TABLE eventbus.event_buses, eventbus.rules, eventbus.targets, eventbus.queues,
+    eventbus.grants, eventbus.dead_letters, eventbus._restore_sessions FROM PUBLIC;
+REVOKE ALL ON SEQUENCE eventbus.rules_rule_id_seq, eventbus.dead_letters_dead_letter_id_seq FROM PUBLIC;
+GRANT SELECT ON TABLE eventbus.event_buses, eventbus.rules, eventbus.targets, eventbus.queues,
+    eventbus.grants, eventbus.dead_letters TO eventbus_admin;
+GRANT SELECT ON SEQUENCE eventbus.rules_rule_id_seq, eventbus.dead_letters_dead_letter_id_seq TO eventbus_admin;
+-- Outbox tables belong to the extension's owner and are reached only
+-- through the API functions and the delivery workers.
+REVOKE ALL ON SCHEMA eventbus_outbox FROM PUBLIC;

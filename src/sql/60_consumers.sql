@@ -19,7 +19,8 @@
 -- SERIALIZABLE, FOR UPDATE fails with 40001 on a message that a concurrent
 -- transaction changed since the snapshot.
 
--- The queue of that name, or error 42704.
+-- The queue of that name, or error 42704; 42501 unless the caller of the
+-- current API function holds receive on it.
 CREATE FUNCTION eventbus._queue(queue text)
 RETURNS eventbus.queues
 LANGUAGE plpgsql STABLE
@@ -41,12 +42,13 @@ BEGIN
             'No queue of that name exists in this database.',
             'create_queue() makes a queue; SELECT name FROM eventbus.queues shows the queues.');
     END IF;
+    PERFORM eventbus._require_privilege('queue', result.name, 'receive');
     RETURN result;
 END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._queue(text) IS
-'Internal: the eventbus.queues row of a queue; raises 42704 when it does not exist.';
+'Internal: the eventbus.queues row of a queue for a consumer; raises 42704 when it does not exist and 42501 unless the caller of the current API function holds receive on it.';
 
 -- Arguments in seconds: visibility timeouts and delays (0 to 12 hours, as SQS).
 CREATE FUNCTION eventbus._check_seconds(name text, value integer)
@@ -118,7 +120,21 @@ RETURNS TABLE (message_id bigint,
                enqueued_at timestamptz,
                rule text,
                target_id text)
-LANGUAGE plpgsql VOLATILE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.receive(text, integer, integer) IS
+'Receives up to max_messages (1-10000) visible messages of a queue in message_id order, skipping messages locked by concurrent transactions, and hides them for visibility_timeout seconds (0-43200). Messages already received max_receive_count times move to eventbus.dead_letters instead. payload is the event''s EventBridge envelope unless the target transformed it. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._receive_impl(queue text, max_messages integer, visibility_timeout integer)
+RETURNS TABLE (message_id bigint,
+               event_id uuid,
+               payload jsonb,
+               receive_count integer,
+               enqueued_at timestamptz,
+               rule text,
+               target_id text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -170,12 +186,21 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.receive(text, integer, integer) IS
-'Receives up to max_messages (1-10000) visible messages of a queue in message_id order, skipping messages locked by concurrent transactions, and hides them for visibility_timeout seconds (0-43200). Messages already received max_receive_count times move to eventbus.dead_letters instead. payload is the event''s EventBridge envelope unless the target transformed it.';
+COMMENT ON FUNCTION eventbus._receive_impl(text, integer, integer) IS
+'Internal: implementation of receive.';
+REVOKE ALL ON FUNCTION eventbus._receive_impl(text, integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.ack(queue text, message_ids bigint[])
 RETURNS integer
-LANGUAGE plpgsql VOLATILE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.ack(text, bigint[]) IS
+'Acknowledges messages of a queue: deletes them (SQS''s DeleteMessage). Returns how many were deleted; ids no longer in the queue are ignored. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._ack_impl(queue text, message_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -190,8 +215,9 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.ack(text, bigint[]) IS
-'Acknowledges messages of a queue: deletes them (SQS''s DeleteMessage). Returns how many were deleted; ids no longer in the queue are ignored.';
+COMMENT ON FUNCTION eventbus._ack_impl(text, bigint[]) IS
+'Internal: implementation of ack.';
+REVOKE ALL ON FUNCTION eventbus._ack_impl(text, bigint[]) FROM PUBLIC;
 
 -- Shared by change_visibility and nack.
 CREATE FUNCTION eventbus._set_visibility(queue text, message_ids bigint[], seconds integer)
@@ -218,7 +244,15 @@ COMMENT ON FUNCTION eventbus._set_visibility(text, bigint[], integer) IS
 CREATE FUNCTION eventbus.change_visibility(queue text, message_ids bigint[],
                                            visibility_timeout integer)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.change_visibility(text, bigint[], integer) IS
+'Sets the visibility timeout of messages of a queue to visibility_timeout seconds (0-43200) from now, as SQS''s ChangeMessageVisibility: extends a consumer''s hold, or with 0 releases it. Returns how many messages it changed. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._change_visibility_impl(queue text, message_ids bigint[], visibility_timeout integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -227,12 +261,21 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.change_visibility(text, bigint[], integer) IS
-'Sets the visibility timeout of messages of a queue to visibility_timeout seconds (0-43200) from now, as SQS''s ChangeMessageVisibility: extends a consumer''s hold, or with 0 releases it. Returns how many messages it changed.';
+COMMENT ON FUNCTION eventbus._change_visibility_impl(text, bigint[], integer) IS
+'Internal: implementation of change_visibility.';
+REVOKE ALL ON FUNCTION eventbus._change_visibility_impl(text, bigint[], integer) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.nack(queue text, message_ids bigint[], delay integer DEFAULT 0)
 RETURNS integer
-LANGUAGE plpgsql VOLATILE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.nack(text, bigint[], integer) IS
+'Gives messages of a queue back unprocessed: they become visible again after delay seconds (0-43200, default 0). Their receive count is kept, so max_receive_count still applies. Returns how many messages it changed. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._nack_impl(queue text, message_ids bigint[], delay integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -241,27 +284,48 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.nack(text, bigint[], integer) IS
-'Gives messages of a queue back unprocessed: they become visible again after delay seconds (0-43200, default 0). Their receive count is kept, so max_receive_count still applies. Returns how many messages it changed.';
+COMMENT ON FUNCTION eventbus._nack_impl(text, bigint[], integer) IS
+'Internal: implementation of nack.';
+REVOKE ALL ON FUNCTION eventbus._nack_impl(text, bigint[], integer) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.queue_depth(queue text)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.queue_depth(text) IS
+'Metrics of a queue: visible messages, hidden (in-flight) messages, and the age of the oldest message (NULL when the queue is empty). Counts every row: meant for monitoring, not for each receive. Needs receive on the queue (42501).';
+
+-- The depth of an outbox (queue_depth, queue_stats).
+CREATE FUNCTION eventbus._outbox_depth(outbox regclass)
 RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-DECLARE
-    q eventbus.queues;
 BEGIN
-    q := eventbus._queue(queue);
     RETURN QUERY EXECUTE format($sql$
         SELECT count(*) FILTER (WHERE o.visible_at <= $1),
                count(*) FILTER (WHERE o.visible_at > $1),
                $1 - min(o.enqueued_at)
           FROM %s o
-        $sql$, q.outbox)
+        $sql$, outbox)
       USING clock_timestamp();
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.queue_depth(text) IS
-'Metrics of a queue: visible messages, hidden (in-flight) messages, and the age of the oldest message (NULL when the queue is empty). Counts every row: meant for monitoring, not for each receive.';
+COMMENT ON FUNCTION eventbus._outbox_depth(regclass) IS
+'Internal: visible and in-flight messages of an outbox table and the age of its oldest message.';
+
+CREATE FUNCTION eventbus._queue_depth_impl(queue text)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN QUERY SELECT * FROM eventbus._outbox_depth((eventbus._queue(queue)).outbox);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._queue_depth_impl(text) IS
+'Internal: implementation of queue_depth.';
+REVOKE ALL ON FUNCTION eventbus._queue_depth_impl(text) FROM PUBLIC;

@@ -29,9 +29,20 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION eventbus._delivery_workers() IS
 'Internal: the delivery worker slots of every database (shared memory).';
 
+-- The backlog column of delivery_workers, for admins only (it counts the
+-- messages of every push target): an API function, as the view's
+-- functions run as its reader.
 CREATE FUNCTION eventbus._push_backlog()
 RETURNS bigint
-LANGUAGE plpgsql STABLE
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus._push_backlog() IS
+'Internal: messages waiting in the outboxes of this database''s push targets; NULL unless the caller is an eventbus_admin.';
+
+CREATE FUNCTION eventbus.__push_backlog_impl()
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -39,6 +50,9 @@ DECLARE
     n bigint;
     total bigint := 0;
 BEGIN
+    IF NOT eventbus._is_admin(eventbus._caller()) THEN
+        RETURN NULL;
+    END IF;
     FOR outbox IN SELECT DISTINCT t.outbox FROM eventbus.targets t
                    WHERE t.kind <> 'queue'
                      AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox) LOOP
@@ -49,8 +63,9 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus._push_backlog() IS
-'Internal: messages waiting in the outboxes of this database''s push targets.';
+COMMENT ON FUNCTION eventbus.__push_backlog_impl() IS
+'Internal: implementation of _push_backlog.';
+REVOKE ALL ON FUNCTION eventbus.__push_backlog_impl() FROM PUBLIC;
 
 CREATE VIEW eventbus.delivery_workers AS
 SELECT d.datname AS database,
@@ -67,15 +82,25 @@ SELECT d.datname AS database,
   FROM eventbus._delivery_workers() w
   JOIN pg_catalog.pg_database d ON d.oid = w.database_oid;
 
+GRANT SELECT ON eventbus.delivery_workers TO PUBLIC;
+
 COMMENT ON VIEW eventbus.delivery_workers IS
-'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database.';
+'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others).';
 
 CREATE FUNCTION eventbus.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL,
                                               bus text DEFAULT NULL,
                                               rule text DEFAULT NULL,
                                               target_id text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.redrive_dead_letters(bigint[], text, text, text) IS
+'Moves dead letters back into their target''s outbox (or their queue) for another delivery, all of them or those selected by ids, bus, rule and target; returns how many. Only the dead letters of rules the caller owns, or of buses it owns (all for eventbus_admin), are selected; others are left alone. Dead letters whose target is gone stay, with a NOTICE.';
+
+CREATE FUNCTION eventbus._redrive_dead_letters_impl(dead_letter_ids bigint[], bus text, rule text, target_id text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -87,13 +112,17 @@ DECLARE
     redriven integer := 0;
     skipped integer := 0;
     push boolean := false;
+    caller regrole := eventbus._caller();
 BEGIN
     FOR d IN
         SELECT * FROM eventbus.dead_letters x
          WHERE (dead_letter_ids IS NULL OR x.dead_letter_id = ANY (dead_letter_ids))
-           AND (redrive_dead_letters.bus IS NULL OR x.bus = redrive_dead_letters.bus)
-           AND (redrive_dead_letters.rule IS NULL OR x.rule = redrive_dead_letters.rule)
-           AND (redrive_dead_letters.target_id IS NULL OR x.target_id = redrive_dead_letters.target_id)
+           AND (_redrive_dead_letters_impl.bus IS NULL OR x.bus = _redrive_dead_letters_impl.bus)
+           AND (_redrive_dead_letters_impl.rule IS NULL OR x.rule = _redrive_dead_letters_impl.rule)
+           AND (_redrive_dead_letters_impl.target_id IS NULL OR x.target_id = _redrive_dead_letters_impl.target_id)
+           -- the dead letters of the caller's rules (and buses) only
+           AND eventbus._may_manage_rule(x.bus, (SELECT r.owner FROM eventbus.rules r
+                                                   WHERE r.bus = x.bus AND r.name = x.rule), caller)
          ORDER BY x.dead_letter_id
            FOR UPDATE
     LOOP
@@ -145,5 +174,6 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.redrive_dead_letters(bigint[], text, text, text) IS
-'Moves dead letters back into their target''s outbox (or their queue) for another delivery, all of them or those selected by ids, bus, rule and target; returns how many. Dead letters whose target is gone stay, with a NOTICE.';
+COMMENT ON FUNCTION eventbus._redrive_dead_letters_impl(bigint[], text, text, text) IS
+'Internal: implementation of redrive_dead_letters.';
+REVOKE ALL ON FUNCTION eventbus._redrive_dead_letters_impl(bigint[], text, text, text) FROM PUBLIC;
