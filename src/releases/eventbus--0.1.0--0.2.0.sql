@@ -855,3 +855,2037 @@ REVOKE ALL ON FUNCTION eventbus._grant_event_bus_privilege_impl(text, text, text
 REVOKE ALL ON FUNCTION eventbus._revoke_event_bus_privilege_impl(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._grant_queue_privilege_impl(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._revoke_queue_privilege_impl(text, text, text) FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Privileges, enforced: every function that reads or changes the catalogs
+-- or the outboxes becomes an API function (a C entry point calling its
+-- SECURITY DEFINER implementation _<name>_impl, which checks the caller's
+-- rights); catalog tables, sequences, schema eventbus_outbox and internal
+-- functions are closed to PUBLIC; quotas on buses, rules and queues.
+-- Rules and queues made by 0.1.0 belong to eventbus_admin, as its buses do.
+-- Only put_targets writes targets now, with the caller as owner: the
+-- trigger that set it goes, and a restore keeps the dumped owners.
+DROP TRIGGER target_owner ON eventbus.targets;
+DROP FUNCTION eventbus._target_owner();
+ALTER TABLE eventbus.targets ALTER COLUMN owner DROP DEFAULT;
+-- _lock_rule now returns the rule's owner.
+DROP FUNCTION eventbus._lock_rule(text, text);
+
+CREATE OR REPLACE FUNCTION eventbus.create_queue(queue_name text,
+                                      max_receive_count integer DEFAULT 10,
+                                      if_not_exists boolean DEFAULT false)
+RETURNS eventbus.queues
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean) IS
+'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers, owned by the caller (a member of eventbus_user or eventbus_admin); at most eventbus.max_queues queues (54000). Queues are also created by the first target that names them.';
+
+CREATE FUNCTION eventbus._create_queue_impl(queue_name text, max_receive_count integer, if_not_exists boolean)
+RETURNS eventbus.queues
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    result eventbus.queues;
+    n_queues bigint;
+BEGIN
+    PERFORM eventbus._require_creator('queue');
+    IF queue_name IS NULL OR queue_name !~ '^[A-Za-z0-9_-]{1,54}$' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid queue name %L', queue_name),
+            'A queue name has 1 to 54 characters: letters, digits, "_" and "-".',
+            'Choose a name such as "orders-audit".');
+    END IF;
+    IF max_receive_count IS NULL OR max_receive_count NOT BETWEEN 1 AND 1000 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid max_receive_count %s for queue %L', coalesce(max_receive_count::text, 'NULL'), queue_name),
+            'After max_receive_count receives a message moves to the dead letters.',
+            'Use a value from 1 to 1000.');
+    END IF;
+    -- one creator of a name at a time: a concurrent one waits, then finds it
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_queue:' || queue_name));
+    SELECT * INTO result FROM eventbus.queues q WHERE q.name = queue_name;
+    IF FOUND THEN
+        IF if_not_exists THEN
+            RETURN result;
+        END IF;
+        PERFORM eventbus._raise('42710',
+            format('queue %L already exists', queue_name),
+            'Queue names are unique in the database.',
+            'Use the existing queue, or pass if_not_exists => true.');
+    END IF;
+    -- creators of different names count one at a time too
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_queue'));
+    SELECT count(*) INTO n_queues FROM eventbus.queues;
+    IF n_queues >= current_setting('eventbus.max_queues')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('queue %L cannot be created: the database has %s queues, the limit', queue_name, n_queues),
+            format('A database has at most eventbus.max_queues (%s) queues.', current_setting('eventbus.max_queues')),
+            'Delete a queue (delete_queue), or ask a superuser to raise eventbus.max_queues.');
+    END IF;
+    INSERT INTO eventbus.queues (name, outbox, max_receive_count, owner)
+    VALUES (queue_name, eventbus._create_outbox('queue_' || queue_name), max_receive_count,
+            eventbus._caller())
+    RETURNING * INTO result;
+    RETURN result;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) IS
+'Internal: implementation of create_queue.';
+
+REVOKE ALL ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.delete_queue(queue_name text, force boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_queue(text, boolean) IS
+'Deletes a queue and its outbox table (for its owner and eventbus_admin); refused while targets name it, and while it holds messages unless force is true.';
+
+CREATE FUNCTION eventbus._delete_queue_impl(queue_name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+    n_targets bigint;
+    has_messages boolean;
+BEGIN
+    SELECT * INTO q FROM eventbus.queues WHERE name = queue_name FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42704',
+            format('queue %L does not exist', queue_name),
+            'No queue of that name exists in this database.',
+            'SELECT name FROM eventbus.queues lists the queues.');
+    END IF;
+    PERFORM eventbus._require_owner('queue', queue_name, q.owner);
+    SELECT count(*) INTO n_targets FROM eventbus.targets
+     WHERE (kind = 'queue' AND destination = queue_name)
+        OR dead_letter_config->>'Queue' = queue_name;
+    IF n_targets > 0 THEN
+        PERFORM eventbus._raise('2BP01',
+            format('queue %L is the destination of %s target(s)', queue_name, n_targets),
+            'A queue that targets name (as destination or as DeadLetterConfig) cannot be deleted.',
+            'Remove the targets first (remove_targets).');
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s)', q.outbox) INTO has_messages;
+    IF has_messages AND NOT force THEN
+        PERFORM eventbus._raise('2BP01',
+            format('queue %L still holds messages', queue_name),
+            'Deleting it would drop undelivered messages.',
+            'Drain the queue first, or pass force => true to drop its messages.');
+    END IF;
+    DELETE FROM eventbus.queues WHERE name = queue_name;
+    -- a later queue of the same name starts with no grants
+    DELETE FROM eventbus.grants g WHERE g.object_kind = 'queue' AND g.object_name = queue_name;
+    EXECUTE format('DROP TABLE %s', q.outbox);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._delete_queue_impl(text, boolean) IS
+'Internal: implementation of delete_queue.';
+
+REVOKE ALL ON FUNCTION eventbus._delete_queue_impl(text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION eventbus._target_queue(queue text)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_outbox regclass;
+BEGIN
+    SELECT q.outbox INTO v_outbox FROM eventbus.queues q WHERE q.name = _target_queue.queue;
+    IF FOUND THEN
+        PERFORM eventbus._require_privilege('queue', queue, 'send');
+        RETURN v_outbox;
+    END IF;
+    -- created meanwhile by someone else: their queue, so send is needed
+    v_outbox := (eventbus.create_queue(queue, if_not_exists => true)).outbox;
+    IF NOT EXISTS (SELECT FROM eventbus.queues q
+                    WHERE q.name = _target_queue.queue AND q.owner = eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('queue', queue, 'send');
+    END IF;
+    RETURN v_outbox;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._target_queue(text) IS
+'Internal: the outbox of the queue a target names, for the caller of put_targets: raises 42501 unless the caller holds send on an existing queue; creates a missing one owned by the caller (42501 unless it may create queues).';
+
+CREATE FUNCTION eventbus._lock_rule(bus text, rule text)
+RETURNS regrole
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_owner regrole;
+BEGIN
+    PERFORM eventbus._lock_bus(bus);
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
+     WHERE r.bus = _lock_rule.bus AND r.name = _lock_rule.rule FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM eventbus._rule_not_found(bus, rule);
+    END IF;
+    RETURN v_owner;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._lock_rule(text, text) IS
+'Internal: locks a rule row (and its bus) and returns the rule''s owner; raises 42704 when the bus or the rule does not exist.';
+
+CREATE OR REPLACE FUNCTION eventbus.create_event_bus(name text, description text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_event_bus(text, text) IS
+'EventBridge''s CreateEventBus: creates a custom event bus owned by the caller (a member of eventbus_user or eventbus_admin) and returns {"EventBusArn": ...}. Names: 1 to 256 letters, digits, ".", "_", "-", "/"; "aws." prefixes are reserved. At most eventbus.max_event_buses buses (54000).';
+
+CREATE FUNCTION eventbus._create_event_bus_impl(name text, description text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._require_creator('event bus');
+    IF _create_event_bus_impl.name IS NULL OR _create_event_bus_impl.name !~ '^[A-Za-z0-9._/-]+$'
+       OR length(_create_event_bus_impl.name) > 256 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid event bus name %L', _create_event_bus_impl.name),
+            'An event bus name has 1 to 256 characters: letters, digits, ".", "_", "-" and "/".',
+            'Choose a name such as "orders" or "banking-demo-events".');
+    END IF;
+    IF _create_event_bus_impl.name LIKE 'aws.%' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid event bus name %L', _create_event_bus_impl.name),
+            'Event bus names beginning with "aws." are reserved for AWS (partner event buses).',
+            'Choose a name that does not begin with "aws.".');
+    END IF;
+    PERFORM eventbus._check_description(_create_event_bus_impl.description,
+                                        format('event bus %L', _create_event_bus_impl.name));
+    -- the quota counts every bus, the default one included; creators of
+    -- buses count one at a time
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_event_bus'));
+    IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = _create_event_bus_impl.name)
+       AND (SELECT count(*) FROM eventbus.event_buses) >= current_setting('eventbus.max_event_buses')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('event bus %L cannot be created: the database has %s event buses, the limit',
+                   _create_event_bus_impl.name, (SELECT count(*) FROM eventbus.event_buses)),
+            format('A database has at most eventbus.max_event_buses (%s) event buses, the default bus included.',
+                   current_setting('eventbus.max_event_buses')),
+            'Delete a bus (delete_event_bus), or ask a superuser to raise eventbus.max_event_buses.');
+    END IF;
+    INSERT INTO eventbus.event_buses AS b (name, description, owner)
+    VALUES (_create_event_bus_impl.name, _create_event_bus_impl.description, eventbus._caller())
+    ON CONFLICT ON CONSTRAINT event_buses_pkey DO NOTHING;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42710',
+            format('event bus %L already exists', _create_event_bus_impl.name),
+            CASE WHEN _create_event_bus_impl.name = 'default'
+                 THEN 'The default event bus always exists.'
+                 ELSE 'Event bus names are unique in the database.' END,
+            'Use the existing bus, or delete it first with delete_event_bus().');
+    END IF;
+    RETURN jsonb_build_object('EventBusArn', eventbus.event_bus_arn(_create_event_bus_impl.name));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._create_event_bus_impl(text, text) IS
+'Internal: implementation of create_event_bus.';
+
+REVOKE ALL ON FUNCTION eventbus._create_event_bus_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.delete_event_bus(name text, force boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_event_bus(text, boolean) IS
+'EventBridge''s DeleteEventBus: deletes a custom event bus (for its owner and eventbus_admin); refused while it has rules unless force is true, which deletes its rules and their targets (never queues). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
+
+CREATE FUNCTION eventbus._delete_event_bus_impl(name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_delete_event_bus_impl.name);
+    n_rules bigint;
+    v_owner regrole;
+BEGIN
+    IF v_bus = 'default' THEN
+        PERFORM eventbus._raise('2BP01',
+            'the default event bus cannot be deleted',
+            'Every database has a default event bus; events and rules without an event bus name use it.',
+            'Delete its rules instead (delete_rule).');
+    END IF;
+    SELECT b.owner INTO v_owner FROM eventbus.event_buses b WHERE b.name = v_bus FOR UPDATE;
+    IF NOT FOUND THEN
+        -- As EventBridge's DeleteEventBus: deleting what is not there succeeds.
+        RAISE NOTICE '%', format('event bus %L does not exist, skipping', v_bus);
+        RETURN;
+    END IF;
+    PERFORM eventbus._require_owner('bus', v_bus, v_owner);
+    SELECT count(*) INTO n_rules FROM eventbus.rules r WHERE r.bus = v_bus;
+    IF n_rules > 0 AND NOT coalesce(force, false) THEN
+        PERFORM eventbus._raise('2BP01',
+            format('event bus %L still has %s rule(s)', v_bus, n_rules),
+            'An event bus with rules cannot be deleted.',
+            'Delete its rules first (delete_rule), or pass force => true to delete them with their targets.');
+    END IF;
+    -- Forced: the rules go with their targets; queues (and the messages
+    -- already in them) stay.
+    DELETE FROM eventbus.targets t WHERE t.bus = v_bus;
+    DELETE FROM eventbus.rules r WHERE r.bus = v_bus;
+    -- a later bus of the same name starts with no grants
+    DELETE FROM eventbus.grants g WHERE g.object_kind = 'bus' AND g.object_name = v_bus;
+    DELETE FROM eventbus.event_buses b WHERE b.name = v_bus;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._delete_event_bus_impl(text, boolean) IS
+'Internal: implementation of delete_event_bus.';
+
+REVOKE ALL ON FUNCTION eventbus._delete_event_bus_impl(text, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.describe_event_bus(name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.describe_event_bus(text) IS
+'EventBridge''s DescribeEventBus: {"Name", "Arn", "Description", "CreationTime"} of a bus (Description omitted when there is none). Raises 42501 unless the caller owns the bus, holds a privilege on it, or is an eventbus_admin.';
+
+CREATE FUNCTION eventbus._describe_event_bus_impl(name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    b eventbus.event_buses;
+BEGIN
+    SELECT * INTO b FROM eventbus.event_buses x
+     WHERE x.name = eventbus._bus_name(_describe_event_bus_impl.name);
+    IF NOT FOUND THEN
+        PERFORM eventbus._bus_not_found(eventbus._bus_name(_describe_event_bus_impl.name));
+    END IF;
+    PERFORM eventbus._require_bus_visible(b.name);
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'Name', b.name,
+        'Arn', eventbus.event_bus_arn(b.name),
+        'Description', b.description,
+        'CreationTime', b.created_at));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._describe_event_bus_impl(text) IS
+'Internal: implementation of describe_event_bus.';
+
+REVOKE ALL ON FUNCTION eventbus._describe_event_bus_impl(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.list_event_buses(name_prefix text DEFAULT NULL)
+RETURNS TABLE (name text, arn text, description text, created_at timestamptz)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_event_buses(text) IS
+'EventBridge''s ListEventBuses: the event buses the caller may see (it owns them, holds a privilege on them, or is an eventbus_admin), optionally those whose name begins with name_prefix, by name.';
+
+CREATE FUNCTION eventbus._list_event_buses_impl(name_prefix text)
+RETURNS TABLE (name text, arn text, description text, created_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    RETURN QUERY
+    SELECT b.name, eventbus.event_bus_arn(b.name), b.description, b.created_at
+      FROM eventbus.event_buses b
+     WHERE (_list_event_buses_impl.name_prefix IS NULL
+            OR starts_with(b.name, _list_event_buses_impl.name_prefix))
+       AND eventbus._may_see_bus(b.name, caller)
+     ORDER BY b.name;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._list_event_buses_impl(text) IS
+'Internal: implementation of list_event_buses.';
+
+REVOKE ALL ON FUNCTION eventbus._list_event_buses_impl(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
+                                  event_bus_name text DEFAULT 'default',
+                                  state text DEFAULT 'ENABLED',
+                                  description text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
+'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. Creating a rule needs manage_rules on the bus (the caller owns the new rule); replacing one needs being its owner, the bus''s owner or an eventbus_admin (42501). An invalid pattern raises its reason (SQLSTATE 22023); a pattern longer than eventbus.max_pattern_size, or a rule over eventbus.max_rules_per_bus, raises SQLSTATE 54000.';
+
+CREATE FUNCTION eventbus._put_rule_impl(name text, event_pattern jsonb, event_bus_name text, state text, description text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_put_rule_impl.event_bus_name);
+    v_owner regrole;
+    n_rules bigint;
+BEGIN
+    IF _put_rule_impl.name IS NULL OR _put_rule_impl.name !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid rule name %L', _put_rule_impl.name),
+            'A rule name has 1 to 64 characters: letters, digits, ".", "_" and "-".',
+            'Choose a name such as "approved-applications".');
+    END IF;
+    IF _put_rule_impl.event_pattern IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            format('rule %L has no event pattern', _put_rule_impl.name),
+            'A rule routes the events that match its event pattern.',
+            'Pass an event pattern such as ''{"source": ["my.app"]}''.');
+    END IF;
+    PERFORM eventbus.validate_event_pattern(_put_rule_impl.event_pattern);
+    -- The size quota applies where patterns are defined, never where stored
+    -- rules are loaded: lowering it leaves existing rules routing.
+    IF length(_put_rule_impl.event_pattern::text) > current_setting('eventbus.max_pattern_size')::integer THEN
+        PERFORM eventbus._raise('54000',
+            format('event pattern of rule %L is %s characters long, over the limit of %s',
+                   _put_rule_impl.name, length(_put_rule_impl.event_pattern::text),
+                   current_setting('eventbus.max_pattern_size')),
+            'eventbus.max_pattern_size bounds the patterns put_rule accepts, counted in characters of the pattern as jsonb prints it (EventBridge''s quota is 2048); rules already stored keep routing.',
+            'Shorten the pattern, or raise eventbus.max_pattern_size.');
+    END IF;
+    IF _put_rule_impl.state IS NULL OR _put_rule_impl.state NOT IN ('ENABLED', 'DISABLED') THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid rule state %L', _put_rule_impl.state),
+            'A rule''s state is ENABLED or DISABLED.',
+            'Pass state => ''ENABLED'' or state => ''DISABLED''.');
+    END IF;
+    PERFORM eventbus._check_description(_put_rule_impl.description, format('rule %L', _put_rule_impl.name));
+    PERFORM eventbus._lock_bus(v_bus);
+    -- One creator of a bus's rules at a time, so that the rights checked,
+    -- the quota counted and the row written are those of the same rules.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.put_rule:' || v_bus));
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
+     WHERE r.bus = v_bus AND r.name = _put_rule_impl.name FOR NO KEY UPDATE;
+    IF FOUND THEN
+        -- replacing: the rule's owner, the bus's owner or an admin
+        PERFORM eventbus._require_rule_owner(v_bus, _put_rule_impl.name, v_owner);
+    ELSE
+        PERFORM eventbus._require_privilege('bus', v_bus, 'manage_rules');
+        SELECT count(*) INTO n_rules FROM eventbus.rules r WHERE r.bus = v_bus;
+        IF n_rules >= current_setting('eventbus.max_rules_per_bus')::integer THEN
+            PERFORM eventbus._raise('54000',
+                format('rule %L cannot be created: event bus %L has %s rules, the limit',
+                       _put_rule_impl.name, v_bus, n_rules),
+                format('An event bus has at most eventbus.max_rules_per_bus (%s) rules.',
+                       current_setting('eventbus.max_rules_per_bus')),
+                'Delete a rule (delete_rule), or ask a superuser to raise eventbus.max_rules_per_bus.');
+        END IF;
+    END IF;
+    -- As EventBridge's PutRule: an update replaces the pattern, state and
+    -- description with what is given; the rule keeps its owner.
+    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, state, description, owner)
+    VALUES (v_bus, _put_rule_impl.name, _put_rule_impl.event_pattern, _put_rule_impl.state,
+            _put_rule_impl.description, eventbus._caller())
+    ON CONFLICT ON CONSTRAINT rules_pkey DO UPDATE
+       SET event_pattern = excluded.event_pattern,
+           state = excluded.state,
+           description = excluded.description,
+           updated_at = now();
+    RETURN jsonb_build_object('RuleArn', eventbus.rule_arn(_put_rule_impl.name, v_bus));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) IS
+'Internal: implementation of put_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus._set_rule_state(rule text, event_bus_name text, new_state text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(event_bus_name);
+BEGIN
+    PERFORM eventbus._require_rule_owner(v_bus, _set_rule_state.rule,
+                                         eventbus._lock_rule(v_bus, _set_rule_state.rule));
+    UPDATE eventbus.rules r
+       SET state = new_state, updated_at = now()
+     WHERE r.bus = v_bus AND r.name = _set_rule_state.rule;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._set_rule_state(text, text, text) IS
+'Internal: sets the state of a rule (enable_rule, disable_rule) for the caller of the current API function, who must own the rule or its bus or be an eventbus_admin.';
+
+CREATE OR REPLACE FUNCTION eventbus.enable_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.enable_rule(text, text) IS
+'EventBridge''s EnableRule: the rule routes matching events again. For the rule''s owner, the bus''s owner and eventbus_admin (42501); raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._enable_rule_impl(name text, event_bus_name text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._set_rule_state(name, event_bus_name, 'ENABLED');
+$fn$;
+
+COMMENT ON FUNCTION eventbus._enable_rule_impl(text, text) IS
+'Internal: implementation of enable_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._enable_rule_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.disable_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.disable_rule(text, text) IS
+'EventBridge''s DisableRule: the rule stops routing events (its targets stay). For the rule''s owner, the bus''s owner and eventbus_admin (42501); raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._disable_rule_impl(name text, event_bus_name text)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._set_rule_state(name, event_bus_name, 'DISABLED');
+$fn$;
+
+COMMENT ON FUNCTION eventbus._disable_rule_impl(text, text) IS
+'Internal: implementation of disable_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._disable_rule_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.delete_rule(name text, event_bus_name text DEFAULT 'default',
+                                     force boolean DEFAULT false)
+RETURNS void
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.delete_rule(text, text, boolean) IS
+'EventBridge''s DeleteRule: deletes a rule (for its owner, the bus''s owner and eventbus_admin); refused while it has targets unless force is true, which removes them (queues stay). A rule that does not exist is skipped with a notice; a bus that does not exist raises 42704.';
+
+CREATE FUNCTION eventbus._delete_rule_impl(name text, event_bus_name text, force boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_delete_rule_impl.event_bus_name);
+    n_targets bigint;
+    v_owner regrole;
+BEGIN
+    PERFORM eventbus._lock_bus(v_bus);
+    SELECT r.owner INTO v_owner FROM eventbus.rules r
+     WHERE r.bus = v_bus AND r.name = _delete_rule_impl.name FOR UPDATE;
+    IF NOT FOUND THEN
+        -- As EventBridge's DeleteRule: deleting what is not there succeeds.
+        RAISE NOTICE '%', format('rule %L does not exist on event bus %L, skipping',
+                                 _delete_rule_impl.name, v_bus);
+        RETURN;
+    END IF;
+    PERFORM eventbus._require_rule_owner(v_bus, _delete_rule_impl.name, v_owner);
+    SELECT count(*) INTO n_targets FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = _delete_rule_impl.name;
+    IF n_targets > 0 AND NOT coalesce(force, false) THEN
+        PERFORM eventbus._raise('2BP01',
+            format('rule %L on event bus %L still has %s target(s)', _delete_rule_impl.name, v_bus, n_targets),
+            'A rule with targets cannot be deleted.',
+            'Remove its targets first (remove_targets), or pass force => true to remove them with the rule.');
+    END IF;
+    DELETE FROM eventbus.targets t WHERE t.bus = v_bus AND t.rule = _delete_rule_impl.name;
+    DELETE FROM eventbus.rules r WHERE r.bus = v_bus AND r.name = _delete_rule_impl.name;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._delete_rule_impl(text, text, boolean) IS
+'Internal: implementation of delete_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._delete_rule_impl(text, text, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.describe_rule(name text, event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.describe_rule(text, text) IS
+'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "State", "Description", "EventBusName", "CreatedBy"}; Description is omitted when there is none. For the rule''s owner and the holders of manage_rules or read_events on its bus (42501).';
+
+CREATE FUNCTION eventbus._describe_rule_impl(name text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_describe_rule_impl.event_bus_name);
+    r eventbus.rules;
+BEGIN
+    SELECT * INTO r FROM eventbus.rules x
+     WHERE x.bus = v_bus AND x.name = _describe_rule_impl.name;
+    IF NOT FOUND THEN
+        PERFORM eventbus._rule_not_found(v_bus, _describe_rule_impl.name);
+    END IF;
+    IF NOT eventbus._may_see_rule(r.bus, r.owner, eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('bus', r.bus, 'read_events');
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object(
+        'Name', r.name,
+        'Arn', eventbus.rule_arn(r.name, r.bus),
+        'EventPattern', r.event_pattern::text,
+        'State', r.state,
+        'Description', r.description,
+        'EventBusName', r.bus,
+        'CreatedBy', eventbus.current_account()));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._describe_rule_impl(text, text) IS
+'Internal: implementation of describe_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._describe_rule_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.list_rules(event_bus_name text DEFAULT 'default',
+                                    name_prefix text DEFAULT NULL)
+RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
+               description text, event_bus_name text)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_rules(text, text) IS
+'EventBridge''s ListRules: the rules of a bus that the caller may see (it owns them, or holds manage_rules or read_events on the bus), optionally those whose name begins with name_prefix, by name. Raises 42704 when the bus does not exist.';
+
+CREATE FUNCTION eventbus._list_rules_impl(bus_arg text, prefix_arg text)
+RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
+               description text, event_bus_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(bus_arg);
+    caller regrole := eventbus._caller();
+BEGIN
+    PERFORM eventbus._check_bus(v_bus);
+    RETURN QUERY
+    SELECT r.name, eventbus.rule_arn(r.name, r.bus), r.event_pattern::jsonb,
+           r.state, r.description, r.bus
+      FROM eventbus.rules r
+     WHERE r.bus = v_bus
+       AND (prefix_arg IS NULL OR starts_with(r.name, prefix_arg))
+       AND eventbus._may_see_rule(r.bus, r.owner, caller)
+     ORDER BY r.name;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._list_rules_impl(text, text) IS
+'Internal: implementation of list_rules.';
+
+REVOKE ALL ON FUNCTION eventbus._list_rules_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.put_targets(rule text, targets jsonb,
+                                     event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
+'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function and put_events on a target''s bus (42501 fails the call). Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
+
+CREATE FUNCTION eventbus._put_targets_impl(rule text, targets jsonb, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_put_targets_impl.event_bus_name);
+    entries jsonb := _put_targets_impl.targets;
+    max_targets int := eventbus._max_targets_per_rule();
+    n_targets int;
+    failed jsonb := '[]';
+    seen text[] := '{}';
+    entry jsonb;
+    pos bigint;
+    k text;
+    tid text;
+    t_arn text;
+    t_kind text;
+    t_dest text;
+    t_input jsonb;
+    t_input_path text;
+    t_transformer jsonb;
+    t_retry jsonb;
+    t_dlc jsonb;
+    t_config jsonb;
+    dlq_kind text;
+    dlq_name text;
+    t_outbox regclass;
+    t_func regprocedure;
+    is_update boolean;
+    err_state text;
+    err_message text;
+    caller regrole := eventbus._caller();
+BEGIN
+    IF jsonb_typeof(entries) = 'object' AND entries ? 'Targets' THEN
+        entries := entries -> 'Targets';
+    END IF;
+    IF entries IS NULL OR jsonb_typeof(entries) <> 'array' THEN
+        PERFORM eventbus._raise('22023',
+            'targets must be a JSON array of targets',
+            format('targets is %s.', coalesce(_put_targets_impl.targets::text, 'NULL')),
+            'Pass PutTargets'' Targets array, e.g. ''[{"Id": "t1", "Arn": "queue:orders"}]'', or {"Targets": [...]}.');
+    END IF;
+    IF jsonb_array_length(entries) = 0 THEN
+        PERFORM eventbus._raise('22023',
+            'targets is empty',
+            'PutTargets takes at least one target.',
+            'Pass a non-empty array.');
+    END IF;
+    PERFORM eventbus._require_rule_owner(v_bus, _put_targets_impl.rule,
+                                         eventbus._lock_rule(v_bus, _put_targets_impl.rule));
+    SELECT count(*) INTO n_targets FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = _put_targets_impl.rule;
+
+    FOR entry, pos IN SELECT e, o FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, o) LOOP
+        tid := NULL;
+        BEGIN
+            IF jsonb_typeof(entry) <> 'object' THEN
+                PERFORM eventbus._raise('22023',
+                    format('entry %s of targets is not a JSON object', pos),
+                    format('It is %s.', entry),
+                    'Each target is an object such as {"Id": "t1", "Arn": "queue:orders"}.');
+            END IF;
+            IF jsonb_typeof(entry -> 'Id') = 'string' THEN
+                tid := entry ->> 'Id';
+            END IF;
+            IF tid IS NULL OR tid !~ '^[A-Za-z0-9._-]{1,64}$' THEN
+                PERFORM eventbus._raise('22023',
+                    CASE WHEN entry ? 'Id'
+                         THEN format('entry %s of targets has an invalid Id %s', pos, entry -> 'Id')
+                         ELSE format('entry %s of targets has no Id', pos) END,
+                    'A target Id is a string of 1 to 64 characters: letters, digits, ".", "_" and "-".',
+                    'Give each target an Id such as "audit-queue".');
+            END IF;
+            FOR k IN SELECT jsonb_object_keys(entry) LOOP
+                IF k NOT IN ('Id', 'Arn', 'Input', 'InputPath', 'InputTransformer',
+                             'RetryPolicy', 'DeadLetterConfig', 'Config') THEN
+                    PERFORM eventbus._raise('22023',
+                        format('target %L has an unsupported key %L', tid, k),
+                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig and Config.',
+                        'Remove the key.');
+                END IF;
+            END LOOP;
+            IF tid = ANY (seen) THEN
+                PERFORM eventbus._raise('22023',
+                    format('target Id %L appears more than once in the request', tid),
+                    'Each target of a PutTargets request has its own Id.',
+                    'Put one entry per Id.');
+            END IF;
+            seen := seen || tid;
+
+            -- Arn: what the target designates
+            IF jsonb_typeof(entry -> 'Arn') IS DISTINCT FROM 'string' THEN
+                PERFORM eventbus._raise('22023',
+                    CASE WHEN entry ? 'Arn'
+                         THEN format('target %L has an invalid Arn %s', tid, entry -> 'Arn')
+                         ELSE format('target %L has no Arn', tid) END,
+                    'Every target has an Arn naming where matching events go.',
+                    'Use "queue:<name>" or "arn:aws:sqs:<region>:<account>:<name>".');
+            END IF;
+            t_arn := entry ->> 'Arn';
+            SELECT p.kind, p.destination INTO t_kind, t_dest FROM eventbus._parse_target_arn(t_arn) p;
+            IF length(t_arn) > 1600 OR t_kind IS NULL THEN
+                PERFORM eventbus._raise('22023',
+                    format('target %L has an unrecognised Arn %L', tid, left(t_arn, 100)),
+                    'Recognised Arns: queue:<name>, arn:aws:sqs:<region>:<account>:<name>, function:<schema.name>, bus:<name>, arn:aws:events:<region>:<account>:event-bus/<name>, notify:<channel>, http(s)://<url>.',
+                    'Use "queue:<name>" for a queue read with receive().');
+            END IF;
+            IF t_kind = 'http' THEN
+                PERFORM eventbus._raise('0A000',
+                    format('target kind %s is not supported yet', t_kind),
+                    format('Target %L has Arn %L; HTTP targets are not delivered by this version.', tid, t_arn),
+                    'Use a queue, function, bus or notify target.');
+            ELSIF t_kind = 'function' THEN
+                -- the function takes the payload as its one jsonb argument
+                t_func := to_regprocedure(t_dest || '(jsonb)');
+                IF t_func IS NULL THEN
+                    PERFORM eventbus._raise('42704',
+                        format('function %s(jsonb) does not exist', t_dest),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Create a function taking one jsonb argument, e.g. CREATE FUNCTION app.on_event(event jsonb) RETURNS void ...');
+                END IF;
+                -- the worker calls it as the target's owner: who puts the
+                -- target must be able to call it
+                IF NOT has_function_privilege(caller, t_func, 'EXECUTE') THEN
+                    PERFORM eventbus._raise('42501',
+                        format('permission denied for function %s', t_func),
+                        format('Target %L would run %s as role %s, which lacks EXECUTE on it.', tid, t_func, caller),
+                        format('The function''s owner can grant it: GRANT EXECUTE ON FUNCTION %s TO %s.', t_func, caller));
+                END IF;
+                -- qualified, as search_path is pinned here
+                t_dest := t_func::text;
+            ELSIF t_kind = 'bus' THEN
+                IF NOT EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = t_dest) THEN
+                    PERFORM eventbus._raise('42704',
+                        format('event bus %L does not exist', t_dest),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Create the bus first (create_event_bus).');
+                END IF;
+                -- the target forwards events as its owner
+                PERFORM eventbus._require_privilege('bus', t_dest, 'put_events');
+            ELSIF t_kind = 'notify' THEN
+                IF length(t_dest) > 63 THEN
+                    PERFORM eventbus._raise('22023',
+                        format('notify channel %L is longer than 63 characters', left(t_dest, 100)),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Use a channel name of at most 63 characters.');
+                END IF;
+            END IF;
+
+            -- Input, InputPath, InputTransformer
+            t_input := nullif(entry -> 'Input', 'null');
+            IF jsonb_typeof(t_input) = 'string' THEN
+                -- AWS passes Input as JSON text
+                BEGIN
+                    t_input := (t_input #>> '{}')::jsonb;
+                EXCEPTION WHEN invalid_text_representation THEN
+                    PERFORM eventbus._raise('22023',
+                        format('Input of target %L is not valid JSON text', tid),
+                        format('Input is %s.', entry -> 'Input'),
+                        'Input is JSON text (as in AWS, e.g. "{\"a\": 1}") or a JSON value.');
+                END;
+            END IF;
+            t_input_path := NULL;
+            IF nullif(entry -> 'InputPath', 'null') IS NOT NULL THEN
+                IF jsonb_typeof(entry -> 'InputPath') <> 'string' THEN
+                    PERFORM eventbus._raise('22023',
+                        format('InputPath of target %L must be a string', tid),
+                        format('InputPath is %s.', entry -> 'InputPath'),
+                        'Pass a JSONPath such as "$.detail".');
+                END IF;
+                t_input_path := entry ->> 'InputPath';
+            END IF;
+            t_transformer := nullif(entry -> 'InputTransformer', 'null');
+            PERFORM eventbus.validate_target_input(t_input, t_input_path, t_transformer);
+            IF t_kind = 'bus' AND num_nonnulls(t_input, t_input_path, t_transformer) > 0 THEN
+                PERFORM eventbus._raise('22023',
+                    format('target %L forwards events to a bus and cannot transform them', tid),
+                    'A bus target puts the event itself on the other bus, as in EventBridge.',
+                    'Remove Input, InputPath and InputTransformer from this target.');
+            END IF;
+
+            t_retry := eventbus._retry_policy(entry -> 'RetryPolicy');
+
+            -- Config (eventbus's own): {"TimeoutSeconds": 1-3600} for function targets
+            t_config := coalesce(nullif(entry -> 'Config', 'null'), '{}');
+            IF jsonb_typeof(t_config) <> 'object'
+               OR EXISTS (SELECT FROM jsonb_object_keys(t_config) ck WHERE ck <> 'TimeoutSeconds')
+               OR (t_config ? 'TimeoutSeconds'
+                   AND (jsonb_typeof(t_config -> 'TimeoutSeconds') <> 'number'
+                        OR (t_config ->> 'TimeoutSeconds')::numeric NOT BETWEEN 0.001 AND 3600)) THEN
+                PERFORM eventbus._raise('22023',
+                    format('Config of target %L is not valid', tid),
+                    format('Config is %s; it takes {"TimeoutSeconds": <0.001 to 3600>}.', entry -> 'Config'),
+                    'TimeoutSeconds is the statement timeout of a function target''s call.');
+            END IF;
+
+            -- DeadLetterConfig: a queue for the events that could not be delivered
+            t_dlc := nullif(entry -> 'DeadLetterConfig', 'null');
+            dlq_name := NULL;
+            IF t_dlc IS NOT NULL THEN
+                IF jsonb_typeof(t_dlc) <> 'object' OR jsonb_typeof(t_dlc -> 'Arn') IS DISTINCT FROM 'string'
+                   OR (SELECT count(*) FROM jsonb_object_keys(t_dlc)) <> 1 THEN
+                    PERFORM eventbus._raise('22023',
+                        format('DeadLetterConfig of target %L must be {"Arn": "<queue>"}', tid),
+                        format('DeadLetterConfig is %s.', t_dlc),
+                        'Name a queue: {"Arn": "queue:<name>"} or {"Arn": "arn:aws:sqs:<region>:<account>:<name>"}.');
+                END IF;
+                SELECT p.kind, p.destination INTO dlq_kind, dlq_name
+                  FROM eventbus._parse_target_arn(t_dlc ->> 'Arn') p;
+                IF dlq_kind IS DISTINCT FROM 'queue' THEN
+                    PERFORM eventbus._raise('22023',
+                        format('DeadLetterConfig of target %L does not name a queue', tid),
+                        format('Its Arn is %L.', t_dlc ->> 'Arn'),
+                        'Name a queue: {"Arn": "queue:<name>"} or {"Arn": "arn:aws:sqs:<region>:<account>:<name>"}.');
+                END IF;
+                -- the Arn as given, and the queue it designates
+                t_dlc := jsonb_build_object('Arn', t_dlc ->> 'Arn', 'Queue', dlq_name);
+            END IF;
+
+            is_update := EXISTS (SELECT FROM eventbus.targets t
+                                  WHERE t.bus = v_bus AND t.rule = _put_targets_impl.rule
+                                    AND t.target_id = tid);
+            IF NOT is_update AND n_targets >= max_targets THEN
+                PERFORM eventbus._raise('54000',
+                    format('rule %L on event bus %L already has %s target(s), the limit', _put_targets_impl.rule, v_bus, n_targets),
+                    format('A rule has at most eventbus.max_targets_per_rule (%s) targets; target %L was not added.', max_targets, tid),
+                    'Remove a target (remove_targets), or raise eventbus.max_targets_per_rule.');
+            END IF;
+
+            -- The queues come into being with the first target that names
+            -- them (for roles that may create queues; others need send on
+            -- an existing one); a push target has an outbox of its own.
+            IF t_kind = 'queue' THEN
+                t_outbox := eventbus._target_queue(t_dest);
+            ELSE
+                t_outbox := eventbus._push_outbox(v_bus, _put_targets_impl.rule, tid);
+            END IF;
+
+            IF dlq_name IS NOT NULL THEN
+                PERFORM eventbus._target_queue(dlq_name);
+            END IF;
+
+            INSERT INTO eventbus.targets AS t
+                (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
+                 input_transformer, retry_policy, dead_letter_config, config, owner)
+            VALUES (v_bus, _put_targets_impl.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
+                    t_input_path, t_transformer, t_retry, t_dlc, t_config,
+                    pg_catalog.pg_get_userbyid(caller))
+            ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
+               SET arn = excluded.arn,
+                   kind = excluded.kind,
+                   destination = excluded.destination,
+                   outbox = excluded.outbox,
+                   input = excluded.input,
+                   input_path = excluded.input_path,
+                   input_transformer = excluded.input_transformer,
+                   retry_policy = excluded.retry_policy,
+                   dead_letter_config = excluded.dead_letter_config,
+                   config = excluded.config,
+                   -- whoever last put the target is the role it acts as
+                   owner = excluded.owner,
+                   updated_at = now();
+            IF NOT is_update THEN
+                n_targets := n_targets + 1;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
+            IF NOT eventbus._is_entry_error(err_state) THEN
+                RAISE;
+            END IF;
+            failed := failed || jsonb_build_array(jsonb_build_object(
+                'TargetId', tid,
+                'ErrorCode', eventbus._entry_error_code(err_state),
+                'ErrorMessage', err_message));
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('FailedEntryCount', jsonb_array_length(failed),
+                              'FailedEntries', failed);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._put_targets_impl(text, jsonb, text) IS
+'Internal: implementation of put_targets.';
+
+REVOKE ALL ON FUNCTION eventbus._put_targets_impl(text, jsonb, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.remove_targets(rule text, ids text[],
+                                        event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.remove_targets(text, text[], text) IS
+'EventBridge''s RemoveTargets: removes targets of a rule by Id (for the rule''s owner, the bus''s owner and eventbus_admin); returns {"FailedEntryCount", "FailedEntries"} (an unknown Id is a per-entry failure). Queues and their messages stay.';
+
+CREATE FUNCTION eventbus._remove_targets_impl(rule text, ids text[], event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_remove_targets_impl.event_bus_name);
+    failed jsonb := '[]';
+    seen text[] := '{}';
+    tid text;
+BEGIN
+    IF ids IS NULL OR cardinality(ids) = 0 THEN
+        PERFORM eventbus._raise('22023',
+            'no target Ids given',
+            'RemoveTargets takes the Ids of at least one target.',
+            format('list_targets_by_rule(%L, %L) shows the targets of the rule.', _remove_targets_impl.rule, v_bus));
+    END IF;
+    PERFORM eventbus._require_rule_owner(v_bus, _remove_targets_impl.rule,
+                                         eventbus._lock_rule(v_bus, _remove_targets_impl.rule));
+    FOREACH tid IN ARRAY ids LOOP
+        IF tid = ANY (seen) THEN
+            CONTINUE;			-- a repeated Id is removed once
+        END IF;
+        seen := seen || tid;
+        -- Queues stay: their messages are never dropped by removing a target.
+        DELETE FROM eventbus.targets t
+         WHERE t.bus = v_bus AND t.rule = _remove_targets_impl.rule AND t.target_id = tid;
+        IF NOT FOUND THEN
+            failed := failed || jsonb_build_array(CASE
+                WHEN tid IS NULL THEN jsonb_build_object(
+                    'TargetId', tid,
+                    'ErrorCode', 'ValidationException',
+                    'ErrorMessage', 'target Id is NULL')
+                ELSE jsonb_build_object(
+                    'TargetId', tid,
+                    'ErrorCode', 'ResourceNotFoundException',
+                    'ErrorMessage', format('rule %L on event bus %L has no target %L',
+                                           _remove_targets_impl.rule, v_bus, tid)) END);
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('FailedEntryCount', jsonb_array_length(failed),
+                              'FailedEntries', failed);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._remove_targets_impl(text, text[], text) IS
+'Internal: implementation of remove_targets.';
+
+REVOKE ALL ON FUNCTION eventbus._remove_targets_impl(text, text[], text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.list_targets_by_rule(rule text, event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_targets_by_rule(text, text) IS
+'EventBridge''s ListTargetsByRule: {"Targets": [...]} in PutTargets'' shape (Input as JSON text), by Id; for the rule''s owner, the bus''s owner and eventbus_admin (42501). Raises 42704 when the bus or rule does not exist.';
+
+CREATE FUNCTION eventbus._list_targets_by_rule_impl(rule text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_list_targets_by_rule_impl.event_bus_name);
+    result jsonb;
+BEGIN
+    PERFORM eventbus._check_rule(v_bus, _list_targets_by_rule_impl.rule);
+    PERFORM eventbus._require_rule_owner(v_bus, _list_targets_by_rule_impl.rule,
+        (SELECT r.owner FROM eventbus.rules r
+          WHERE r.bus = v_bus AND r.name = _list_targets_by_rule_impl.rule));
+    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               'Id', t.target_id,
+               'Arn', t.arn,
+               'Input', t.input::text,
+               'InputPath', t.input_path,
+               'InputTransformer', t.input_transformer,
+               'RetryPolicy', t.retry_policy,
+               'DeadLetterConfig', t.dead_letter_config - 'Queue',
+               'Config', nullif(t.config, '{}')))
+             ORDER BY t.target_id), '[]')
+      INTO result
+      FROM eventbus.targets t
+     WHERE t.bus = v_bus AND t.rule = _list_targets_by_rule_impl.rule;
+    RETURN jsonb_build_object('Targets', result);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._list_targets_by_rule_impl(text, text) IS
+'Internal: implementation of list_targets_by_rule.';
+
+REVOKE ALL ON FUNCTION eventbus._list_targets_by_rule_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.list_rule_names_by_target(target_arn text,
+                                                   event_bus_name text DEFAULT 'default')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.list_rule_names_by_target(text, text) IS
+'EventBridge''s ListRuleNamesByTarget: {"RuleNames": [...]} of the rules of a bus with a target designating target_arn (queue:x and arn:aws:sqs:...:x are the same queue), among those the caller may change (it owns them or the bus, or is an eventbus_admin). Raises 42704 when the bus does not exist.';
+
+CREATE FUNCTION eventbus._list_rule_names_by_target_impl(target_arn text, event_bus_name text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(_list_rule_names_by_target_impl.event_bus_name);
+    t_kind text;
+    t_dest text;
+    result jsonb;
+    caller regrole := eventbus._caller();
+BEGIN
+    PERFORM eventbus._check_bus(v_bus);
+    SELECT p.kind, p.destination INTO t_kind, t_dest FROM eventbus._parse_target_arn(target_arn) p;
+    -- Arns that designate the same destination (queue:x, arn:aws:sqs:...:x)
+    -- are the same target.
+    SELECT coalesce(jsonb_agg(n ORDER BY n), '[]') INTO result
+      FROM (SELECT DISTINCT t.rule AS n
+              FROM eventbus.targets t
+              JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule
+             WHERE t.bus = v_bus
+               AND CASE WHEN t_kind IS NULL THEN t.arn = target_arn
+                        ELSE t.kind = t_kind AND t.destination = t_dest END
+               AND eventbus._may_manage_rule(r.bus, r.owner, caller)) s;
+    RETURN jsonb_build_object('RuleNames', result);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._list_rule_names_by_target_impl(text, text) IS
+'Internal: implementation of list_rule_names_by_target.';
+
+REVOKE ALL ON FUNCTION eventbus._list_rule_names_by_target_impl(text, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.create_event_partitions(
+    days_ahead integer DEFAULT 7,
+    from_day date DEFAULT (pg_catalog.now() AT TIME ZONE 'UTC')::date)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.create_event_partitions(integer, date) IS
+'Makes the daily partitions eventbus.events_pYYYYMMDD (UTC days) from from_day (default: today, UTC) to from_day + days_ahead, moving rows the default partition holds for those days; returns the partitions made. Idempotent; call it daily from a maintenance job. For eventbus_admin (42501).';
+
+CREATE FUNCTION eventbus._create_event_partitions_impl(days_ahead integer, from_day date)
+RETURNS SETOF text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    day date;
+    part text;
+    lo_text text;
+    hi_text text;
+    existing regclass;
+    locked boolean := false;
+    moved bigint;
+BEGIN
+    PERFORM eventbus._require_admin('create event partitions');
+    IF days_ahead IS NULL OR days_ahead NOT BETWEEN 0 AND 3660 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid days_ahead %s', coalesce(days_ahead::text, 'NULL')),
+            'create_event_partitions makes one partition per day from from_day to from_day + days_ahead.',
+            'Use a value from 0 to 3660.');
+    END IF;
+    IF from_day IS NULL OR NOT isfinite(from_day) THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid from_day %s', coalesce(from_day::text, 'NULL')),
+            'from_day is the first UTC day to make a partition for.',
+            'Pass a date, or omit it for today (UTC).');
+    END IF;
+
+    FOR i IN 0 .. days_ahead LOOP
+        day := from_day + i;
+        part := eventbus._event_partition_name(day);
+        existing := to_regclass(format('eventbus.%I', part));
+        IF existing IS NULL AND NOT locked THEN
+            -- One maker at a time, and no insert may reach the default
+            -- partition between moving its rows for a day and attaching
+            -- that day.
+            LOCK TABLE ONLY eventbus.events IN SHARE UPDATE EXCLUSIVE MODE;
+            LOCK TABLE eventbus.events_default IN ACCESS EXCLUSIVE MODE;
+            locked := true;
+            existing := to_regclass(format('eventbus.%I', part));
+        END IF;
+        IF existing IS NOT NULL THEN
+            IF NOT EXISTS (SELECT FROM pg_catalog.pg_inherits
+                            WHERE inhrelid = existing
+                              AND inhparent = 'eventbus.events'::pg_catalog.regclass) THEN
+                PERFORM eventbus._raise('42P07',
+                    format('relation "eventbus.%s" already exists and is not a partition of eventbus.events', part),
+                    'create_event_partitions names the partition of each UTC day events_pYYYYMMDD.',
+                    format('Rename or drop eventbus.%I, then call create_event_partitions again.', part));
+            END IF;
+            CONTINUE;
+        END IF;
+
+        -- bounds as ISO text in UTC, whatever the session's DateStyle
+        lo_text := to_char(day::timestamp, 'YYYY-MM-DD') || ' 00:00:00+00';
+        hi_text := to_char((day + 1)::timestamp, 'YYYY-MM-DD') || ' 00:00:00+00';
+        -- the primary key is the partition's own (see eventbus.events)
+        EXECUTE format('CREATE TABLE eventbus.%I (LIKE eventbus.events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION, PRIMARY KEY (id, ingestion_time))', part);
+        EXECUTE format($q$
+            WITH moved AS (
+                DELETE FROM eventbus.events_default
+                 WHERE ingestion_time >= $1 AND ingestion_time < $2
+                RETURNING *)
+            INSERT INTO eventbus.%I SELECT * FROM moved$q$, part)
+          USING lo_text::timestamptz, hi_text::timestamptz;
+        GET DIAGNOSTICS moved = ROW_COUNT;
+        IF moved > 0 THEN
+            RAISE NOTICE 'moved % event(s) from eventbus.events_default to eventbus.%', moved, part;
+        END IF;
+        EXECUTE format('ALTER TABLE eventbus.events ATTACH PARTITION eventbus.%I FOR VALUES FROM (%L) TO (%L)',
+                       part, lo_text, hi_text);
+        RETURN NEXT 'eventbus.' || part;
+    END LOOP;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._create_event_partitions_impl(integer, date) IS
+'Internal: implementation of create_event_partitions.';
+
+REVOKE ALL ON FUNCTION eventbus._create_event_partitions_impl(integer, date) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.drop_event_partitions(older_than interval)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.drop_event_partitions(interval) IS
+'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default. For eventbus_admin (42501).';
+
+CREATE FUNCTION eventbus._drop_event_partitions_impl(older_than interval)
+RETURNS SETOF text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    p record;
+    lo timestamptz;
+    hi timestamptz;
+    cutoff timestamptz;
+    outbox regclass;
+    referenced boolean;
+    referencing text[];
+BEGIN
+    PERFORM eventbus._require_admin('drop event partitions');
+    IF older_than IS NULL OR older_than < interval '0' THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid older_than %s', coalesce(older_than::text, 'NULL')),
+            'drop_event_partitions drops the daily partitions that end at least older_than before now().',
+            'Pass a positive interval, such as ''30 days''.');
+    END IF;
+    cutoff := now() - older_than;
+
+    FOR p IN SELECT * FROM eventbus._event_partitions() LOOP
+        lo := (p.day::timestamp AT TIME ZONE 'UTC');
+        hi := ((p.day + 1)::timestamp AT TIME ZONE 'UTC');
+        CONTINUE WHEN hi > cutoff;
+
+        -- Messages that still reference events of the partition: outbox rows
+        -- of every queue and target, and dead letters without a payload of
+        -- their own (redriving them reads the event).
+        referencing := '{}';
+        FOR outbox IN
+            SELECT q.outbox FROM eventbus.queues q
+            UNION
+            SELECT t.outbox FROM eventbus.targets t
+        LOOP
+            EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE event_ingestion_time >= $1 AND event_ingestion_time < $2)',
+                           outbox)
+               INTO referenced USING lo, hi;
+            IF referenced THEN
+                referencing := referencing || outbox::text;
+            END IF;
+        END LOOP;
+        IF EXISTS (SELECT FROM eventbus.dead_letters d
+                    WHERE d.payload IS NULL
+                      AND d.event_ingestion_time >= lo AND d.event_ingestion_time < hi) THEN
+            referencing := referencing || 'eventbus.dead_letters'::text;
+        END IF;
+
+        IF cardinality(referencing) > 0 THEN
+            RAISE NOTICE 'kept eventbus.%: undelivered messages reference its events', p.partition_name
+                USING DETAIL = format('Referenced from %s.', array_to_string(referencing, ', ')),
+                      HINT = 'Deliver, drain or delete those messages; the partition is dropped by a later call.';
+            CONTINUE;
+        END IF;
+
+        EXECUTE format('DROP TABLE eventbus.%I', p.partition_name);
+        RETURN NEXT 'eventbus.' || p.partition_name;
+    END LOOP;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._drop_event_partitions_impl(interval) IS
+'Internal: implementation of drop_event_partitions.';
+
+REVOKE ALL ON FUNCTION eventbus._drop_event_partitions_impl(interval) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.rule_index_anchors(event_bus_name text DEFAULT 'default',
+    OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.rule_index_anchors(text) IS
+'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event. Needs manage_rules or read_events on the bus (42501).';
+
+CREATE FUNCTION eventbus._rule_index_anchors_impl(event_bus_name text, OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_bus text := eventbus._bus_name(event_bus_name);
+BEGIN
+    -- (a bus that does not exist has no anchors)
+    IF EXISTS (SELECT FROM eventbus.event_buses b WHERE b.name = v_bus)
+       AND NOT eventbus.has_event_bus_privilege(v_bus, 'read_events', eventbus._caller()) THEN
+        PERFORM eventbus._require_privilege('bus', v_bus, 'manage_rules');
+    END IF;
+    RETURN QUERY SELECT * FROM eventbus._rule_index_anchors(v_bus) ORDER BY 1;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._rule_index_anchors_impl(text) IS
+'Internal: implementation of rule_index_anchors.';
+
+REVOKE ALL ON FUNCTION eventbus._rule_index_anchors_impl(text) FROM PUBLIC;
+
+UPDATE eventbus.rules SET owner = 'eventbus_admin'::regrole WHERE owner IS NULL;
+UPDATE eventbus.queues SET owner = 'eventbus_admin'::regrole WHERE owner IS NULL;
+
+ALTER TABLE eventbus.event_buses ALTER COLUMN owner SET NOT NULL;
+
+ALTER TABLE eventbus.rules ALTER COLUMN owner SET NOT NULL;
+
+ALTER TABLE eventbus.queues ALTER COLUMN owner SET NOT NULL;
+
+CREATE FUNCTION eventbus._require_creator(what text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._is_admin(caller) OR pg_catalog.pg_has_role(caller, 'eventbus_user', 'MEMBER') THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied to create %s', what),
+        format('Role %s is not a member of eventbus_user or eventbus_admin.', caller),
+        format('An eventbus_admin can allow it: GRANT eventbus_user TO %s.', caller));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._require_creator(text) IS
+'Internal: raises 42501 unless the caller of the current API function may create event buses and queues (a member of eventbus_user or eventbus_admin).';
+
+CREATE FUNCTION eventbus._require_admin(action text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._is_admin(caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied to %s', action),
+        format('Only members of eventbus_admin may; role %s is not one.', caller),
+        'Ask an eventbus_admin.');
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._require_admin(text) IS
+'Internal: raises 42501 unless the caller of the current API function is an eventbus_admin.';
+
+CREATE FUNCTION eventbus._may_see_bus(bus text, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus.has_event_bus_privilege(bus, 'put_events', role)
+        OR eventbus.has_event_bus_privilege(bus, 'manage_rules', role)
+        OR eventbus.has_event_bus_privilege(bus, 'read_events', role)
+$fn$;
+
+COMMENT ON FUNCTION eventbus._may_see_bus(text, regrole) IS
+'Internal: whether role owns the bus, is an eventbus_admin, or holds a privilege on the bus.';
+
+CREATE FUNCTION eventbus._require_bus_visible(bus text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._may_see_bus(bus, caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('permission denied for event bus %s', pg_catalog.quote_ident(bus)),
+        format('Role %s holds no privilege (put_events, manage_rules, read_events) on event bus %s.',
+               caller, pg_catalog.quote_ident(bus)),
+        format('Its owner or an eventbus_admin can grant one: SELECT eventbus.grant_event_bus_privilege(%L, %L, %L).',
+               bus, 'read_events', caller::text));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._require_bus_visible(text) IS
+'Internal: raises 42501 unless the caller of the current API function may see the bus (owns it, is an eventbus_admin or holds a privilege on it).';
+
+CREATE FUNCTION eventbus._may_manage_rule(bus text, rule_owner regrole, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT eventbus._is_admin(role)
+        OR coalesce(pg_catalog.pg_has_role(role, rule_owner, 'USAGE'), false)
+        OR coalesce((SELECT pg_catalog.pg_has_role(role, b.owner, 'USAGE')
+                       FROM eventbus.event_buses b WHERE b.name = _may_manage_rule.bus), false)
+$fn$;
+
+COMMENT ON FUNCTION eventbus._may_manage_rule(text, regrole, regrole) IS
+'Internal: whether role may change a rule of the bus owned by rule_owner: it has the privileges of the rule''s owner or of the bus''s owner, or is an eventbus_admin.';
+
+CREATE FUNCTION eventbus._require_rule_owner(bus text, rule text, rule_owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+BEGIN
+    IF eventbus._may_manage_rule(bus, rule_owner, caller) THEN
+        RETURN;
+    END IF;
+    PERFORM eventbus._raise('42501',
+        format('must be owner of rule %s', pg_catalog.quote_ident(rule)),
+        format('Rule %s on event bus %s belongs to %s; role %s is neither its owner, the owner of the bus, nor an eventbus_admin.',
+               pg_catalog.quote_ident(rule), pg_catalog.quote_ident(bus), rule_owner, caller),
+        'Ask its owner, the owner of the bus, or an eventbus_admin.');
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._require_rule_owner(text, text, regrole) IS
+'Internal: raises 42501 unless the caller of the current API function may change the rule (its owner, the bus''s owner, an eventbus_admin).';
+
+CREATE FUNCTION eventbus._may_see_rule(bus text, rule_owner regrole, role regrole)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT coalesce(pg_catalog.pg_has_role(role, rule_owner, 'USAGE'), false)
+        OR eventbus.has_event_bus_privilege(bus, 'read_events', role)
+        OR eventbus.has_event_bus_privilege(bus, 'manage_rules', role)
+$fn$;
+
+COMMENT ON FUNCTION eventbus._may_see_rule(text, regrole, regrole) IS
+'Internal: whether role may see a rule of the bus owned by rule_owner: it has the privileges of the rule''s owner, or holds manage_rules or read_events on the bus.';
+
+REVOKE ALL ON TABLE eventbus.event_buses, eventbus.rules, eventbus.targets, eventbus.queues,
+    eventbus.grants, eventbus.dead_letters, eventbus._restore_sessions FROM PUBLIC;
+
+REVOKE ALL ON SEQUENCE eventbus.rules_rule_id_seq, eventbus.dead_letters_dead_letter_id_seq FROM PUBLIC;
+
+GRANT SELECT ON TABLE eventbus.event_buses, eventbus.rules, eventbus.targets, eventbus.queues,
+    eventbus.grants, eventbus.dead_letters TO eventbus_admin;
+
+GRANT SELECT ON SEQUENCE eventbus.rules_rule_id_seq, eventbus.dead_letters_dead_letter_id_seq TO eventbus_admin;
+
+REVOKE ALL ON SCHEMA eventbus_outbox FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus._queue(queue text)
+RETURNS eventbus.queues
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    result eventbus.queues;
+BEGIN
+    IF queue IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            'queue name must not be NULL',
+            'Consumer functions take the name of a queue made by create_queue or by a target.',
+            'Pass a queue name; SELECT name FROM eventbus.queues shows the queues.');
+    END IF;
+    SELECT * INTO result FROM eventbus.queues q WHERE q.name = _queue.queue;
+    IF NOT FOUND THEN
+        PERFORM eventbus._raise('42704',
+            format('queue %L does not exist', queue),
+            'No queue of that name exists in this database.',
+            'create_queue() makes a queue; SELECT name FROM eventbus.queues shows the queues.');
+    END IF;
+    PERFORM eventbus._require_privilege('queue', result.name, 'receive');
+    RETURN result;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._queue(text) IS
+'Internal: the eventbus.queues row of a queue for a consumer; raises 42704 when it does not exist and 42501 unless the caller of the current API function holds receive on it.';
+
+CREATE OR REPLACE FUNCTION eventbus.receive(queue text,
+                                 max_messages integer DEFAULT 1,
+                                 visibility_timeout integer DEFAULT 30)
+RETURNS TABLE (message_id bigint,
+               event_id uuid,
+               payload jsonb,
+               receive_count integer,
+               enqueued_at timestamptz,
+               rule text,
+               target_id text)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.receive(text, integer, integer) IS
+'Receives up to max_messages (1-10000) visible messages of a queue in message_id order, skipping messages locked by concurrent transactions, and hides them for visibility_timeout seconds (0-43200). Messages already received max_receive_count times move to eventbus.dead_letters instead. payload is the event''s EventBridge envelope unless the target transformed it. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._receive_impl(queue text, max_messages integer, visibility_timeout integer)
+RETURNS TABLE (message_id bigint,
+               event_id uuid,
+               payload jsonb,
+               receive_count integer,
+               enqueued_at timestamptz,
+               rule text,
+               target_id text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q           eventbus.queues;
+    clock       timestamptz := clock_timestamp();
+    r           record;
+    got         integer := 0;
+    moved       bigint;
+    dead_total  bigint := 0;
+    last_id     bigint := 0;
+BEGIN
+    IF max_messages IS NULL OR max_messages NOT BETWEEN 1 AND 10000 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid max_messages %s', coalesce(max_messages::text, 'NULL')),
+            'receive() returns from 1 to 10000 messages per call.',
+            'Pass a max_messages from 1 to 10000.');
+    END IF;
+    PERFORM eventbus._check_seconds('visibility_timeout', visibility_timeout);
+    q := eventbus._queue(queue);
+
+    -- Another pass when messages moved to the dead letters left room, so
+    -- that an empty result means that no message was available.
+    LOOP
+        moved := 0;
+        FOR r IN SELECT * FROM eventbus._receive_pass(q.outbox, clock, max_messages - got,
+                                                      q.max_receive_count, visibility_timeout,
+                                                      q.name, last_id)
+        LOOP
+            IF r.message_id IS NULL THEN
+                moved := r.moved;
+                dead_total := dead_total + r.moved;
+                last_id := r.last_id;
+            ELSE
+                message_id := r.message_id;
+                event_id := r.event_id;
+                payload := r.payload;
+                receive_count := r.receive_count;
+                enqueued_at := r.enqueued_at;
+                rule := r.rule;
+                target_id := r.target_id;
+                got := got + 1;
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+        EXIT WHEN moved = 0 OR got >= max_messages OR last_id IS NULL;
+    END LOOP;
+    -- metrics (shared memory, published at commit)
+    PERFORM eventbus._count_queue(q.name, got, 0, dead_total);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._receive_impl(text, integer, integer) IS
+'Internal: implementation of receive.';
+
+REVOKE ALL ON FUNCTION eventbus._receive_impl(text, integer, integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.ack(queue text, message_ids bigint[])
+RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.ack(text, bigint[]) IS
+'Acknowledges messages of a queue: deletes them (SQS''s DeleteMessage). Returns how many were deleted; ids no longer in the queue are ignored. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._ack_impl(queue text, message_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    q eventbus.queues;
+    n integer;
+BEGIN
+    q := eventbus._queue(queue);
+    PERFORM eventbus._check_message_ids(message_ids);
+    n := eventbus._delete_messages(q.outbox, message_ids);
+    PERFORM eventbus._count_queue(q.name, 0, n, 0);
+    RETURN n;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._ack_impl(text, bigint[]) IS
+'Internal: implementation of ack.';
+
+REVOKE ALL ON FUNCTION eventbus._ack_impl(text, bigint[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.change_visibility(queue text, message_ids bigint[],
+                                           visibility_timeout integer)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.change_visibility(text, bigint[], integer) IS
+'Sets the visibility timeout of messages of a queue to visibility_timeout seconds (0-43200) from now, as SQS''s ChangeMessageVisibility: extends a consumer''s hold, or with 0 releases it. Returns how many messages it changed. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._change_visibility_impl(queue text, message_ids bigint[], visibility_timeout integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._check_seconds('visibility_timeout', visibility_timeout);
+    RETURN eventbus._set_visibility(queue, message_ids, visibility_timeout);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._change_visibility_impl(text, bigint[], integer) IS
+'Internal: implementation of change_visibility.';
+
+REVOKE ALL ON FUNCTION eventbus._change_visibility_impl(text, bigint[], integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.nack(queue text, message_ids bigint[], delay integer DEFAULT 0)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.nack(text, bigint[], integer) IS
+'Gives messages of a queue back unprocessed: they become visible again after delay seconds (0-43200, default 0). Their receive count is kept, so max_receive_count still applies. Returns how many messages it changed. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._nack_impl(queue text, message_ids bigint[], delay integer)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    PERFORM eventbus._check_seconds('delay', delay);
+    RETURN eventbus._set_visibility(queue, message_ids, delay);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._nack_impl(text, bigint[], integer) IS
+'Internal: implementation of nack.';
+
+REVOKE ALL ON FUNCTION eventbus._nack_impl(text, bigint[], integer) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION eventbus.queue_depth(queue text)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus.queue_depth(text) IS
+'Metrics of a queue: visible messages, hidden (in-flight) messages, and the age of the oldest message (NULL when the queue is empty). Counts every row: meant for monitoring, not for each receive. Needs receive on the queue (42501).';
+
+CREATE FUNCTION eventbus._outbox_depth(outbox regclass)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN QUERY EXECUTE format($sql$
+        SELECT count(*) FILTER (WHERE o.visible_at <= $1),
+               count(*) FILTER (WHERE o.visible_at > $1),
+               $1 - min(o.enqueued_at)
+          FROM %s o
+        $sql$, outbox)
+      USING clock_timestamp();
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._outbox_depth(regclass) IS
+'Internal: visible and in-flight messages of an outbox table and the age of its oldest message.';
+
+CREATE FUNCTION eventbus._queue_depth_impl(queue text)
+RETURNS TABLE (visible bigint, in_flight bigint, oldest_message_age interval)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    RETURN QUERY SELECT * FROM eventbus._outbox_depth((eventbus._queue(queue)).outbox);
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._queue_depth_impl(text) IS
+'Internal: implementation of queue_depth.';
+
+REVOKE ALL ON FUNCTION eventbus._queue_depth_impl(text) FROM PUBLIC;
+
+COMMENT ON FUNCTION eventbus.reset_stats() IS
+'Resets every counter of the metrics views (rule_stats, target_stats, queue_stats) of the current database to zero and sets their stats_reset to now, as pg_stat_reset() does; not transactional. For superusers and eventbus_admin, and roles granted EXECUTE.';
+
+GRANT EXECUTE ON FUNCTION eventbus.reset_stats() TO eventbus_admin;
+
+CREATE FUNCTION eventbus._visible_rule_stats()
+RETURNS TABLE (bus text, rule text, state text, matched_events bigint,
+               triggered_rules bigint, stats_reset timestamptz)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus._visible_rule_stats() IS
+'Internal: the rows of view rule_stats that its reader may see.';
+
+CREATE FUNCTION eventbus.__visible_rule_stats_impl()
+RETURNS TABLE (bus text, rule text, state text, matched_events bigint,
+               triggered_rules bigint, stats_reset timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT r.bus, r.name, r.state, coalesce(s.matched, 0), coalesce(s.matched, 0),
+           eventbus._stats_reset_time()
+      FROM eventbus.rules r
+      LEFT JOIN eventbus._stats() s ON s.kind = 'rule' AND s.id = r.rule_id
+     WHERE pg_catalog.pg_has_role(eventbus._caller(), r.owner, 'USAGE')
+        OR eventbus.has_event_bus_privilege(r.bus, 'read_events', eventbus._caller())
+$fn$;
+
+COMMENT ON FUNCTION eventbus.__visible_rule_stats_impl() IS
+'Internal: implementation of _visible_rule_stats.';
+
+REVOKE ALL ON FUNCTION eventbus.__visible_rule_stats_impl() FROM PUBLIC;
+
+CREATE FUNCTION eventbus._visible_queue_stats()
+RETURNS TABLE (queue text, enqueued bigint, received bigint, acked bigint,
+               dead_lettered bigint, backlog bigint, visible bigint, in_flight bigint,
+               oldest_message_age interval, stats_reset timestamptz)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus._visible_queue_stats() IS
+'Internal: the rows of view queue_stats that its reader may see.';
+
+CREATE FUNCTION eventbus.__visible_queue_stats_impl()
+RETURNS TABLE (queue text, enqueued bigint, received bigint, acked bigint,
+               dead_lettered bigint, backlog bigint, visible bigint, in_flight bigint,
+               oldest_message_age interval, stats_reset timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT q.name,
+           coalesce(s.enqueued, 0), coalesce(s.received, 0), coalesce(s.acked, 0),
+           coalesce(s.dead_lettered, 0),
+           d.visible + d.in_flight, d.visible, d.in_flight, d.oldest_message_age,
+           eventbus._stats_reset_time()
+      FROM eventbus.queues q
+      LEFT JOIN eventbus._stats() s ON s.kind = 'queue' AND s.name = q.name
+     CROSS JOIN LATERAL eventbus._outbox_depth(q.outbox) d
+     WHERE eventbus.has_queue_privilege(q.name, 'receive', eventbus._caller())
+$fn$;
+
+COMMENT ON FUNCTION eventbus.__visible_queue_stats_impl() IS
+'Internal: implementation of _visible_queue_stats.';
+
+REVOKE ALL ON FUNCTION eventbus.__visible_queue_stats_impl() FROM PUBLIC;
+
+CREATE FUNCTION eventbus._visible_target_stats()
+RETURNS TABLE (bus text, rule text, target_id text, kind text, destination text,
+               enqueued bigint, invocations bigint, failed_invocations bigint,
+               retry_invocation_attempts bigint, dead_lettered bigint, latency_samples bigint,
+               latency_p50_ms numeric, latency_p95_ms numeric, latency_p99_ms numeric,
+               queue_received bigint, queue_acked bigint, queue_dead_lettered bigint,
+               queue_backlog bigint, queue_oldest_message_age interval,
+               stats_reset timestamptz)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus._visible_target_stats() IS
+'Internal: the rows of view target_stats that its reader may see.';
+
+CREATE FUNCTION eventbus.__visible_target_stats_impl()
+RETURNS TABLE (bus text, rule text, target_id text, kind text, destination text,
+               enqueued bigint, invocations bigint, failed_invocations bigint,
+               retry_invocation_attempts bigint, dead_lettered bigint, latency_samples bigint,
+               latency_p50_ms numeric, latency_p95_ms numeric, latency_p99_ms numeric,
+               queue_received bigint, queue_acked bigint, queue_dead_lettered bigint,
+               queue_backlog bigint, queue_oldest_message_age interval,
+               stats_reset timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT t.bus, t.rule, t.target_id, t.kind, t.destination,
+           coalesce(s.enqueued, 0), coalesce(s.invocations, 0),
+           coalesce(s.failed_invocations, 0), coalesce(s.retry_invocation_attempts, 0),
+           coalesce(s.dead_lettered, 0), coalesce(s.latency_samples, 0),
+           round(s.latency_p50_ms::numeric, 3), round(s.latency_p95_ms::numeric, 3),
+           round(s.latency_p99_ms::numeric, 3),
+           qs.received, qs.acked, qs.dead_lettered, qs.backlog, qs.oldest_message_age,
+           eventbus._stats_reset_time()
+      FROM eventbus.targets t
+      JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule
+      LEFT JOIN eventbus._stats() s
+             ON s.kind = 'target' AND s.id = r.rule_id AND s.name = t.target_id
+      LEFT JOIN eventbus._visible_queue_stats() qs ON t.kind = 'queue' AND qs.queue = t.destination
+     WHERE pg_catalog.pg_has_role(eventbus._caller(), r.owner, 'USAGE')
+        OR eventbus.has_event_bus_privilege(r.bus, 'read_events', eventbus._caller())
+$fn$;
+
+COMMENT ON FUNCTION eventbus.__visible_target_stats_impl() IS
+'Internal: implementation of _visible_target_stats.';
+
+REVOKE ALL ON FUNCTION eventbus.__visible_target_stats_impl() FROM PUBLIC;
+
+CREATE OR REPLACE VIEW eventbus.rule_stats AS
+SELECT s.bus, s.rule, s.state, s.matched_events, s.triggered_rules, s.stats_reset
+  FROM eventbus._visible_rule_stats() s;
+
+COMMENT ON VIEW eventbus.rule_stats IS
+'Per rule: MatchedEvents (events that matched the rule since stats_reset) and TriggeredRules (times the rule was triggered; one per matched event, as in EventBridge); stats_reset is the last eventbus.reset_stats() in this database, or the server''s start. Shows the rules the reader owns and those of the buses it may read (read_events).';
+
+CREATE OR REPLACE VIEW eventbus.queue_stats AS
+SELECT s.queue, s.enqueued, s.received, s.acked, s.dead_lettered, s.backlog, s.visible,
+       s.in_flight, s.oldest_message_age, s.stats_reset
+  FROM eventbus._visible_queue_stats() s;
+
+COMMENT ON VIEW eventbus.queue_stats IS
+'Per queue: messages enqueued, received, acknowledged and dead-lettered since stats_reset (the last eventbus.reset_stats() in this database, or the server''s start), and the current backlog (visible + in flight) with the age of the oldest message. Shows the queues the reader may receive from.';
+
+CREATE OR REPLACE VIEW eventbus.target_stats AS
+SELECT s.bus, s.rule, s.target_id, s.kind, s.destination, s.enqueued, s.invocations,
+       s.failed_invocations, s.retry_invocation_attempts, s.dead_lettered, s.latency_samples,
+       s.latency_p50_ms, s.latency_p95_ms, s.latency_p99_ms, s.queue_received, s.queue_acked,
+       s.queue_dead_lettered, s.queue_backlog, s.queue_oldest_message_age, s.stats_reset
+  FROM eventbus._visible_target_stats() s;
+
+GRANT SELECT ON eventbus.rule_stats, eventbus.queue_stats, eventbus.target_stats TO PUBLIC;
+
+COMMENT ON VIEW eventbus.target_stats IS
+'Per target: messages enqueued for it and, for push targets, Invocations, FailedInvocations, RetryInvocationAttempts, DeadLetterInvocations and the delivery latency (ingestion to invocation start) over the last one to two minutes as p50/p95/p99 in milliseconds (histogram buckets, within 19%); for queue targets, the queue''s consumption and backlog (shared by every target of the queue). Counters count since stats_reset (the last eventbus.reset_stats() in this database, or the server''s start). Shows the targets of the rules of rule_stats; the queue columns only for queues the reader may receive from.';
+
+CREATE OR REPLACE FUNCTION eventbus._push_backlog()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus._push_backlog() IS
+'Internal: messages waiting in the outboxes of this database''s push targets; NULL unless the caller is an eventbus_admin.';
+
+CREATE FUNCTION eventbus.__push_backlog_impl()
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    outbox regclass;
+    n bigint;
+    total bigint := 0;
+BEGIN
+    IF NOT eventbus._is_admin(eventbus._caller()) THEN
+        RETURN NULL;
+    END IF;
+    FOR outbox IN SELECT DISTINCT t.outbox FROM eventbus.targets t
+                   WHERE t.kind <> 'queue'
+                     AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox) LOOP
+        EXECUTE format('SELECT count(*) FROM %s', outbox) INTO n;
+        total := total + n;
+    END LOOP;
+    RETURN total;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.__push_backlog_impl() IS
+'Internal: implementation of _push_backlog.';
+
+REVOKE ALL ON FUNCTION eventbus.__push_backlog_impl() FROM PUBLIC;
+
+GRANT SELECT ON eventbus.delivery_workers TO PUBLIC;
+
+COMMENT ON VIEW eventbus.delivery_workers IS
+'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others).';
+
+CREATE OR REPLACE FUNCTION eventbus.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL,
+                                              bus text DEFAULT NULL,
+                                              rule text DEFAULT NULL,
+                                              target_id text DEFAULT NULL)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.redrive_dead_letters(bigint[], text, text, text) IS
+'Moves dead letters back into their target''s outbox (or their queue) for another delivery, all of them or those selected by ids, bus, rule and target; returns how many. Only the dead letters of rules the caller owns, or of buses it owns (all for eventbus_admin), are selected; others are left alone. Dead letters whose target is gone stay, with a NOTICE.';
+
+CREATE FUNCTION eventbus._redrive_dead_letters_impl(dead_letter_ids bigint[], bus text, rule text, target_id text)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    d eventbus.dead_letters;
+    t eventbus.targets;
+    q eventbus.queues;
+    dest regclass;
+    payload jsonb;
+    redriven integer := 0;
+    skipped integer := 0;
+    push boolean := false;
+    caller regrole := eventbus._caller();
+BEGIN
+    FOR d IN
+        SELECT * FROM eventbus.dead_letters x
+         WHERE (dead_letter_ids IS NULL OR x.dead_letter_id = ANY (dead_letter_ids))
+           AND (_redrive_dead_letters_impl.bus IS NULL OR x.bus = _redrive_dead_letters_impl.bus)
+           AND (_redrive_dead_letters_impl.rule IS NULL OR x.rule = _redrive_dead_letters_impl.rule)
+           AND (_redrive_dead_letters_impl.target_id IS NULL OR x.target_id = _redrive_dead_letters_impl.target_id)
+           -- the dead letters of the caller's rules (and buses) only
+           AND eventbus._may_manage_rule(x.bus, (SELECT r.owner FROM eventbus.rules r
+                                                   WHERE r.bus = x.bus AND r.name = x.rule), caller)
+         ORDER BY x.dead_letter_id
+           FOR UPDATE
+    LOOP
+        dest := NULL;
+        payload := d.payload;
+        IF d.queue IS NOT NULL THEN
+            SELECT * INTO q FROM eventbus.queues WHERE name = d.queue;
+            IF FOUND THEN
+                dest := q.outbox;
+            END IF;
+        ELSE
+            SELECT * INTO t FROM eventbus.targets x
+             WHERE x.bus = d.bus AND x.rule = d.rule AND x.target_id = d.target_id;
+            IF FOUND THEN
+                dest := t.outbox;
+                IF t.kind <> 'queue' THEN
+                    push := true;
+                END IF;
+                -- an untransformed event is referenced again, not copied
+                IF t.input IS NULL AND t.input_path IS NULL AND t.input_transformer IS NULL
+                   AND EXISTS (SELECT FROM eventbus.events e
+                                WHERE e.id = d.event_id AND e.ingestion_time = d.event_ingestion_time) THEN
+                    payload := NULL;
+                END IF;
+                IF t.kind = 'queue' THEN
+                    PERFORM eventbus._notify_queue(t.destination);
+                END IF;
+            END IF;
+        END IF;
+        IF dest IS NULL THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        PERFORM eventbus._enqueue(dest, d.event_id, d.event_ingestion_time,
+                                  d.bus, d.rule, d.target_id, payload);
+        IF d.queue IS NOT NULL THEN
+            PERFORM eventbus._notify_queue(d.queue);
+        END IF;
+        DELETE FROM eventbus.dead_letters WHERE dead_letter_id = d.dead_letter_id;
+        redriven := redriven + 1;
+    END LOOP;
+    IF push THEN
+        PERFORM eventbus._wake_delivery();
+    END IF;
+    IF skipped > 0 THEN
+        RAISE NOTICE '% dead letter(s) not redriven: their target or queue no longer exists', skipped;
+    END IF;
+    RETURN redriven;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._redrive_dead_letters_impl(bigint[], text, text, text) IS
+'Internal: implementation of redrive_dead_letters.';
+
+REVOKE ALL ON FUNCTION eventbus._redrive_dead_letters_impl(bigint[], text, text, text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._raise(text,text,text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._max_targets_per_rule() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._restoring() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._restore_pending(integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._create_outbox(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._enqueue(regclass,uuid,timestamp with time zone,text,text,text,jsonb) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._dead_letter(regclass,bigint[],text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._notify_queue(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._outbox_plans() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._push_outbox(text,text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._target_removed() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._target_queue(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._bus_name(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._bus_arn_name(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._bus_not_found(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._rule_not_found(text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._check_bus(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._check_rule(text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._lock_bus(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._lock_rule(text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._check_description(text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._parse_target_arn(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._entry_error_code(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._is_entry_error(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._set_rule_state(text,text,text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._retry_policy(jsonb) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._event_partition_name(date) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._event_partitions() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus.route_events() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus.catalog_changed() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._rule_index_anchors(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._caller() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._is_admin(regrole) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._require_creator(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._require_admin(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._may_see_bus(text,regrole) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._require_bus_visible(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._may_manage_rule(text,regrole,regrole) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._require_rule_owner(text,text,regrole) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._may_see_rule(text,regrole,regrole) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._queue(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._check_seconds(text,integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._check_message_ids(bigint[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._receive_pass(regclass,timestamp with time zone,integer,integer,integer,text,bigint) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._delete_messages(regclass,bigint[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._set_visibility(text,bigint[],integer) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._outbox_depth(regclass) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._stats() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._count_queue(text,bigint,bigint,bigint) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._stats_reset_time() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._wake_launcher() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION eventbus._wake_delivery() FROM PUBLIC;
