@@ -2,16 +2,19 @@
 # Function targets run with the rights of the role that put them, never as
 # the worker's superuser.  On the shared test cluster, in a database of its
 # own, with a role of its own (both dropped at the end):
-#   1  the grants a role needs to put rules and function targets
+#   1  the grant a role needs to put rules and function targets: manage_rules
+#      on the bus (nothing on the catalogs, which no role may write)
 #   2  a target whose function reads a table its owner cannot read:
 #      dead letter 42501; the function sees current_user = the owner
 #   3  a function trying SET ROLE: dead letter 42501 (security-restricted)
-#   4  a SECURITY DEFINER function owned by the superuser: 42501 while the
-#      owner lacks EXECUTE; with EXECUTE it runs as its definer (documented)
-#   5  no way around it: the owner column always records the role that
-#      wrote the target (an UPDATE cannot make it run as someone else); the
-#      role does not own its outbox table (the extension's owner does); a
-#      DROP DATABASE the role may not run leaves the database's workers alone
+#   4  a SECURITY DEFINER function owned by the superuser: put_targets
+#      refuses it while the role lacks EXECUTE; EXECUTE is checked again at
+#      every call (revoked: dead letter 42501); with EXECUTE it runs as its
+#      definer (documented)
+#   5  no way around it: the role cannot write eventbus.targets (so it
+#      cannot make a target run as someone else); the role does not own its
+#      outbox table (the extension's owner does); a DROP DATABASE the role
+#      may not run leaves the database's workers alone
 set -uo pipefail
 # shellcheck source=test/scripts/lib/delivery.bash
 . "$(dirname "$0")/lib/delivery.bash"
@@ -38,23 +41,14 @@ wait_for "SELECT EXISTS (SELECT FROM eventbus.delivery_workers
 
 # ---------------------------------------------------------------------
 section "1: what a role needs to put rules and function targets"
-# Found by trying: every step below was the next "permission denied".
-# put_rule / put_targets are SECURITY INVOKER: _lock_bus and _lock_rule
-# take row locks (FOR KEY SHARE / FOR NO KEY UPDATE need UPDATE on some
-# column), INSERT ... ON CONFLICT DO UPDATE needs UPDATE on every column it
-# sets -- for targets that includes "owner" (which a trigger overwrites
-# with the caller anyway).  Outbox tables are made by the extension's
-# owner, so no right on schema eventbus_outbox is needed.
-GRANTS="GRANT USAGE ON SCHEMA eventbus TO $ROLE;
-GRANT SELECT, UPDATE (description) ON eventbus.event_buses TO $ROLE;
-GRANT SELECT, INSERT, UPDATE (event_pattern, state, description, updated_at) ON eventbus.rules TO $ROLE;
-GRANT SELECT, INSERT,
-      UPDATE (arn, kind, destination, outbox, input, input_path, input_transformer,
-              retry_policy, dead_letter_config, config, owner, updated_at)
-   ON eventbus.targets TO $ROLE;
+# put_rule and put_targets run as the extension's owner and check the
+# caller: a new rule needs manage_rules on the bus, the rule's targets need
+# its owner (the role), a function target EXECUTE on the function.  (CREATE
+# on schema public is for the role's own functions.)
+GRANTS="SELECT eventbus.grant_event_bus_privilege('default', 'manage_rules', '$ROLE');
 GRANT CREATE ON SCHEMA public TO $ROLE;"
 echo "$GRANTS" | sed 's/^/     /'
-q "$GRANTS"
+q "$GRANTS" >/dev/null
 q "CREATE TABLE public.eb_secret (s text); INSERT INTO public.eb_secret VALUES ('top secret')"
 as_role "CREATE FUNCTION public.whoami(p jsonb) RETURNS void LANGUAGE sql AS \$\$
              INSERT INTO public.eb_t_received (sink, event_id, payload, cur_user, sess_user)
@@ -112,12 +106,21 @@ q "CREATE FUNCTION public.definer_reads_secret(p jsonb) RETURNS void
        INSERT INTO public.eb_t_received (sink, event_id, payload, cur_user)
        SELECT 'definer', (p->>'id')::uuid, to_jsonb(s), current_user FROM public.eb_secret \$\$;
    REVOKE EXECUTE ON FUNCTION public.definer_reads_secret(jsonb) FROM PUBLIC"
-as_role "SELECT eventbus.put_rule('p-4', '{\"source\": [\"test.definer\"]}');
-         SELECT eb_t_put_target('p-4', 'default', 'definer', 'function:public.definer_reads_secret')" >/dev/null
-check "put_targets accepts it (no EXECUTE check when the target is put)" \
+as_role "SELECT eventbus.put_rule('p-4', '{\"source\": [\"test.definer\"]}')" >/dev/null
+err=$(as_role "SELECT eb_t_put_target('p-4', 'default', 'definer', 'function:public.definer_reads_secret')" 2>&1)
+echo "     put_targets without EXECUTE -> $(echo "$err" | head -n 1)"
+check_eq "put_targets refuses a function its putter may not execute" \
+	"$(echo "$err" | head -n 1)" "ERROR:  permission denied for function public.definer_reads_secret(jsonb)"
+check "... and stores no target" \
+	"SELECT NOT EXISTS (SELECT FROM eventbus.targets WHERE target_id = 'definer')"
+q "GRANT EXECUTE ON FUNCTION public.definer_reads_secret(jsonb) TO $ROLE"
+as_role "SELECT eb_t_put_target('p-4', 'default', 'definer', 'function:public.definer_reads_secret')" >/dev/null
+check "with EXECUTE, put_targets accepts it" \
 	"SELECT EXISTS (SELECT FROM eventbus.targets WHERE target_id = 'definer' AND owner = '$ROLE')"
+# EXECUTE is checked at every call: revoked after the put, the call fails
+q "REVOKE EXECUTE ON FUNCTION public.definer_reads_secret(jsonb) FROM $ROLE"
 id4=$(q "SELECT eventbus.put_event('test.definer', 'test', '{}')")
-check_ok "without EXECUTE for the owner: dead letter" \
+check_ok "EXECUTE revoked from the owner: dead letter" \
 	"$(wait_for "SELECT EXISTS (SELECT FROM eventbus.dead_letters WHERE target_id = 'definer')" 10; echo $?)"
 check "dead letter 42501 'permission denied for function definer_reads_secret'" \
 	"SELECT count(*) = 1 AND bool_and(event_id = '$id4' AND error_code = '42501'
@@ -132,9 +135,8 @@ check "... and, as any SECURITY DEFINER function, it ran as its definer ($SU) an
 
 # ---------------------------------------------------------------------
 section "5: no way around the owner"
-# put_targets needs UPDATE on eventbus.targets, so the role may UPDATE the
-# owner column by hand: the target_owner trigger records the writing role
-# whatever the statement says, so the target still runs as the role.
+# The role cannot write eventbus.targets at all: only put_targets does,
+# recording the caller as the owner, so the target still runs as the role.
 as_role "CREATE FUNCTION public.steal(p jsonb) RETURNS void LANGUAGE sql AS \$\$
              INSERT INTO public.eb_t_received (sink, event_id, payload, cur_user)
              SELECT 'steal', (p->>'id')::uuid, to_jsonb(s), current_user FROM public.eb_secret \$\$;
@@ -142,6 +144,7 @@ as_role "CREATE FUNCTION public.steal(p jsonb) RETURNS void LANGUAGE sql AS \$\$
          SELECT eb_t_put_target('p-5', 'default', 'steal', 'function:public.steal')" >/dev/null
 forged=$(as_role "UPDATE eventbus.targets SET owner = '$SU' WHERE target_id = 'steal' RETURNING owner" 2>&1)
 echo "     the role ran: UPDATE eventbus.targets SET owner = '$SU' ... -> ${forged}"
+check_eq "the role may not write eventbus.targets" "$forged" "ERROR:  permission denied for table targets"
 id5=$(q "SELECT eventbus.put_event('test.steal', 'test', '{}')")
 wait_for "SELECT EXISTS (SELECT FROM public.eb_t_received WHERE sink = 'steal')
               OR EXISTS (SELECT FROM eventbus.dead_letters WHERE target_id = 'steal')" 10

@@ -39,13 +39,12 @@ CREATE FUNCTION public.flaky(p jsonb) RETURNS void LANGUAGE plpgsql
 CREATE FUNCTION public.denied(p jsonb) RETURNS void LANGUAGE plpgsql
     AS $f$BEGIN RAISE EXCEPTION 'denied' USING ERRCODE = '42501'; END$f$;
 GRANT EXECUTE ON FUNCTION public.sink_main(jsonb) TO eb_alice;
-GRANT USAGE ON SCHEMA eventbus TO eb_alice;
-GRANT SELECT, UPDATE (description) ON eventbus.event_buses TO eb_alice;
-GRANT SELECT, INSERT, UPDATE (event_pattern, state, description, updated_at) ON eventbus.rules TO eb_alice;
-GRANT SELECT, INSERT, UPDATE (arn, kind, destination, outbox, input, input_path, input_transformer,
-      retry_policy, dead_letter_config, config, owner, updated_at) ON eventbus.targets TO eb_alice;
-
+-- eb_alice owns bus shop (so she may put targets on its rules) and one
+-- target: the restore must keep both owners
+GRANT eventbus_user TO eb_alice;
+SET ROLE eb_alice;
 SELECT eventbus.create_event_bus('shop', 'the shop');
+RESET ROLE;
 SELECT eventbus.create_event_bus('audit');
 SELECT eventbus.create_queue('spare', 5);
 SELECT eventbus.put_rule('orders', '{"source": ["shop"], "detail-type": ["OrderPlaced"]}', 'shop',
@@ -174,8 +173,9 @@ for db in eb_fc eb_plain; do
 		"SELECT bool_and(c.relnamespace = 'eventbus_outbox'::regnamespace)
 		   FROM (SELECT outbox FROM eventbus.queues UNION ALL SELECT outbox FROM eventbus.targets) o
 		   LEFT JOIN pg_class c ON c.oid = o.outbox" $db
-	check "$db: the target put by eb_alice still runs as eb_alice" \
-		"SELECT owner = 'eb_alice' FROM eventbus.targets WHERE target_id = 'f'" $db
+	check "$db: the target put by eb_alice still runs as eb_alice, and her bus is hers" \
+		"SELECT owner = 'eb_alice' FROM eventbus.targets WHERE target_id = 'f'
+		    AND (SELECT owner = 'eb_alice'::regrole FROM eventbus.event_buses WHERE name = 'shop')" $db
 	check "$db: the old event (default partition) gives its queue message a payload" \
 		"SELECT count(*) = 1 FROM eventbus_outbox.queue_orders o
 		   JOIN eventbus.events e ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time

@@ -17,10 +17,8 @@
 #
 # SQL helpers (public schema, SECURITY INVOKER):
 #   eb_t_put_target(rule, bus, id, arn, extra jsonb DEFAULT '{}')
-#       put a push target with put_targets; while put_targets refuses push
-#       kinds (0A000 "not supported yet") insert it into eventbus.targets
-#       directly, as the contract allows (own outbox table, owner =
-#       current_user, RetryPolicy validated by eventbus._retry_policy).
+#       put one target with put_targets (as the calling role, which becomes
+#       its owner); raises unless it was stored.
 #   eb_t_sink(name)  a function public.<name>(jsonb) that writes a row per
 #       invocation into public.eb_t_received (sink, event_id, payload,
 #       current_user, session_user).
