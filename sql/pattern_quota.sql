@@ -67,10 +67,10 @@ RESET eventbus.max_pattern_size;
 -- beyond the complexity bound) are loaded as they were accepted: they
 -- keep routing, and survive dump and restore (the domain's check loads
 -- them the same way); put_rule refuses them now.
-INSERT INTO eventbus.rules (bus, name, event_pattern, state) VALUES
-    ('pq-bus', 'pq-legacy-or', '{"$or": [{"source": ["legacy"]}]}', 'ENABLED'),
-    ('pq-bus', 'pq-legacy-affix', '{"source": ["legacy"], "detail-type": [{"anything-but": {"prefix": ""}}]}', 'ENABLED'),
-    ('pq-bus', 'pq-legacy-wildcard', '{"detail-type": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}', 'ENABLED');
+INSERT INTO eventbus.rules (bus, name, event_pattern, state, owner) VALUES
+    ('pq-bus', 'pq-legacy-or', '{"$or": [{"source": ["legacy"]}]}', 'ENABLED', 'eventbus_admin'),
+    ('pq-bus', 'pq-legacy-affix', '{"source": ["legacy"], "detail-type": [{"anything-but": {"prefix": ""}}]}', 'ENABLED', 'eventbus_admin'),
+    ('pq-bus', 'pq-legacy-wildcard', '{"detail-type": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}', 'ENABLED', 'eventbus_admin');
 SELECT put_targets(r, '[{"Id": "q", "Arn": "queue:pq_q"}]', 'pq-bus') ->> 'FailedEntryCount' AS failed
   FROM unnest(ARRAY['pq-legacy-or', 'pq-legacy-affix', 'pq-legacy-wildcard']) r;
 INSERT INTO eventbus.events (bus, source, detail_type, detail) VALUES
