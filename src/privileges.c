@@ -18,6 +18,11 @@
  * put_events, the routing trigger, row-level security on eventbus.events
  * and every API function ask here, so a check costs a hash lookup.
  *
+ * A database still on eventbus 0.1.0 (the library is newer than its SQL
+ * until ALTER EXTENSION eventbus UPDATE) has no owners and no grants:
+ * there, as in 0.1.0, every role holds every privilege on every bus and
+ * queue that exists.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -67,6 +72,7 @@ static uint64 priv_cache_generation = 0;
 static Oid	buses_relid = InvalidOid;
 static Oid	queues_relid = InvalidOid;
 static Oid	grants_relid = InvalidOid;
+static bool legacy = false;		/* eventbus 0.1.0's catalogs: no privileges */
 static SPIPlanPtr bus_owner_plan = NULL;
 static SPIPlanPtr queue_owner_plan = NULL;
 static SPIPlanPtr grants_plan = NULL;
@@ -135,12 +141,16 @@ resolve_catalogs(void)
 	buses_relid = get_relname_relid("event_buses", nsp);
 	queues_relid = get_relname_relid("queues", nsp);
 	grants_relid = get_relname_relid("grants", nsp);
-	if (!OidIsValid(buses_relid) || !OidIsValid(queues_relid) || !OidIsValid(grants_relid))
+	eventbus_watch_relcache();
+	if (!OidIsValid(buses_relid) || !OidIsValid(queues_relid))
 	{
 		buses_relid = queues_relid = grants_relid = InvalidOid;
 		return false;
 	}
-	eventbus_watch_relcache();
+	/* not known yet, so that an UPDATE of the extension is seen at once */
+	legacy = !OidIsValid(grants_relid);
+	if (legacy)
+		buses_relid = queues_relid = InvalidOid;
 	return true;
 }
 
@@ -179,9 +189,13 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Reads an object's owner and grants into entry (inside SPI). */
+/*
+ * Reads an object's owner and grants into entry (inside SPI); its grants
+ * are allocated in cxt.
+ */
 static void
-load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
+load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name,
+		   MemoryContext cxt)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -190,6 +204,25 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
 	PrivGrant  *grants;
 	int			ngrants = 0;
 
+	if (legacy)
+	{
+		/* plans of a legacy catalog are not kept: it is about to change */
+		const char *sql = kind == EB_OBJECT_BUS
+			? "SELECT FROM eventbus.event_buses WHERE name = $1"
+			: "SELECT FROM eventbus.queues WHERE name = $1";
+
+		args[0] = CStringGetTextDatum(name);
+		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "looking up \"%s\" failed: %s", name, SPI_result_code_string(ret));
+		entry->exists = SPI_processed == 1;
+		entry->owner = InvalidOid;
+		entry->ngrants = 1;
+		entry->grants = MemoryContextAllocZero(cxt, sizeof(PrivGrant));
+		entry->grants[0].grantee = InvalidOid;	/* PUBLIC */
+		entry->grants[0].privileges = ~(uint32) 0;
+		return;
+	}
 	if (bus_owner_plan == NULL)
 	{
 		bus_owner_plan = prepare_kept("SELECT owner::pg_catalog.oid FROM eventbus.event_buses WHERE name = $1",
@@ -227,7 +260,7 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
 		elog(ERROR, "reading the grants of \"%s\" failed: %s", name, SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 		return;
-	grants = MemoryContextAllocZero(priv_context, sizeof(PrivGrant) * SPI_processed);
+	grants = MemoryContextAllocZero(cxt, sizeof(PrivGrant) * SPI_processed);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		gnull,
@@ -284,10 +317,11 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 	PG_TRY();
 	{
 		PrivEntry	loaded;
+		MemoryContext callercxt = CurrentMemoryContext;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		load_entry(&loaded, kind, name);
+		load_entry(&loaded, kind, name, callercxt);
 		SPI_finish();
 		/* the cache may have been reset by an invalidation meanwhile */
 		reset_cache_if_stale();
@@ -295,7 +329,14 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 		entry->exists = loaded.exists;
 		entry->owner = loaded.owner;
 		entry->ngrants = loaded.ngrants;
-		entry->grants = loaded.grants;
+		entry->grants = NULL;
+		if (loaded.ngrants > 0)
+		{
+			entry->grants = MemoryContextAlloc(priv_context, sizeof(PrivGrant) * loaded.ngrants);
+			memcpy(entry->grants, loaded.grants, sizeof(PrivGrant) * loaded.ngrants);
+		}
+		if (loaded.grants != NULL)
+			pfree(loaded.grants);
 	}
 	PG_FINALLY();
 	{
@@ -329,6 +370,27 @@ eventbus_check_privilege(EventbusObjectKind kind, const char *name, uint32 privi
 			return EB_ACCESS_OK;
 	}
 	return EB_ACCESS_DENIED;
+}
+
+/*
+ * As eventbus_check_privilege, but a denial is checked again against the
+ * catalogs: for the delivery worker, which a committing transaction wakes
+ * before its invalidations are sent (a grant committed with the events
+ * that need it would otherwise be missed).
+ */
+EventbusAccess
+eventbus_check_privilege_fresh(EventbusObjectKind kind, const char *name, uint32 privileges,
+							   Oid roleid)
+{
+	EventbusAccess access = eventbus_check_privilege(kind, name, privileges, roleid);
+	char		key[PRIV_KEY_SIZE];
+
+	if (access == EB_ACCESS_OK || priv_cache == NULL || strlen(name) > PRIV_KEY_SIZE - 3)
+		return access;
+	snprintf(key, sizeof(key), "%c:%s", kind == EB_OBJECT_BUS ? 'b' : 'q', name);
+	/* its grants stay in priv_context until the next reset */
+	hash_search(priv_cache, key, HASH_REMOVE, NULL);
+	return eventbus_check_privilege(kind, name, privileges, roleid);
 }
 
 bool

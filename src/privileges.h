@@ -37,6 +37,8 @@ typedef enum EventbusAccess
 
 extern EventbusAccess eventbus_check_privilege(EventbusObjectKind kind, const char *name,
 											   uint32 privileges, Oid roleid);
+extern EventbusAccess eventbus_check_privilege_fresh(EventbusObjectKind kind, const char *name,
+													 uint32 privileges, Oid roleid);
 
 /*
  * Changes whenever owners or grants may have changed: caches that depend on

@@ -64,8 +64,8 @@ target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 						   target->rule, target->destination),
 				 errhint("Narrow the rules' patterns so that forwarded events do not match again.")));
 
-	switch (eventbus_check_privilege(EB_OBJECT_BUS, target->destination,
-									 EB_PRIV_PUT_EVENTS, target->owner))
+	switch (eventbus_check_privilege_fresh(EB_OBJECT_BUS, target->destination,
+										   EB_PRIV_PUT_EVENTS, target->owner))
 	{
 		case EB_ACCESS_OK:
 			break;
