@@ -124,6 +124,7 @@ SELECT rule, target_id, enqueued FROM target_stats WHERE bus = 'rt-bus' AND rule
 
 -- Clean up.
 DROP VIEW routed;
+SELECT revoke_event_bus_privilege('rt-bus', 'put_events', 'regress_rt_producer');
 SELECT delete_event_bus('rt-bus', force => true);
 SELECT delete_queue(q, force => true) FROM unnest(ARRAY['rt_all', 'rt_gold', 'rt_big']) q;
 DELETE FROM eventbus.events WHERE bus IN ('rt-bus') OR detail ? 'order';

@@ -111,7 +111,6 @@ load_push_targets(MemoryContext cxt)
 	MemoryContext oldcxt;
 	SPITupleTable *tuptable;
 	uint64		nrows;
-	ListCell   *lc;
 
 	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not read the push targets");
@@ -149,16 +148,6 @@ load_push_targets(MemoryContext cxt)
 		targets = lappend(targets, t);
 	}
 	MemoryContextSwitchTo(oldcxt);
-
-	/* a DeadLetterConfig queue takes events only if the owner may send to it */
-	foreach(lc, targets)
-	{
-		PushTarget *t = lfirst(lc);
-
-		if (OidIsValid(t->dlq_outbox))
-			t->dlq_denied = !OidIsValid(t->owner) ||
-				!eventbus_has_privilege(EB_OBJECT_QUEUE, t->dlq_queue, EB_PRIV_SEND, t->owner);
-	}
 	return targets;
 }
 
@@ -383,9 +372,12 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 
 	/*
 	 * DeadLetterConfig: the event also goes to that queue, as to an SQS DLQ,
-	 * if the target's owner may send to it
+	 * if the target's owner may send to it (asked now, from the privilege
+	 * cache: dead letters are rare)
 	 */
-	if (OidIsValid(target->dlq_outbox) && !target->dlq_denied && msg->invalid == NULL)
+	if (OidIsValid(target->dlq_outbox) && msg->invalid == NULL && OidIsValid(target->owner) &&
+		eventbus_check_privilege_fresh(EB_OBJECT_QUEUE, target->dlq_queue, EB_PRIV_SEND,
+									   target->owner) == EB_ACCESS_OK)
 	{
 		Datum		values[OUTBOX_NCOLS];
 		Datum	   *cols[OUTBOX_NCOLS];

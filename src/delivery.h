@@ -29,7 +29,6 @@ typedef struct PushTarget
 	int			timeout_ms;		/* function targets: statement_timeout */
 	Oid			dlq_outbox;		/* DeadLetterConfig queue's outbox, or 0 */
 	char	   *dlq_queue;
-	bool		dlq_denied;		/* the owner may not send to that queue */
 	bool		shared_outbox;	/* its outbox is also a queue's or another target's */
 } PushTarget;
 

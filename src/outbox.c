@@ -25,8 +25,11 @@
  *
  * Only outbox tables are ever touched: a relation is used only when it is
  * in schema eventbus_outbox (where only eventbus._create_outbox creates
- * tables) with every column of an outbox, of the right type (checked when
- * its entry is made and after every change of the table).  The functions
+ * tables) with the columns of an outbox, of the right types (checked when
+ * its entry is made and after every change of the table): the columns the
+ * INSERT of messages writes for that statement (so that a damaged outbox
+ * does not stop the routing of other targets' messages), every column for
+ * the others.  The functions
  * callable from SQL also require that a queue or a target names it
  * (eventbus.queues / eventbus.targets, which only the API writes), even for
  * a superuser: an OID is not a capability.  Values read from an outbox row
@@ -83,6 +86,7 @@ typedef struct OutboxPlans
 	bool		stale;			/* a relcache invalidation named the table */
 	/* registration in the catalogs, checked at this generation */
 	uint64		registered_generation;
+	int			full_shape;		/* every column right: 1, no: 0, unknown: -1 */
 	bool		registered_queue;	/* eventbus.queues names it */
 	bool		registered_target;	/* eventbus.targets names it */
 	OutboxPlanSlot slots[OUTBOX_SLOTS];
@@ -199,14 +203,19 @@ static const struct
 	{"last_error_message", TEXTOID}
 };
 
+/* outbox_shape[1 .. OUTBOX_NCOLS]: the columns the INSERT of messages writes */
+#define OUTBOX_SHAPE_INSERT (OUTBOX_NCOLS + 1)
+#define OUTBOX_SHAPE_FULL ((int) lengthof(outbox_shape))
+
 /*
  * Why relation relid cannot be used as an outbox table (NULL: it can):
- * it must be a plain table in schema eventbus_outbox with every column of
- * an outbox, of the right type.  *sqlstate is 42501 for a relation that is
- * no outbox at all, 22023 for an outbox of the wrong shape.
+ * it must be a plain table in schema eventbus_outbox with the first ncols
+ * columns of outbox_shape, of the right types.  *sqlstate is 42501 for a
+ * relation that is no outbox at all, 22023 for an outbox of the wrong
+ * shape.
  */
 static char *
-outbox_shape_problem(Oid relid, int *sqlstate)
+outbox_shape_problem(Oid relid, int ncols, int *sqlstate)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Form_pg_class rel;
@@ -226,7 +235,7 @@ outbox_shape_problem(Oid relid, int *sqlstate)
 		return problem;
 
 	*sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	for (int i = 0; i < lengthof(outbox_shape); i++)
+	for (int i = 0; i < ncols; i++)
 	{
 		HeapTuple	att = SearchSysCacheAttName(relid, outbox_shape[i].name);
 		Oid			type;
@@ -245,10 +254,10 @@ outbox_shape_problem(Oid relid, int *sqlstate)
 static OutboxPlans *outbox_entry(Oid outbox);
 
 static void
-outbox_require_shape(Oid relid)
+outbox_require_shape(Oid relid, int ncols)
 {
 	int			sqlstate;
-	char	   *problem = outbox_shape_problem(relid, &sqlstate);
+	char	   *problem = outbox_shape_problem(relid, ncols, &sqlstate);
 	char	   *name;
 
 	if (problem == NULL)
@@ -424,8 +433,12 @@ outbox_sweep(void)
 		if (!entry->stale)
 			continue;
 		entry->stale = false;
-		if (outbox_unchanged(entry) && outbox_shape_problem(entry->outbox, &sqlstate) == NULL)
+		if (outbox_unchanged(entry) &&
+			outbox_shape_problem(entry->outbox, OUTBOX_SHAPE_INSERT, &sqlstate) == NULL)
+		{
+			entry->full_shape = -1; /* checked again before its next use */
 			continue;
+		}
 		for (int i = 0; i < OUTBOX_SLOTS; i++)
 			busy |= entry->slots[i].active > 0;
 		if (busy)
@@ -469,7 +482,7 @@ outbox_entry(Oid outbox)
 	if (entry != NULL)
 		return entry;
 
-	outbox_require_shape(outbox);
+	outbox_require_shape(outbox, OUTBOX_SHAPE_INSERT);
 	{
 		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox));
 		Form_pg_class rel;
@@ -486,6 +499,7 @@ outbox_entry(Oid outbox)
 		namestrcpy(&entry->relname, NameStr(rel->relname));
 		entry->stale = false;
 		entry->registered_generation = 0;
+		entry->full_shape = -1;
 		entry->registered_queue = entry->registered_target = false;
 		memset(entry->slots, 0, sizeof(entry->slots));
 		ReleaseSysCache(tup);
@@ -648,8 +662,16 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 			   const char *nulls, bool read_only, long tcount)
 {
 	OutboxPlans *entry = outbox_entry(outbox);
-	OutboxPlanSlot *slot = outbox_slot(entry, statement, limit);
+	OutboxPlanSlot *slot;
 	volatile int rc = 0;
+
+	if (statement != OUTBOX_INSERT && entry->full_shape != 1)
+	{
+		entry->full_shape = 0;
+		outbox_require_shape(outbox, OUTBOX_SHAPE_FULL);
+		entry->full_shape = 1;
+	}
+	slot = outbox_slot(entry, statement, limit);
 
 	if (slot == NULL)
 	{
