@@ -19,7 +19,12 @@
  * An error outside the invocations (a catalog or outbox in a state the
  * worker cannot use) rolls back that target's transaction only: it is
  * logged once (worker_report_error) and the cycle goes on with the next
- * target.  A worker asked to stop (SIGTERM) stops between two messages.
+ * target.  Outboxes are the ones eventbus.targets names, and are used only
+ * if they are outbox tables (outbox.c checks their schema and columns) that
+ * no queue or other target shares.  A row of an outbox whose values cannot
+ * be delivered (NULL where a message has a value) goes to the dead letters
+ * with error code InvalidMessage.  A DeadLetterConfig queue receives the
+ * failed events only while the target's owner holds send on it.  A worker asked to stop (SIGTERM) stops between two messages.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,6 +50,7 @@
 #include "compat.h"
 #include "delivery.h"
 #include "outbox.h"
+#include "privileges.h"
 #include "rule_index.h"
 #include "eventbus.h"
 #include "stats.h"
@@ -91,7 +97,10 @@ load_push_targets(MemoryContext cxt)
 		"       coalesce((t.retry_policy->>'MaximumRetryAttempts')::int, 185),"
 		"       coalesce((t.retry_policy->>'MaximumEventAgeInSeconds')::int, 86400),"
 		"       (t.config->>'TimeoutSeconds')::numeric,"
-		"       q.outbox::oid, q.name"
+		"       q.outbox::oid, q.name,"
+		"       EXISTS (SELECT FROM eventbus.queues q2 WHERE q2.outbox = t.outbox)"
+		"       OR EXISTS (SELECT FROM eventbus.targets t2 WHERE t2.outbox = t.outbox"
+		"                     AND (t2.bus, t2.rule, t2.target_id) <> (t.bus, t.rule, t.target_id))"
 		"  FROM eventbus.targets t"
 		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
 		"  LEFT JOIN eventbus.queues q ON q.name = t.dead_letter_config->>'Queue'"
@@ -100,14 +109,18 @@ load_push_targets(MemoryContext cxt)
 		" ORDER BY t.outbox";
 	List	   *targets = NIL;
 	MemoryContext oldcxt;
+	SPITupleTable *tuptable;
+	uint64		nrows;
 
 	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not read the push targets");
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
 	oldcxt = MemoryContextSwitchTo(cxt);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (uint64 i = 0; i < nrows; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	tup = tuptable->vals[i];
+		TupleDesc	desc = tuptable->tupdesc;
 		PushTarget *t = palloc0(sizeof(PushTarget));
 		bool		isnull;
 		Datum		timeout;
@@ -131,6 +144,7 @@ load_push_targets(MemoryContext cxt)
 		if (isnull)
 			t->dlq_outbox = InvalidOid;
 		t->dlq_queue = SPI_getvalue(tup, desc, 13);
+		t->shared_outbox = DatumGetBool(SPI_getbinval(tup, desc, 14, &isnull)) && !isnull;
 		targets = lappend(targets, t);
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -183,18 +197,44 @@ claim_messages(const PushTarget *target)
 		bool		isnull;
 		Datum		d;
 
-		m->message_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		memcpy(&m->event_id, DatumGetUUIDP(SPI_getbinval(tup, desc, 2, &isnull)),
-			   sizeof(pg_uuid_t));
-		m->event_ingestion_time = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		d = SPI_getbinval(tup, desc, 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("outbox of target \"%s\" holds a message without message_id",
+							target->target_id),
+					 errdetail("Outbox %s is damaged.", outbox_name_or_error(target->outbox)),
+					 errhint("Remove the target and put it again.")));
+		m->message_id = DatumGetInt64(d);
+		/* a value the row lacks makes the message undeliverable, not the worker */
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		if (isnull)
+			m->invalid = "its event_id is NULL";
+		else
+			memcpy(&m->event_id, DatumGetUUIDP(d), sizeof(pg_uuid_t));
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		if (isnull)
+			m->invalid = "its event_ingestion_time is NULL";
+		else
+			m->event_ingestion_time = DatumGetTimestampTz(d);
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		m->payload = isnull ? NULL : DatumGetJsonbPCopy(d);
-		m->payload_is_event = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-		m->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
-		m->enqueued_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		m->payload_is_event = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 6, &isnull);
+		if (isnull || DatumGetInt32(d) < 0)
+			m->invalid = "its receive_count is NULL or negative";
+		else
+			m->attempts = DatumGetInt32(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		if (isnull)
+			m->invalid = "its enqueued_at is NULL";
+		else
+			m->enqueued_at = DatumGetTimestampTz(d);
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		m->first_attempt_at = isnull ? 0 : DatumGetTimestampTz(d);
-		m->hops = DatumGetInt16(SPI_getbinval(tup, desc, 9, &isnull));
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		m->hops = isnull ? 0 : DatumGetInt16(d);
 		messages = lappend(messages, m);
 	}
 	return messages;
@@ -322,13 +362,22 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 	reason.exhausted_condition = exhausted_condition;
 	reason.retry_attempts = retries;
 	reason.attempt_at = now;
+	reason.bus = target->bus;
+	reason.rule = target->rule;
+	reason.target_id = target->target_id;
 	outbox_dead_letter(target->outbox,
 					   PointerGetDatum(construct_array(&id, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
 					   &reason);
 	stats_count_target(target->rule_id, target->target_id, STATS_DEAD_LETTERED, 1);
 
-	/* DeadLetterConfig: the event also goes to that queue, as to an SQS DLQ */
-	if (OidIsValid(target->dlq_outbox))
+	/*
+	 * DeadLetterConfig: the event also goes to that queue, as to an SQS DLQ,
+	 * if the target's owner may send to it (asked now, from the privilege
+	 * cache: dead letters are rare)
+	 */
+	if (OidIsValid(target->dlq_outbox) && msg->invalid == NULL && OidIsValid(target->owner) &&
+		eventbus_check_privilege_fresh(EB_OBJECT_QUEUE, target->dlq_queue, EB_PRIV_SEND,
+									   target->owner) == EB_ACCESS_OK)
 	{
 		Datum		values[OUTBOX_NCOLS];
 		Datum	   *cols[OUTBOX_NCOLS];
@@ -369,6 +418,15 @@ deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
 			break;
 		CHECK_FOR_INTERRUPTS();
 
+		/* a row the outbox should never hold: to the dead letters, untried */
+		if (msg->invalid != NULL)
+		{
+			dead_letter(target, msg, now, "InvalidMessage",
+						psprintf("the outbox row cannot be delivered: %s", msg->invalid),
+						NULL, 0);
+			(*failed)++;
+			continue;
+		}
 		/* too old already (e.g. delivery was paused): no attempt, as EventBridge */
 		if (age_ms > (int64) target->max_event_age * 1000)
 		{
@@ -489,6 +547,13 @@ run_target(const PushTarget *target, TimestampTz *next_due, int64 *delivered,
 		end_work();
 		return 0;
 	}
+	if (target->shared_outbox)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("outbox %s of target \"%s\" is also the outbox of a queue or another target",
+						outbox_name_or_error(target->outbox), target->target_id),
+				 errdetail("Each push target has an outbox of its own; the worker does not deliver from a shared one."),
+				 errhint("Remove the target and put it again.")));
 	messages = claim_messages(target);
 	if (messages == NIL)
 	{

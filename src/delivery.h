@@ -29,6 +29,7 @@ typedef struct PushTarget
 	int			timeout_ms;		/* function targets: statement_timeout */
 	Oid			dlq_outbox;		/* DeadLetterConfig queue's outbox, or 0 */
 	char	   *dlq_queue;
+	bool		shared_outbox;	/* its outbox is also a queue's or another target's */
 } PushTarget;
 
 typedef struct DeliveryMessage
@@ -42,6 +43,7 @@ typedef struct DeliveryMessage
 	TimestampTz enqueued_at;
 	TimestampTz first_attempt_at;	/* 0 when never attempted */
 	int			hops;			/* bus-to-bus forwards of the event */
+	const char *invalid;		/* why the row cannot be delivered, or NULL */
 } DeliveryMessage;
 
 /*

@@ -20,13 +20,28 @@
  * and are freed with SPI_freeplan when they are evicted or their outbox is
  * gone.  A relcache invalidation of an outbox (invalidation.c) only marks
  * its entry; the next use of the cache checks that the table still exists
- * under the same name, and otherwise frees its plans.
+ * under the same name and with the same shape, and otherwise frees its
+ * plans.
+ *
+ * Only outbox tables are ever touched: a relation is used only when it is
+ * in schema eventbus_outbox (where only eventbus._create_outbox creates
+ * tables) with the columns of an outbox, of the right types (checked when
+ * its entry is made and after every change of the table): the columns the
+ * INSERT of messages writes for that statement (so that a damaged outbox
+ * does not stop the routing of other targets' messages), every column for
+ * the others.  The functions
+ * callable from SQL also require that a queue or a target names it
+ * (eventbus.queues / eventbus.targets, which only the API writes), even for
+ * a superuser: an OID is not a capability.  Values read from an outbox row
+ * may still be NULL; whoever reads them checks.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
@@ -47,6 +62,8 @@
 #include "compat.h"
 #include "invalidation.h"
 #include "outbox.h"
+#include "privileges.h"
+#include "rule_index.h"
 
 /* A kept plan: one statement (with one LIMIT) of one outbox. */
 typedef struct OutboxPlanSlot
@@ -67,6 +84,11 @@ typedef struct OutboxPlans
 	Oid			nspid;			/* the table's schema and name, as prepared */
 	NameData	relname;
 	bool		stale;			/* a relcache invalidation named the table */
+	/* registration in the catalogs, checked at this generation */
+	uint64		registered_generation;
+	int			full_shape;		/* every column right: 1, no: 0, unknown: -1 */
+	bool		registered_queue;	/* eventbus.queues names it */
+	bool		registered_target;	/* eventbus.targets names it */
 	OutboxPlanSlot slots[OUTBOX_SLOTS];
 } OutboxPlans;
 
@@ -134,7 +156,10 @@ static const char *receive_sql =
  * own values (see DeadLetterReason).
  *   $1 message ids, $2 queue, $3 payload, $4 error code, $5 error message,
  *   $6 exhausted condition, $7 retry attempts, $8 time of a failed
- *   attempt, $9 dead-lettered time
+ *   attempt, $9 dead-lettered time, $10-$12 the bus, rule and target id
+ *   for a row that lacks them
+ * A row with NULLs where an outbox has none (only a damaged outbox has
+ * them) still moves: its event id becomes the nil UUID.
  */
 static const char *dead_letter_sql =
 "WITH m AS (DELETE FROM %s o WHERE o.message_id = ANY ($1) RETURNING o.*)"
@@ -143,15 +168,114 @@ static const char *dead_letter_sql =
 "         event_ingestion_time, payload, error_code, error_message,"
 "         exhausted_condition, retry_attempts, first_attempt_at,"
 "         last_attempt_at, dead_lettered_at)"
-" SELECT m.bus, m.rule, m.target_id, $2, m.message_id, m.event_id,"
+" SELECT coalesce(m.bus, $10, ''), coalesce(m.rule, $11, ''),"
+"        coalesce(m.target_id, $12, ''), $2, m.message_id,"
+"        coalesce(m.event_id, '00000000-0000-0000-0000-000000000000'),"
 "        m.event_ingestion_time, coalesce($3, m.payload), $4, $5,"
-"        $6, coalesce($7, m.receive_count), coalesce(m.first_attempt_at, $8),"
+"        $6, coalesce($7, m.receive_count, 0), coalesce(m.first_attempt_at, $8),"
 "        coalesce($8, m.last_attempt_at), coalesce($9, pg_catalog.now())"
 "   FROM m";
 
 static const Oid outbox_column_types[OUTBOX_NCOLS] = {
 	UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID
 };
+
+/* Every column of an outbox table (eventbus._create_outbox), by name. */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			outbox_shape[] =
+{
+	{"message_id", INT8OID},
+	{"event_id", UUIDOID},
+	{"event_ingestion_time", TIMESTAMPTZOID},
+	{"bus", TEXTOID},
+	{"rule", TEXTOID},
+	{"target_id", TEXTOID},
+	{"payload", JSONBOID},
+	{"enqueued_at", TIMESTAMPTZOID},
+	{"visible_at", TIMESTAMPTZOID},
+	{"receive_count", INT4OID},
+	{"first_attempt_at", TIMESTAMPTZOID},
+	{"last_attempt_at", TIMESTAMPTZOID},
+	{"last_error_code", TEXTOID},
+	{"last_error_message", TEXTOID}
+};
+
+/* outbox_shape[1 .. OUTBOX_NCOLS]: the columns the INSERT of messages writes */
+#define OUTBOX_SHAPE_INSERT (OUTBOX_NCOLS + 1)
+#define OUTBOX_SHAPE_FULL ((int) lengthof(outbox_shape))
+
+/*
+ * Why relation relid cannot be used as an outbox table (NULL: it can):
+ * it must be a plain table in schema eventbus_outbox with the first ncols
+ * columns of outbox_shape, of the right types.  *sqlstate is 42501 for a
+ * relation that is no outbox at all, 22023 for an outbox of the wrong
+ * shape.
+ */
+static char *
+outbox_shape_problem(Oid relid, int ncols, int *sqlstate)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class rel;
+	Oid			nsp = get_namespace_oid("eventbus_outbox", true);
+	char	   *problem = NULL;
+
+	*sqlstate = ERRCODE_INSUFFICIENT_PRIVILEGE;
+	if (!HeapTupleIsValid(tup))
+		return psprintf("relation %u does not exist", relid);
+	rel = (Form_pg_class) GETSTRUCT(tup);
+	if (!OidIsValid(nsp) || rel->relnamespace != nsp)
+		problem = psprintf("it is not in schema eventbus_outbox");
+	else if (rel->relkind != RELKIND_RELATION)
+		problem = psprintf("it is not a plain table");
+	ReleaseSysCache(tup);
+	if (problem != NULL)
+		return problem;
+
+	*sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
+	for (int i = 0; i < ncols; i++)
+	{
+		HeapTuple	att = SearchSysCacheAttName(relid, outbox_shape[i].name);
+		Oid			type;
+
+		if (!HeapTupleIsValid(att))
+			return psprintf("it has no column %s", outbox_shape[i].name);
+		type = ((Form_pg_attribute) GETSTRUCT(att))->atttypid;
+		ReleaseSysCache(att);
+		if (type != outbox_shape[i].type)
+			return psprintf("its column %s is of type %s, not %s", outbox_shape[i].name,
+							format_type_be(type), format_type_be(outbox_shape[i].type));
+	}
+	return NULL;
+}
+
+static OutboxPlans *outbox_entry(Oid outbox);
+
+static void
+outbox_require_shape(Oid relid, int ncols)
+{
+	int			sqlstate;
+	char	   *problem = outbox_shape_problem(relid, ncols, &sqlstate);
+	char	   *name;
+
+	if (problem == NULL)
+		return;
+	name = get_rel_name(relid);
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("outbox table with OID %u does not exist", relid),
+				 errdetail("A queue or target refers to an outbox table that was dropped."),
+				 errhint("Remove the target and put it again.")));
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("relation %s is not an eventbus outbox table",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), name)),
+			 errdetail("eventbus uses only the outbox tables it made; this one cannot be used: %s.", problem),
+			 errhint("Outbox tables are made by create_queue and put_targets; do not change them.")));
+}
 
 static SPIPlanPtr
 prepare_statement(Oid outbox, OutboxStatement statement, int limit)
@@ -160,7 +284,7 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 	char	   *nspname;
 	char	   *table;
 	char	   *sql;
-	Oid			argtypes[9];
+	Oid			argtypes[12];
 	int			nargs;
 	SPIPlanPtr	plan;
 
@@ -224,7 +348,10 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			argtypes[6] = INT4OID;
 			argtypes[7] = TIMESTAMPTZOID;
 			argtypes[8] = TIMESTAMPTZOID;
-			nargs = 9;
+			argtypes[9] = TEXTOID;
+			argtypes[10] = TEXTOID;
+			argtypes[11] = TEXTOID;
+			nargs = 12;
 			break;
 		default:
 			elog(ERROR, "eventbus: unknown outbox statement %d", (int) statement);
@@ -287,7 +414,7 @@ outbox_unchanged(OutboxPlans *entry)
 
 /*
  * Forget the plans of outboxes that are gone (or renamed, or whose OID now
- * names another table).  A plan still executing cannot be one of them: a
+ * names another table, or altered out of an outbox's shape).  A plan still executing cannot be one of them: a
  * table in use by this session cannot be dropped.
  */
 static void
@@ -295,6 +422,7 @@ outbox_sweep(void)
 {
 	HASH_SEQ_STATUS seq;
 	OutboxPlans *entry;
+	int			sqlstate;
 
 	outbox_some_stale = false;
 	hash_seq_init(&seq, outbox_plans);
@@ -305,8 +433,12 @@ outbox_sweep(void)
 		if (!entry->stale)
 			continue;
 		entry->stale = false;
-		if (outbox_unchanged(entry))
+		if (outbox_unchanged(entry) &&
+			outbox_shape_problem(entry->outbox, OUTBOX_SHAPE_INSERT, &sqlstate) == NULL)
+		{
+			entry->full_shape = -1; /* checked again before its next use */
 			continue;
+		}
 		for (int i = 0; i < OUTBOX_SLOTS; i++)
 			busy |= entry->slots[i].active > 0;
 		if (busy)
@@ -350,6 +482,7 @@ outbox_entry(Oid outbox)
 	if (entry != NULL)
 		return entry;
 
+	outbox_require_shape(outbox, OUTBOX_SHAPE_INSERT);
 	{
 		HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(outbox));
 		Form_pg_class rel;
@@ -365,10 +498,105 @@ outbox_entry(Oid outbox)
 		entry->nspid = rel->relnamespace;
 		namestrcpy(&entry->relname, NameStr(rel->relname));
 		entry->stale = false;
+		entry->registered_generation = 0;
+		entry->full_shape = -1;
+		entry->registered_queue = entry->registered_target = false;
 		memset(entry->slots, 0, sizeof(entry->slots));
 		ReleaseSysCache(tup);
 	}
 	return entry;
+}
+
+/* What an SQL-callable function needs of its outbox argument. */
+typedef enum OutboxUse
+{
+	OUTBOX_USE_QUEUE,			/* a queue's outbox (receive) */
+	OUTBOX_USE_ANY,				/* a queue's or a target's */
+	OUTBOX_USE_RETIRING			/* also a push outbox no target names any more */
+} OutboxUse;
+
+static SPIPlanPtr registered_plan = NULL;
+
+/* Reads whether eventbus.queues / eventbus.targets name the outbox. */
+static void
+load_registration(OutboxPlans *entry, uint64 generation)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	Oid			save_userid;
+	int			save_sec_context;
+	bool		queue = false;
+	bool		target = false;
+
+	args[0] = ObjectIdGetDatum(entry->outbox);
+	/* as the catalogs' owner: callers need no rights on them */
+	eventbus_become_catalog_owner(&save_userid, &save_sec_context);
+	PG_TRY();
+	{
+		bool		isnull;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "eventbus: SPI_connect failed");
+		if (registered_plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare("SELECT EXISTS (SELECT FROM eventbus.queues q"
+										   "                WHERE q.outbox::pg_catalog.oid = $1),"
+										   "       EXISTS (SELECT FROM eventbus.targets t"
+										   "                WHERE t.outbox::pg_catalog.oid = $1)",
+										   1, argtypes);
+
+			if (plan == NULL)
+				elog(ERROR, "eventbus: could not prepare the outbox lookup: %s",
+					 SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			registered_plan = plan;
+		}
+		if (SPI_execute_plan(registered_plan, args, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "eventbus: could not look up outbox %u", entry->outbox);
+		queue = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		target = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	entry->registered_queue = queue;
+	entry->registered_target = target;
+	entry->registered_generation = generation;
+}
+
+/*
+ * For the functions callable from SQL: 42501 unless outbox is an outbox
+ * table that a queue (or, unless use is OUTBOX_USE_QUEUE, a target) names;
+ * 22023 if its shape is wrong.  The answer is kept until queues or targets
+ * change.
+ */
+static void
+outbox_require_registered(Oid outbox, OutboxUse use)
+{
+	OutboxPlans *entry = outbox_entry(outbox);	/* checks the shape */
+	uint64		generation = rule_index_catalog_generation();
+	bool		ok;
+
+	if (entry->registered_generation != generation)
+		load_registration(entry, generation);
+	ok = entry->registered_queue ||
+		(use != OUTBOX_USE_QUEUE && entry->registered_target);
+	/* a push target's outbox being retired: its target row is gone already */
+	if (!ok && use == OUTBOX_USE_RETIRING &&
+		strncmp(NameStr(entry->relname), "push_", 5) == 0)
+		ok = true;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("relation %s is not the outbox of any %s",
+						quote_qualified_identifier("eventbus_outbox", NameStr(entry->relname)),
+						use == OUTBOX_USE_QUEUE ? "queue" : "queue or target"),
+				 errdetail("eventbus's internal functions only touch the outbox tables that eventbus.queues and eventbus.targets name."),
+				 errhint("Use the API functions (receive, ack, redrive_dead_letters, ...), which find the outbox themselves.")));
 }
 
 /*
@@ -434,8 +662,16 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 			   const char *nulls, bool read_only, long tcount)
 {
 	OutboxPlans *entry = outbox_entry(outbox);
-	OutboxPlanSlot *slot = outbox_slot(entry, statement, limit);
+	OutboxPlanSlot *slot;
 	volatile int rc = 0;
+
+	if (statement != OUTBOX_INSERT && entry->full_shape != 1)
+	{
+		entry->full_shape = 0;
+		outbox_require_shape(outbox, OUTBOX_SHAPE_FULL);
+		entry->full_shape = 1;
+	}
+	slot = outbox_slot(entry, statement, limit);
 
 	if (slot == NULL)
 	{
@@ -503,8 +739,8 @@ text_arg(Datum *args, char *nulls, int i, const char *s)
 uint64
 outbox_dead_letter(Oid outbox, Datum message_ids, const DeadLetterReason *reason)
 {
-	Datum		args[9];
-	char		nulls[9];
+	Datum		args[12];
+	char		nulls[12];
 	int			rc;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -529,6 +765,9 @@ outbox_dead_letter(Oid outbox, Datum message_ids, const DeadLetterReason *reason
 		args[8] = TimestampTzGetDatum(reason->dead_lettered_at);
 	else
 		nulls[8] = 'n';
+	text_arg(args, nulls, 9, reason->bus);
+	text_arg(args, nulls, 10, reason->rule);
+	text_arg(args, nulls, 11, reason->target_id);
 
 	rc = outbox_execute(outbox, OUTBOX_DEAD_LETTER, 0, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -567,11 +806,18 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 	bool		nulls[9];
 	int64		moved = 0;
 
+	outbox_require_registered(outbox, OUTBOX_USE_QUEUE);
 	InitMaterializedSRF(fcinfo, 0);
 	args[0] = PG_GETARG_DATUM(1);	/* clock */
 	args[1] = Int32GetDatum(max_receive_count);
 	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
 	args[3] = PG_GETARG_DATUM(6);	/* after */
+	if (PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
+				 errdetail("eventbus._receive_pass reads up to how_many messages."),
+				 errhint("Use eventbus.receive().")));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
@@ -580,6 +826,16 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
 	tuptable = SPI_tuptable;
 	nrows = SPI_processed;
+
+	/* the statement's columns are the result's, whatever the table holds */
+	if (nrows == 0 || tuptable->tupdesc->natts != rsinfo->setDesc->natts)
+		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+	for (int c = 0; c < rsinfo->setDesc->natts; c++)
+		if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
+			(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid))
+			elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
+				 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
+				 format_type_be(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid));
 
 	/* every row but the last: a received message */
 	for (uint64 i = 0; i + 1 < nrows; i++)
@@ -592,7 +848,8 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 
 	/* the last row: the messages received too often, and the last id */
 	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
-	if (ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
+	if (!nulls[7] &&
+		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
 					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
 	{
 		DeadLetterReason reason = {0};
@@ -623,6 +880,7 @@ eventbus_delete_messages(PG_FUNCTION_ARGS)
 	int			rc;
 	uint64		deleted;
 
+	outbox_require_registered(outbox, OUTBOX_USE_ANY);
 	args[0] = PG_GETARG_DATUM(1);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
@@ -654,6 +912,7 @@ eventbus_enqueue(PG_FUNCTION_ARGS)
 					 errdetail("Only the payload of a message may be NULL."),
 					 errhint("Pass the outbox, the event's id and ingestion time, and the bus, rule and target.")));
 	outbox = PG_GETARG_OID(0);
+	outbox_require_registered(outbox, OUTBOX_USE_ANY);
 	for (int c = 0; c < OUTBOX_NCOLS; c++)
 	{
 		values[c] = (c == OUTBOX_NCOLS - 1 && payload_null) ? (Datum) 0 : PG_GETARG_DATUM(c + 1);
@@ -677,6 +936,7 @@ eventbus_dead_letter(PG_FUNCTION_ARGS)
 	DeadLetterReason reason = {0};
 	uint64		moved;
 
+	outbox_require_registered(PG_GETARG_OID(0), OUTBOX_USE_RETIRING);
 	reason.error_code = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	reason.error_message = text_to_cstring(PG_GETARG_TEXT_PP(3));
 	reason.retry_attempts = -1;

@@ -69,6 +69,10 @@ typedef struct DeadLetterReason
 	int			retry_attempts; /* < 0: the message's receive_count */
 	TimestampTz attempt_at;		/* an attempt that failed just now, or 0 */
 	TimestampTz dead_lettered_at;
+	/* for a row that lacks them (a damaged outbox), or NULL */
+	const char *bus;
+	const char *rule;
+	const char *target_id;
 } DeadLetterReason;
 
 /*

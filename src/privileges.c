@@ -18,11 +18,17 @@
  * put_events, the routing trigger, row-level security on eventbus.events
  * and every API function ask here, so a check costs a hash lookup.
  *
+ * A database still on eventbus 0.1.0 (the library is newer than its SQL
+ * until ALTER EXTENSION eventbus UPDATE) has no owners and no grants:
+ * there, as in 0.1.0, every role holds every privilege on every bus and
+ * queue that exists.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
@@ -39,6 +45,7 @@
 #include "arn.h"
 #include "invalidation.h"
 #include "privileges.h"
+#include "rule_index.h"
 
 /* longest bus name (256) plus the kind prefix and a terminator */
 #define PRIV_KEY_SIZE 264
@@ -65,6 +72,7 @@ static uint64 priv_cache_generation = 0;
 static Oid	buses_relid = InvalidOid;
 static Oid	queues_relid = InvalidOid;
 static Oid	grants_relid = InvalidOid;
+static bool legacy = false;		/* eventbus 0.1.0's catalogs: no privileges */
 static SPIPlanPtr bus_owner_plan = NULL;
 static SPIPlanPtr queue_owner_plan = NULL;
 static SPIPlanPtr grants_plan = NULL;
@@ -133,12 +141,16 @@ resolve_catalogs(void)
 	buses_relid = get_relname_relid("event_buses", nsp);
 	queues_relid = get_relname_relid("queues", nsp);
 	grants_relid = get_relname_relid("grants", nsp);
-	if (!OidIsValid(buses_relid) || !OidIsValid(queues_relid) || !OidIsValid(grants_relid))
+	eventbus_watch_relcache();
+	if (!OidIsValid(buses_relid) || !OidIsValid(queues_relid))
 	{
 		buses_relid = queues_relid = grants_relid = InvalidOid;
 		return false;
 	}
-	eventbus_watch_relcache();
+	/* not known yet, so that an UPDATE of the extension is seen at once */
+	legacy = !OidIsValid(grants_relid);
+	if (legacy)
+		buses_relid = queues_relid = InvalidOid;
 	return true;
 }
 
@@ -177,9 +189,13 @@ prepare_kept(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-/* Reads an object's owner and grants into entry (inside SPI). */
+/*
+ * Reads an object's owner and grants into entry (inside SPI); its grants
+ * are allocated in cxt.
+ */
 static void
-load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
+load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name,
+		   MemoryContext cxt)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -188,6 +204,25 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
 	PrivGrant  *grants;
 	int			ngrants = 0;
 
+	if (legacy)
+	{
+		/* plans of a legacy catalog are not kept: it is about to change */
+		const char *sql = kind == EB_OBJECT_BUS
+			? "SELECT FROM eventbus.event_buses WHERE name = $1"
+			: "SELECT FROM eventbus.queues WHERE name = $1";
+
+		args[0] = CStringGetTextDatum(name);
+		ret = SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "looking up \"%s\" failed: %s", name, SPI_result_code_string(ret));
+		entry->exists = SPI_processed == 1;
+		entry->owner = InvalidOid;
+		entry->ngrants = 1;
+		entry->grants = MemoryContextAllocZero(cxt, sizeof(PrivGrant));
+		entry->grants[0].grantee = InvalidOid;	/* PUBLIC */
+		entry->grants[0].privileges = ~(uint32) 0;
+		return;
+	}
 	if (bus_owner_plan == NULL)
 	{
 		bus_owner_plan = prepare_kept("SELECT owner::pg_catalog.oid FROM eventbus.event_buses WHERE name = $1",
@@ -225,7 +260,7 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name)
 		elog(ERROR, "reading the grants of \"%s\" failed: %s", name, SPI_result_code_string(ret));
 	if (SPI_processed == 0)
 		return;
-	grants = MemoryContextAllocZero(priv_context, sizeof(PrivGrant) * SPI_processed);
+	grants = MemoryContextAllocZero(cxt, sizeof(PrivGrant) * SPI_processed);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		gnull,
@@ -282,10 +317,11 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 	PG_TRY();
 	{
 		PrivEntry	loaded;
+		MemoryContext callercxt = CurrentMemoryContext;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		load_entry(&loaded, kind, name);
+		load_entry(&loaded, kind, name, callercxt);
 		SPI_finish();
 		/* the cache may have been reset by an invalidation meanwhile */
 		reset_cache_if_stale();
@@ -293,7 +329,14 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 		entry->exists = loaded.exists;
 		entry->owner = loaded.owner;
 		entry->ngrants = loaded.ngrants;
-		entry->grants = loaded.grants;
+		entry->grants = NULL;
+		if (loaded.ngrants > 0)
+		{
+			entry->grants = MemoryContextAlloc(priv_context, sizeof(PrivGrant) * loaded.ngrants);
+			memcpy(entry->grants, loaded.grants, sizeof(PrivGrant) * loaded.ngrants);
+		}
+		if (loaded.grants != NULL)
+			pfree(loaded.grants);
 	}
 	PG_FINALLY();
 	{
@@ -303,29 +346,78 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 	return entry;
 }
 
-bool
-eventbus_has_privilege(EventbusObjectKind kind, const char *name, uint32 privileges, Oid roleid)
+EventbusAccess
+eventbus_check_privilege(EventbusObjectKind kind, const char *name, uint32 privileges,
+						 Oid roleid)
 {
 	PrivEntry  *entry;
 
 	if (!resolve_catalogs())
-		return false;
+		return EB_ACCESS_NOT_FOUND;
 	entry = lookup_entry(kind, name);
 	if (entry == NULL || !entry->exists)
-		return false;
+		return EB_ACCESS_NOT_FOUND;
 	if (eventbus_role_is_admin(roleid))
-		return true;
+		return EB_ACCESS_OK;
 	if (OidIsValid(entry->owner) && has_privs_of_role(roleid, entry->owner))
-		return true;
+		return EB_ACCESS_OK;
 	for (int i = 0; i < entry->ngrants; i++)
 	{
 		PrivGrant  *g = &entry->grants[i];
 
 		if ((g->privileges & privileges) == privileges &&
 			(g->grantee == InvalidOid || has_privs_of_role(roleid, g->grantee)))
-			return true;
+			return EB_ACCESS_OK;
 	}
-	return false;
+	return EB_ACCESS_DENIED;
+}
+
+/*
+ * As eventbus_check_privilege, but a denial is checked again against the
+ * catalogs: for the delivery worker, which a committing transaction wakes
+ * before its invalidations are sent (a grant committed with the events
+ * that need it would otherwise be missed).
+ */
+EventbusAccess
+eventbus_check_privilege_fresh(EventbusObjectKind kind, const char *name, uint32 privileges,
+							   Oid roleid)
+{
+	EventbusAccess access = eventbus_check_privilege(kind, name, privileges, roleid);
+	char		key[PRIV_KEY_SIZE];
+
+	if (access == EB_ACCESS_OK || priv_cache == NULL || strlen(name) > PRIV_KEY_SIZE - 3)
+		return access;
+	snprintf(key, sizeof(key), "%c:%s", kind == EB_OBJECT_BUS ? 'b' : 'q', name);
+	/* its grants stay in priv_context until the next reset */
+	hash_search(priv_cache, key, HASH_REMOVE, NULL);
+	return eventbus_check_privilege(kind, name, privileges, roleid);
+}
+
+bool
+eventbus_has_privilege(EventbusObjectKind kind, const char *name, uint32 privileges, Oid roleid)
+{
+	return eventbus_check_privilege(kind, name, privileges, roleid) == EB_ACCESS_OK;
+}
+
+uint64
+eventbus_privileges_generation(void)
+{
+	/* before the catalogs are known every invalidation counts: know them */
+	if (IsTransactionState())
+		(void) resolve_catalogs();
+	return priv_generation;
+}
+
+void
+eventbus_become_catalog_owner(Oid *save_userid, int *save_sec_context)
+{
+	Oid			nsp = get_namespace_oid("eventbus", false);
+	Oid			rules = get_relname_relid("rules", nsp);
+
+	GetUserIdAndSecContext(save_userid, save_sec_context);
+	SetUserIdAndSecContext(get_rel_owner_or_superuser(rules),
+						   *save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 }
 
 /* The owner of a relation; the bootstrap superuser if it is gone. */
@@ -388,4 +480,117 @@ Datum
 eventbus_is_admin(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(eventbus_role_is_admin(PG_GETARG_OID(0)));
+}
+
+/*
+ * Rule owners, for row-level security on eventbus.dead_letters: a role
+ * reads the dead letters of the rules it owns.  Cached per session, read
+ * again when rules change.
+ */
+typedef struct RuleOwnerEntry
+{
+	char		key[PRIV_KEY_SIZE + 72];	/* "<bus>\x1f<rule>" */
+	Oid			owner;			/* InvalidOid: no such rule, or no owner */
+} RuleOwnerEntry;
+
+static HTAB *rule_owners = NULL;
+static MemoryContext rule_owners_context = NULL;
+static uint64 rule_owners_generation = 0;
+static SPIPlanPtr rule_owner_plan = NULL;
+
+static Oid
+rule_owner(const char *bus, int buslen, const char *rule, int rulelen)
+{
+	char		key[PRIV_KEY_SIZE + 72];
+	RuleOwnerEntry *entry;
+	uint64		generation = rule_index_catalog_generation();
+	Oid			owner = InvalidOid;
+	Oid			save_userid;
+	int			save_sec_context;
+	bool		found;
+
+	if (buslen + rulelen + 2 > (int) sizeof(key))
+		return InvalidOid;		/* longer than any bus and rule name */
+	memcpy(key, bus, buslen);
+	key[buslen] = '\x1f';
+	memcpy(key + buslen + 1, rule, rulelen);
+	key[buslen + 1 + rulelen] = '\0';
+
+	if (rule_owners == NULL || rule_owners_generation != generation)
+	{
+		HASHCTL		ctl;
+
+		if (rule_owners_context == NULL)
+			rule_owners_context = AllocSetContextCreate(TopMemoryContext,
+														"eventbus rule owners",
+														ALLOCSET_SMALL_SIZES);
+		else
+			MemoryContextReset(rule_owners_context);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(RuleOwnerEntry);
+		ctl.hcxt = rule_owners_context;
+		rule_owners = hash_create("eventbus rule owners", 64, &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		rule_owners_generation = generation;
+	}
+	entry = hash_search(rule_owners, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry->owner;
+
+	eventbus_become_catalog_owner(&save_userid, &save_sec_context);
+	PG_TRY();
+	{
+		Oid			argtypes[2] = {TEXTOID, TEXTOID};
+		Datum		args[2];
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (rule_owner_plan == NULL)
+			rule_owner_plan = prepare_kept("SELECT owner::pg_catalog.oid FROM eventbus.rules"
+										   " WHERE bus = $1 AND name = $2", 2, argtypes);
+		args[0] = PointerGetDatum(cstring_to_text_with_len(bus, buslen));
+		args[1] = PointerGetDatum(cstring_to_text_with_len(rule, rulelen));
+		if (SPI_execute_plan(rule_owner_plan, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "reading the owner of rule \"%s\" failed", key);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				owner = DatumGetObjectId(d);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+
+	if (rule_owners_generation == rule_index_catalog_generation())
+	{
+		entry = hash_search(rule_owners, key, HASH_ENTER, &found);
+		entry->owner = owner;
+	}
+	return owner;
+}
+
+/*
+ * eventbus._owns_rule(bus text, rule text): whether the current role has
+ * the privileges of the rule's owner (for the policy on dead letters).
+ */
+PG_FUNCTION_INFO_V1(eventbus_owns_rule);
+
+Datum
+eventbus_owns_rule(PG_FUNCTION_ARGS)
+{
+	text	   *bus = PG_GETARG_TEXT_PP(0);
+	text	   *rule = PG_GETARG_TEXT_PP(1);
+	Oid			owner;
+
+	owner = rule_owner(VARDATA_ANY(bus), VARSIZE_ANY_EXHDR(bus),
+					   VARDATA_ANY(rule), VARSIZE_ANY_EXHDR(rule));
+	PG_RETURN_BOOL(OidIsValid(owner) && has_privs_of_role(GetUserId(), owner));
 }

@@ -26,6 +26,28 @@ typedef enum EventbusObjectKind
 
 extern bool eventbus_has_privilege(EventbusObjectKind kind, const char *name,
 								   uint32 privileges, Oid roleid);
+
+/* As eventbus_has_privilege, telling a missing object from a denial. */
+typedef enum EventbusAccess
+{
+	EB_ACCESS_OK,
+	EB_ACCESS_DENIED,
+	EB_ACCESS_NOT_FOUND
+} EventbusAccess;
+
+extern EventbusAccess eventbus_check_privilege(EventbusObjectKind kind, const char *name,
+											   uint32 privileges, Oid roleid);
+extern EventbusAccess eventbus_check_privilege_fresh(EventbusObjectKind kind, const char *name,
+													 uint32 privileges, Oid roleid);
+
+/*
+ * Changes whenever owners or grants may have changed: caches that depend on
+ * privileges (the rule index, the worker's targets) compare it.
+ */
+extern uint64 eventbus_privileges_generation(void);
+
+/* Run as the catalogs' owner, for reading them (users hold no rights). */
+extern void eventbus_become_catalog_owner(Oid *save_userid, int *save_sec_context);
 extern bool eventbus_role_is_admin(Oid roleid);
 extern uint32 eventbus_privilege_from_name(EventbusObjectKind kind, const char *name);
 extern Oid	get_rel_owner_or_superuser(Oid relid);

@@ -172,6 +172,55 @@ check_entry_size(int64 size, EntryError *err)
 			  pstrdup("Send a smaller event (e.g. a reference to the data instead of the data), or raise eventbus.max_entry_size (superuser)."));
 }
 
+/* The UTF-8 bytes of a jsonb's text, as put_events counts a Detail. */
+static int64
+jsonb_text_size(Jsonb *j)
+{
+	char	   *s = JsonbToCString(NULL, &j->root, VARSIZE(j));
+	int64		size = utf8_size(s, strlen(s));
+
+	pfree(s);
+	return size;
+}
+
+/*
+ * The size of a stored event (a row of eventbus.events), counted as for an
+ * entry of put_events with a Time: for the routing trigger, which holds
+ * plain INSERTs and COPYs to eventbus.max_entry_size.
+ */
+int64
+put_events_event_size(text *source, text *detail_type, ArrayType *resources,
+					  Jsonb *detail)
+{
+	int64		size = TIME_ENTRY_SIZE;
+
+	if (source != NULL)
+		size += utf8_size(VARDATA_ANY(source), VARSIZE_ANY_EXHDR(source));
+	if (detail_type != NULL)
+		size += utf8_size(VARDATA_ANY(detail_type), VARSIZE_ANY_EXHDR(detail_type));
+	if (resources != NULL && ARR_NDIM(resources) > 0)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+
+		deconstruct_array(resources, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &nelems);
+		for (int i = 0; i < nelems; i++)
+		{
+			text	   *t;
+
+			if (nulls[i])
+				continue;
+			t = DatumGetTextPP(elems[i]);
+			size += utf8_size(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
+	}
+	if (detail != NULL)
+		size += jsonb_text_size(detail);
+	return size;
+}
+
 /*
  * DetailType: required, at most 128 characters.  Source: required.
  * Returns false with err set when refused.
@@ -654,7 +703,6 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	PutEntry	entry = {0};
 	int64		size = 0;
 	char	   *bus_name;
-	char	   *dtext;
 
 	if (!check_source(source ? VARDATA_ANY(source) : NULL,
 					  source ? VARSIZE_ANY_EXHDR(source) : 0, &err))
@@ -718,9 +766,7 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	size += TIME_ENTRY_SIZE;
 	size += utf8_size(VARDATA_ANY(source), VARSIZE_ANY_EXHDR(source));
 	size += utf8_size(VARDATA_ANY(detail_type), VARSIZE_ANY_EXHDR(detail_type));
-	dtext = JsonbToCString(NULL, &detail->root, VARSIZE(detail));
-	size += utf8_size(dtext, strlen(dtext));
-	pfree(dtext);
+	size += jsonb_text_size(detail);
 	check_entry_size(size, &err);
 	if (err.code != NULL)
 		raise_entry_error(&err);
@@ -740,6 +786,18 @@ eventbus_put_event(PG_FUNCTION_ARGS)
 	entry.detail = detail;
 
 	put_events_store(&entry, 1, CurrentMemoryContext);
+	if (!entry.ok && strcmp(entry.error_code, EC_ACCESS_DENIED) == 0)
+	{
+		const char *role = GetUserNameFromId(GetUserId(), false);
+
+		set_error(&err, EC_ACCESS_DENIED, ERRCODE_INSUFFICIENT_PRIVILEGE,
+				  psprintf("permission denied for event bus %s", quote_identifier(bus_name)),
+				  psprintf("Role %s does not hold privilege put_events on event bus %s.",
+						   quote_identifier(role), quote_identifier(bus_name)),
+				  psprintf("Its owner or an eventbus_admin can grant it: SELECT eventbus.grant_event_bus_privilege(%s, 'put_events', %s).",
+						   quote_literal_cstr(bus_name), quote_literal_cstr(role)));
+		raise_entry_error(&err);
+	}
 	if (!entry.ok)
 	{
 		set_bus_not_found(&err, bus_name);

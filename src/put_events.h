@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 
+#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -22,6 +23,7 @@
 #define EC_INVALID_ARGUMENT		"InvalidArgument"
 #define EC_MALFORMED_DETAIL		"MalformedDetail"
 #define EC_BUS_NOT_FOUND		"ResourceNotFoundException"
+#define EC_ACCESS_DENIED		"AccessDeniedException"
 
 /*
  * Why an entry was refused: EventBridge's ErrorCode and ErrorMessage (the
@@ -55,6 +57,8 @@ typedef struct PutEntry
 
 /* put_events.c */
 extern void put_events_set_malformed_detail(EntryError *err, const char *why);
+extern int64 put_events_event_size(text *source, text *detail_type,
+								   ArrayType *resources, Jsonb *detail);
 
 /* put_events_time.c */
 extern bool put_events_parse_time(const char *s, int len, TimestampTz *result);
@@ -66,5 +70,6 @@ extern Jsonb *put_events_detail_from_text(const char *s, int len,
 
 /* put_events_store.c */
 extern void put_events_store(PutEntry *entries, int n, MemoryContext outcxt);
+extern bool put_events_inserting(void);
 
 #endif							/* EVENTBUS_PUT_EVENTS_H */

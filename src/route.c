@@ -11,6 +11,13 @@
  * per queue that received messages (channel "eventbus.<queue>"), which
  * PostgreSQL delivers only if the transaction commits.
  *
+ * Every row is held to eventbus.max_entry_size, counted as put_events
+ * counts an entry, so that a plain INSERT or COPY cannot store what
+ * put_events would refuse (rows put_events stores were counted there).
+ * A queue target whose owner may not send to the queue (the rule index
+ * marks it when it is built) receives nothing: its messages count as
+ * failed invocations, as EventBridge counts a target its policy denies.
+ *
  * Also here: the trigger on the rule and target catalogs that invalidates
  * every backend's rule indexes when they change.
  *
@@ -38,6 +45,7 @@
 #include "envelope.h"
 #include "outbox.h"
 #include "eventbus.h"
+#include "put_events.h"
 #include "rule_index.h"
 #include "stats.h"
 #include "worker.h"
@@ -67,6 +75,25 @@ outbox_owner(Oid outbox)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/* 54000 for an event over eventbus.max_entry_size. */
+static void
+check_event_size(const EventEnvelope *env)
+{
+	int64		size = put_events_event_size(env->source, env->detail_type,
+											 env->resources, env->detail);
+
+	if (size <= eventbus_max_entry_size)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("event %s is " INT64_FORMAT " bytes, more than eventbus.max_entry_size (%d bytes)",
+					env->id ? DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(env->id)))
+					: "without id",
+					size, eventbus_max_entry_size),
+			 errdetail("The size counts 14 bytes for the time and the UTF-8 bytes of source, detail_type, detail and each of resources, as put_events counts an entry."),
+			 errhint("Store a smaller event (e.g. a reference to the data instead of the data), or raise eventbus.max_entry_size (superuser).")));
 }
 
 static void
@@ -139,6 +166,7 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 	HASHCTL		ctl;
 	int		   *matched = NULL;
 	int			matched_cap = 0;
+	bool		check_size = !put_events_inserting();
 	BusRuleIndex *index = NULL;
 	text	   *index_bus = NULL;
 
@@ -193,6 +221,8 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 			break;
 		MemoryContextSwitchTo(rowcxt);
 		envelope_from_slot(slot, &env);
+		if (check_size)
+			check_event_size(&env);
 
 		/* the same bus as the previous row needs no lookup */
 		if (index_bus == NULL ||
@@ -233,6 +263,12 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 				OutboxBatch *batch;
 				bool		found;
 
+				if (target->denied)
+				{
+					stats_count_target(rule->rule_id, target->target_id,
+									   STATS_FAILED_INVOCATIONS, 1);
+					continue;
+				}
 				if (target->input != NULL)
 				{
 					if (ingestion_time == NULL)

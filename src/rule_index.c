@@ -20,7 +20,12 @@
  * rebuilt lazily when a relcache invalidation of eventbus.rules or
  * eventbus.targets (sent by a statement trigger on those tables when they
  * change, and delivered to every backend at commit) has bumped the cache
- * generation.
+ * generation, or when owners or grants changed (privileges.c's generation):
+ * a queue target routes to its queue only while its owner holds send on
+ * it, and that is decided here, once per build, never per message.
+ *
+ * The catalogs are read as their owner: routing runs as whoever inserted
+ * the events, who holds no rights on them.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +34,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -45,6 +51,7 @@
 #include "arn.h"
 #include "eventbus.h"
 #include "invalidation.h"
+#include "privileges.h"
 #include "rule_index.h"
 
 #define BUS_KEY_SIZE 260
@@ -114,6 +121,14 @@ rule_index_invalidate_all(void)
 	cache_generation++;
 }
 
+/* The generation an index must have been built at to be current. */
+static uint64
+current_generation(void)
+{
+	/* both only grow: their sum changes whenever one of them does */
+	return cache_generation + eventbus_privileges_generation();
+}
+
 
 static void
 rule_index_init(void)
@@ -152,7 +167,7 @@ rule_index_catalog_generation(void)
 			targets_relid = get_relname_relid("targets", nsp);
 		}
 	}
-	return cache_generation;
+	return current_generation();
 }
 
 /*
@@ -483,7 +498,7 @@ build_index(const char *bus, uint64 generation)
 	static const char *query =
 		"SELECT r.rule_id, r.name, r.event_pattern::jsonb, t.target_id, t.kind,"
 		"       t.destination, t.outbox::oid, t.input, t.input_path,"
-		"       t.input_transformer"
+		"       t.input_transformer, t.owner::text"
 		"  FROM eventbus.rules r"
 		"  LEFT JOIN eventbus.targets t ON t.bus = r.bus AND t.rule = r.name"
 		" WHERE r.bus = $1 AND r.state = 'ENABLED'"
@@ -499,13 +514,26 @@ build_index(const char *bus, uint64 generation)
 	int			r = -1;
 	int64		last_rule_id = -1;
 	Oid			nsp;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
 
 	nsp = get_namespace_oid("eventbus", false);
 	rules_relid = get_relname_relid("rules", nsp);
 	targets_relid = get_relname_relid("targets", nsp);
 
 	args[0] = CStringGetTextDatum(bus);
-	if (SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+	eventbus_become_catalog_owner(&save_userid, &save_sec_context);
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(query, 1, argtypes, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not read the rules of bus \"%s\"", bus);
 	tuptable = SPI_tuptable;
 	desc = tuptable->tupdesc;
@@ -568,6 +596,16 @@ build_index(const char *bus, uint64 generation)
 			t->input = target_input_compile(copy_jsonb_attr(tup, desc, 8),
 											path_null ? NULL : DatumGetTextPCopy(input_path),
 											copy_jsonb_attr(tup, desc, 10));
+			if (strcmp(t->kind, "queue") == 0)
+			{
+				char	   *owner = copy_text_attr(tup, desc, 11);
+				Oid			ownerid = owner ? get_role_oid(owner, true) : InvalidOid;
+
+				/* SQS's queue policy: the target's role must be allowed to send */
+				t->denied = !OidIsValid(ownerid) ||
+					!eventbus_has_privilege(EB_OBJECT_QUEUE, t->destination,
+											EB_PRIV_SEND, ownerid);
+			}
 		}
 	}
 	index->nrules = r + 1;
@@ -590,7 +628,8 @@ rule_index_for_bus(const char *bus)
 	entry = hash_search(bus_indexes, key, HASH_ENTER, &found);
 	if (!found)
 		entry->index = NULL;
-	if (entry->index != NULL && entry->index->generation == cache_generation)
+	generation = current_generation();
+	if (entry->index != NULL && entry->index->generation == generation)
 		return entry->index;
 
 	if (entry->index != NULL)
@@ -598,7 +637,6 @@ rule_index_for_bus(const char *bus)
 		MemoryContextDelete(entry->index->cxt);
 		entry->index = NULL;
 	}
-	generation = cache_generation;
 	entry->index = build_index(bus, generation);
 	return entry->index;
 }
@@ -606,7 +644,7 @@ rule_index_for_bus(const char *bus)
 bool
 rule_index_is_current(BusRuleIndex *index)
 {
-	return index != NULL && index->generation == cache_generation;
+	return index != NULL && index->generation == current_generation();
 }
 
 int

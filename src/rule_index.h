@@ -22,6 +22,12 @@ typedef struct RuleTarget
 	char	   *destination;	/* for kind queue: the queue's name */
 	Oid			outbox;			/* the outbox table messages go to */
 	TargetInput *input;			/* NULL: the message references the event */
+	/*
+	 * A queue target whose owner does not hold send on the queue (checked
+	 * when the index is built; a grant or revoke rebuilds it): routing
+	 * writes nothing for it and counts a failed invocation.
+	 */
+	bool		denied;
 } RuleTarget;
 
 typedef struct IndexedRule
@@ -59,7 +65,7 @@ extern int	rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched);
 /* Forget every cached index (catalog change). */
 extern void rule_index_invalidate_all(void);
 
-/* Changes whenever rules or targets may have changed. */
+/* Changes whenever rules, targets, queues, owners or grants may have changed. */
 extern uint64 rule_index_catalog_generation(void);
 
 #endif							/* EVENTBUS_RULE_INDEX_H */

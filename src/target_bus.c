@@ -7,7 +7,10 @@
  * so routed there) with its hop count raised by one; past
  * eventbus.max_bus_hops the event is refused, which sends it to the dead
  * letters: a loop of bus targets can never run forever.  The insert runs
- * as the target's owner.
+ * as the target's owner, who must hold put_events on the destination bus
+ * at delivery (as EventBridge's target role needs events:PutEvents): a
+ * missing grant is a permanent error (42501), so the event goes to the
+ * dead letters at once.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,6 +22,7 @@
 #include "utils/builtins.h"
 
 #include "delivery.h"
+#include "privileges.h"
 #include "worker.h"
 
 void
@@ -27,12 +31,11 @@ target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	static const char *sql =
 		"INSERT INTO eventbus.events"
 		"  (id, bus, \"time\", source, detail_type, account, region, resources, detail, hops)"
-		" SELECT (p->>'id')::uuid, b.name, (p->>'time')::timestamptz, p->>'source',"
+		" SELECT (p->>'id')::uuid, $2, (p->>'time')::timestamptz, p->>'source',"
 		"        p->>'detail-type', p->>'account', p->>'region',"
 		"        ARRAY(SELECT jsonb_array_elements_text(coalesce(p->'resources', '[]'))),"
 		"        coalesce(p->'detail', '{}'), $3"
-		"   FROM (SELECT $1::jsonb AS p) s, eventbus.event_buses b"
-		"  WHERE b.name = $2";
+		"   FROM (SELECT $1::jsonb AS p) s";
 	Oid			argtypes[3] = {JSONBOID, TEXTOID, INT2OID};
 	Datum		args[3];
 	Oid			save_userid;
@@ -61,6 +64,34 @@ target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 						   target->rule, target->destination),
 				 errhint("Narrow the rules' patterns so that forwarded events do not match again.")));
 
+	switch (eventbus_check_privilege_fresh(EB_OBJECT_BUS, target->destination,
+										   EB_PRIV_PUT_EVENTS, target->owner))
+	{
+		case EB_ACCESS_OK:
+			break;
+		case EB_ACCESS_NOT_FOUND:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("event bus \"%s\" does not exist", target->destination),
+					 errdetail("Target \"%s\" of rule \"%s\" forwards to it.", target->target_id, target->rule),
+					 errhint("Create the bus, then redrive the dead letters.")));
+			break;
+		case EB_ACCESS_DENIED:
+			{
+				char	   *role = GetUserNameFromId(target->owner, false);
+
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied for event bus %s", quote_identifier(target->destination)),
+						 errdetail("Target \"%s\" of rule \"%s\" forwards events as role %s, which does not hold privilege put_events on event bus %s.",
+								   target->target_id, target->rule, quote_identifier(role),
+								   quote_identifier(target->destination)),
+						 errhint("Its owner or an eventbus_admin can grant it: SELECT eventbus.grant_event_bus_privilege(%s, 'put_events', %s); then redrive the dead letters.",
+								 quote_literal_cstr(target->destination), quote_literal_cstr(role))));
+			}
+			break;
+	}
+
 	args[0] = JsonbPGetDatum(msg->payload);
 	args[1] = CStringGetTextDatum(target->destination);
 	args[2] = Int16GetDatum((int16) (msg->hops + 1));
@@ -74,10 +105,4 @@ target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: could not forward the event: %s", SPI_result_code_string(rc));
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("event bus \"%s\" does not exist", target->destination),
-				 errdetail("Target \"%s\" of rule \"%s\" forwards to it.", target->target_id, target->rule),
-				 errhint("Create the bus, then redrive the dead letters.")));
 }

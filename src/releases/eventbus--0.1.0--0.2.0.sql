@@ -2889,3 +2889,32 @@ REVOKE ALL ON FUNCTION eventbus._stats_reset_time() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._wake_launcher() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION eventbus._wake_delivery() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Row-level security on eventbus.events and eventbus.dead_letters
+-- (src/sql/54_row_security.sql).
+CREATE FUNCTION eventbus._owns_rule(bus text, rule text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'eventbus_owns_rule' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION eventbus._owns_rule(text, text) IS
+'Internal: whether the current role owns the rule (or has its owner''s privileges); for the policy on eventbus.dead_letters.';
+
+ALTER TABLE eventbus.events ENABLE ROW LEVEL SECURITY;
+GRANT INSERT, SELECT ON eventbus.events TO PUBLIC;
+CREATE POLICY events_put ON eventbus.events FOR INSERT TO PUBLIC
+    WITH CHECK (eventbus.has_event_bus_privilege(bus, 'put_events'));
+CREATE POLICY events_read ON eventbus.events FOR SELECT TO PUBLIC
+    USING (eventbus.has_event_bus_privilege(bus, 'read_events'));
+COMMENT ON POLICY events_put ON eventbus.events IS
+'A role inserts events only on buses it holds put_events on.';
+COMMENT ON POLICY events_read ON eventbus.events IS
+'A role reads the events of the buses it holds read_events on.';
+GRANT SELECT ON eventbus.event_envelopes TO PUBLIC;
+
+ALTER TABLE eventbus.dead_letters ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON eventbus.dead_letters TO PUBLIC;
+CREATE POLICY dead_letters_read ON eventbus.dead_letters FOR SELECT TO PUBLIC
+    USING (eventbus.has_event_bus_privilege(bus, 'read_events')
+           OR eventbus._owns_rule(bus, rule));
+COMMENT ON POLICY dead_letters_read ON eventbus.dead_letters IS
+'A role reads the dead letters of the buses it holds read_events on and of the rules it owns.';
