@@ -17,6 +17,13 @@
  * splits every key at its dots, so {"a.b": [1]} and {"a": {"b": [1]}} give
  * the same tree, and the matcher reads an event key "a.b" as "a" then "b".
  *
+ * After compilation no $or branch names a field that its enclosing node
+ * names too, at any depth: such fields are moved into the branches (see
+ * pattern_compile.c), so that each alternative is one tree and all of its
+ * fields below one array come from the same element.  The fields of a node
+ * outside its $or groups are therefore required, with exactly those
+ * conditions, by every alternative.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef EVENTBUS_PATTERN_H
@@ -116,6 +123,17 @@ typedef struct PatternField
 	int			nabspath;
 	char	  **abspath;
 	int		   *abspathlens;
+
+	/* how many $or the conditions were written inside (0: none) */
+	int			or_depth;
+
+	/*
+	 * A further list of conditions on the same path that must hold too (the
+	 * path named twice at one $or depth, e.g. as "a.b" and {"a": {"b"}}):
+	 * a chain of fields with the same key, no child, the same or_depth.
+	 * NULL almost always.
+	 */
+	struct PatternField *also;
 } PatternField;
 
 typedef struct PatternOr
@@ -156,6 +174,13 @@ typedef struct PatternError
  * pattern_compile.c).  EventBridge refuses patterns above it.
  */
 #define PATTERN_MAX_COMPLEXITY 10
+
+/*
+ * The most alternatives a pattern's $or groups may expand into (the product
+ * over independent $or of their sums of branches); a bound on the work and
+ * memory of compiling them, refused above it.
+ */
+#define PATTERN_MAX_ALTERNATIVES 1000
 
 /* pattern_compile.c */
 extern EventPattern *pattern_compile(Jsonb *pattern, PatternError *error);

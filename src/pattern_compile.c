@@ -13,10 +13,13 @@
  * After the walk, three passes give the tree EventBridge's meaning:
  *	- field names are split at their dots while the tree is built, so that
  *	  "a.b" and {"a": {"b": ...}} land on the same field (when one path is
- *	  given twice, the key that comes later in jsonb's key order wins);
- *	- a field that a $or branch names replaces, for that branch, the same
- *	  field named outside the $or (EventBridge expands $or into separate
- *	  rules, each branch's fields overriding the ones already collected);
+ *	  given two lists at one $or depth, both must hold);
+ *	- every $or is distributed into the nodes that enclose it, so that each
+ *	  alternative is one tree: a branch's field replaces, for that branch,
+ *	  the same field named outside the $or, and all the fields of one
+ *	  alternative below an array come from the same element (EventBridge
+ *	  expands $or into separate rules, each branch's fields overriding the
+ *	  ones already collected); see distribute_ors();
  *	- fields with {"exists": false} learn their path from the root, since
  *	  absence is judged over the whole event;
  * and a final check bounds the rule's wildcard complexity as EventBridge
@@ -883,7 +886,8 @@ compile_condition(CompileState *state, JsonbContainer *object,
 
 /*
  * A field's list: values and operator objects, ORed.  A list given again
- * for the same field replaces the earlier one.
+ * for the same field (its path spelled two ways, "a.b" and {"a": {"b"}})
+ * must hold too: it is chained to the first as a further list.
  */
 static bool
 compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
@@ -895,6 +899,17 @@ compile_leaf(CompileState *state, JsonbContainer *array, PatternField *field)
 	if (elems == NIL)
 		return fail(state, "Empty arrays are not allowed");
 
+	if (field->nconds > 0)
+	{
+		PatternField *clause = palloc0(sizeof(PatternField));
+
+		clause->key = field->key;
+		clause->keylen = field->keylen;
+		clause->also = field->also;
+		field->also = clause;
+		field = clause;
+	}
+	field->or_depth = state->or_depth;
 	field->nconds = list_length(elems);
 	field->conds = palloc0(sizeof(PatternCond) * field->nconds);
 	field->has_absent = false;
@@ -1020,144 +1035,406 @@ compile_node(CompileState *state, JsonbContainer *object, PatternNode *into)
 }
 
 /* ---------------------------------------------------------------------
- * $or branches override the fields named outside them
+ * $or groups distributed into the nodes that enclose them
+ *
+ * EventBridge expands every $or into alternatives, each branch combined
+ * with everything else of the enclosing objects, and matches every
+ * alternative as one rule: all of its fields that lie below one array of
+ * objects must come from the same element.  When a branch names a field
+ * that an enclosing level names too, the conditions written inside more
+ * $or win (jsonb keeps no key order, so a branch always overrides what
+ * encloses it); lists written at the same $or depth must all hold.
+ *
+ * The matcher judges the fields of a node one by one, each on its own
+ * array elements, so no branch may share a key with the fields around its
+ * $or.  The enclosing fields whose key some branch uses move into every
+ * branch: each branch becomes a copy of them deep-merged with the branch,
+ * bottom up, so that every alternative is one tree.  When every branch is
+ * just one object key, and the node has that key, the $or moves down into
+ * that key's node instead (no copies).  Two $or groups of one node whose
+ * branches share a key become one, their cross product.  A $or sharing no
+ * key with its surroundings, the common case, stays as it was written.
  * ---------------------------------------------------------------------
  */
 
-/* A field with conditions, and its path (segments joined by \x1f). */
-typedef struct LeafPath
-{
-	PatternField *field;
-	char	   *path;
-	List	   *segments;
-} LeafPath;
+static void distribute_level(PatternNode *node);
 
-/* Paths of every field with conditions below node, $or branches included. */
-static void
-collect_named(PatternNode *node, const char *prefix, bool top, List **out)
+static PatternNode *copy_node(const PatternNode *src);
+
+/* A copy of a chain of further condition lists. */
+static PatternField *
+copy_clauses(const PatternField *clause)
 {
-	for (int i = 0; i < node->nfields; i++)
+	PatternField *head = NULL;
+	PatternField **tail = &head;
+
+	for (; clause != NULL; clause = clause->also)
 	{
-		PatternField *f = &node->fields[i];
-		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
-
-		if (f->nconds > 0)
-			*out = lappend(*out, path);
-		if (f->child)
-			collect_named(f->child, path, false, out);
+		*tail = palloc(sizeof(PatternField));
+		**tail = *clause;
+		tail = &(*tail)->also;
 	}
-	for (int i = 0; i < node->nors; i++)
-		for (int j = 0; j < node->ors[i].nalternatives; j++)
-			collect_named(node->ors[i].alternatives[j], prefix, top, out);
+	*tail = NULL;
+	return head;
 }
 
-/* Fields with conditions below node outside any $or. */
+/* Append field f to node as it is (sharing what it points to). */
+static PatternField *
+node_append(PatternNode *node, const PatternField *f)
+{
+	if (node->nfields == node->fieldcap)
+	{
+		node->fieldcap = node->fieldcap ? node->fieldcap * 2 : 4;
+		node->fields = node->fields ?
+			repalloc(node->fields, sizeof(PatternField) * node->fieldcap) :
+			palloc(sizeof(PatternField) * node->fieldcap);
+	}
+	node->fields[node->nfields] = *f;
+	return &node->fields[node->nfields++];
+}
+
+/* Append a deep copy of field f to node (conditions are shared). */
 static void
-collect_plain(PatternNode *node, const char *prefix, bool top, List *segs,
-			  List **out)
+node_add_copy(PatternNode *node, const PatternField *f)
+{
+	PatternField *copy = node_append(node, f);
+
+	copy->child = f->child ? copy_node(f->child) : NULL;
+	copy->also = copy_clauses(f->also);
+}
+
+static void
+copy_or(PatternOr *dst, const PatternOr *src)
+{
+	dst->nalternatives = src->nalternatives;
+	dst->alternatives = palloc(sizeof(PatternNode *) * Max(src->nalternatives, 1));
+	for (int j = 0; j < src->nalternatives; j++)
+		dst->alternatives[j] = copy_node(src->alternatives[j]);
+}
+
+static PatternNode *
+copy_node(const PatternNode *src)
+{
+	PatternNode *node = new_node();
+
+	check_stack_depth();
+	for (int i = 0; i < src->nfields; i++)
+		node_add_copy(node, &src->fields[i]);
+	for (int g = 0; g < src->nors; g++)
+	{
+		PatternOr	or;
+
+		copy_or(&or, &src->ors[g]);
+		node_add_or(node, &or);
+	}
+	return node;
+}
+
+static PatternField *
+find_field(PatternNode *node, const char *key, int keylen)
 {
 	for (int i = 0; i < node->nfields; i++)
 	{
 		PatternField *f = &node->fields[i];
-		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
-		List	   *s = lappend(list_copy(segs), f->key);
 
-		if (f->nconds > 0)
-		{
-			LeafPath   *lp = palloc(sizeof(LeafPath));
-
-			lp->field = f;
-			lp->path = path;
-			lp->segments = s;
-			*out = lappend(*out, lp);
-		}
-		if (f->child)
-			collect_plain(f->child, path, false, s, out);
+		if (f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
+			return f;
 	}
+	return NULL;
+}
+
+/*
+ * The conditions of src meet those of dst on one path: the ones written
+ * inside more $or replace the others; at the same depth all must hold.
+ */
+static void
+merge_conditions(PatternField *dst, const PatternField *src)
+{
+	if (src->nconds == 0)
+		return;
+	if (dst->nconds == 0 || src->or_depth > dst->or_depth)
+	{
+		dst->nconds = src->nconds;
+		dst->conds = src->conds;
+		dst->has_absent = src->has_absent;
+		dst->or_depth = src->or_depth;
+		dst->also = copy_clauses(src->also);
+	}
+	else if (src->or_depth == dst->or_depth)
+	{
+		PatternField **tail = &dst->also;
+		PatternField *clause;
+
+		while (*tail != NULL)
+			tail = &(*tail)->also;
+		clause = palloc(sizeof(PatternField));
+		*clause = *src;
+		clause->child = NULL;
+		clause->also = copy_clauses(src->also);
+		*tail = clause;
+	}
+}
+
+/*
+ * Merge a copy of src into dst (both distributed), then distribute dst
+ * again: the merge may have brought together a $or and a field with the
+ * same key.
+ */
+static void
+merge_node(PatternNode *dst, const PatternNode *src)
+{
+	check_stack_depth();
+	for (int i = 0; i < src->nfields; i++)
+	{
+		const PatternField *sf = &src->fields[i];
+		PatternField *df = find_field(dst, sf->key, sf->keylen);
+
+		if (df == NULL)
+		{
+			node_add_copy(dst, sf);
+			continue;
+		}
+		merge_conditions(df, sf);
+		if (sf->child)
+		{
+			if (df->child == NULL)
+				df->child = copy_node(sf->child);
+			else
+				merge_node(df->child, sf->child);
+		}
+	}
+	for (int g = 0; g < src->nors; g++)
+	{
+		PatternOr	or;
+
+		copy_or(&or, &src->ors[g]);
+		node_add_or(dst, &or);
+	}
+	distribute_level(dst);
+}
+
+/* The keys a node uses at its own level, through its $or groups too. */
+static void
+node_keys(const PatternNode *node, List **keys)
+{
+	for (int i = 0; i < node->nfields; i++)
+		*keys = lappend(*keys, &node->fields[i]);
+	for (int g = 0; g < node->nors; g++)
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			node_keys(node->ors[g].alternatives[j], keys);
+}
+
+static List *
+or_keys(const PatternOr *or)
+{
+	List	   *keys = NIL;
+
+	for (int j = 0; j < or->nalternatives; j++)
+		node_keys(or->alternatives[j], &keys);
+	return keys;
 }
 
 static bool
-path_listed(List *paths, const char *path)
+keys_contain(List *keys, const char *key, int keylen)
 {
 	ListCell   *lc;
 
-	foreach(lc, paths)
-		if (strcmp(lfirst(lc), path) == 0)
+	foreach(lc, keys)
+	{
+		PatternField *f = lfirst(lc);
+
+		if (f->keylen == keylen && memcmp(f->key, key, keylen) == 0)
 			return true;
+	}
+	return false;
+}
+
+static bool
+keys_intersect(List *a, List *b)
+{
+	ListCell   *lc;
+
+	foreach(lc, a)
+	{
+		PatternField *f = lfirst(lc);
+
+		if (keys_contain(b, f->key, f->keylen))
+			return true;
+	}
 	return false;
 }
 
 static void
-override_node(PatternNode *node)
+node_remove_or(PatternNode *node, int g)
+{
+	memmove(&node->ors[g], &node->ors[g + 1],
+			sizeof(PatternOr) * (node->nors - g - 1));
+	node->nors--;
+}
+
+/* Make the $or groups of a node that share a key one: their cross product. */
+static void
+combine_ors(PatternNode *node)
+{
+	for (int g = 0; g < node->nors; g++)
+	{
+		for (int h = g + 1; h < node->nors; h++)
+		{
+			PatternOr  *a = &node->ors[g];
+			PatternOr  *b = &node->ors[h];
+			PatternOr	product;
+			int			n = 0;
+
+			if (!keys_intersect(or_keys(a), or_keys(b)))
+				continue;
+			product.nalternatives = a->nalternatives * b->nalternatives;
+			product.alternatives = palloc(sizeof(PatternNode *) *
+										  Max(product.nalternatives, 1));
+			for (int i = 0; i < a->nalternatives; i++)
+				for (int j = 0; j < b->nalternatives; j++)
+				{
+					PatternNode *alt = copy_node(a->alternatives[i]);
+
+					CHECK_FOR_INTERRUPTS();
+					merge_node(alt, b->alternatives[j]);
+					product.alternatives[n++] = alt;
+				}
+			node->ors[g] = product;
+			node_remove_or(node, h);
+			/* the product may share a key with a group already passed */
+			g = -1;
+			break;
+		}
+	}
+}
+
+/*
+ * The one key every branch of a $or consists of, as an object and nothing
+ * else, or NULL.
+ */
+static const PatternField *
+single_object_key(const PatternOr *or)
+{
+	const PatternField *key = NULL;
+
+	for (int j = 0; j < or->nalternatives; j++)
+	{
+		const PatternNode *alt = or->alternatives[j];
+		const PatternField *f;
+
+		if (alt->nfields != 1 || alt->nors != 0)
+			return NULL;
+		f = &alt->fields[0];
+		if (f->nconds > 0 || f->child == NULL)
+			return NULL;
+		if (key != NULL &&
+			(key->keylen != f->keylen || memcmp(key->key, f->key, f->keylen) != 0))
+			return NULL;
+		key = f;
+	}
+	return key;
+}
+
+/*
+ * Distribute the $or groups of one node whose fields, nested nodes and
+ * branches are already distributed.
+ */
+static void
+distribute_level(PatternNode *node)
 {
 	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (node->nors == 0)
+		return;
+	if (node->nors > 1)
+		combine_ors(node);
+
 	for (int g = 0; g < node->nors; g++)
 	{
 		PatternOr  *or = &node->ors[g];
-		List	  **named = palloc0(sizeof(List *) * or->nalternatives);
-		List	   *all = NIL;
-		List	   *plain = NIL;
-		ListCell   *lc;
+		const PatternField *single = single_object_key(or);
+		PatternField *target;
+		List	   *keys;
+		PatternNode *moving;
+		int			kept = 0;
 
-		/*
-		 * A field is replaced when some branch names it, at any depth of the
-		 * branch.  It moves into each branch that does not name it outside
-		 * the branch's own $or (that branch's pass then moves it further
-		 * down), so that every expansion of the $or sees it exactly where
-		 * EventBridge's expansion would.
-		 */
+		target = single ? find_field(node, single->key, single->keylen) : NULL;
+		if (target != NULL)
+		{
+			PatternOr	down;
+
+			down.nalternatives = or->nalternatives;
+			down.alternatives = palloc(sizeof(PatternNode *) * or->nalternatives);
+			for (int j = 0; j < or->nalternatives; j++)
+				down.alternatives[j] = or->alternatives[j]->fields[0].child;
+			node_remove_or(node, g--);
+			if (target->child == NULL)
+				target->child = new_node();
+			node_add_or(target->child, &down);
+			distribute_level(target->child);
+			continue;
+		}
+
+		keys = or_keys(or);
+		moving = new_node();
+		for (int i = 0; i < node->nfields; i++)
+		{
+			PatternField *f = &node->fields[i];
+
+			if (keys_contain(keys, f->key, f->keylen))
+				(void) node_append(moving, f);
+			else
+				node->fields[kept++] = *f;
+		}
+		node->nfields = kept;
+		if (moving->nfields == 0)
+			continue;
 		for (int j = 0; j < or->nalternatives; j++)
 		{
-			List	   *own = NIL;
-			ListCell   *oc;
+			PatternNode *alt = copy_node(moving);
 
-			collect_named(or->alternatives[j], "", true, &all);
-			collect_plain(or->alternatives[j], "", true, NIL, &own);
-			foreach(oc, own)
-				named[j] = lappend(named[j], ((LeafPath *) lfirst(oc))->path);
-		}
-		collect_plain(node, "", true, NIL, &plain);
-		foreach(lc, plain)
-		{
-			LeafPath   *lp = lfirst(lc);
-
-			if (!path_listed(all, lp->path))
-				continue;
-			for (int j = 0; j < or->nalternatives; j++)
-			{
-				PatternNode *alt = or->alternatives[j];
-				PatternField *f = NULL;
-				ListCell   *sc;
-
-				if (path_listed(named[j], lp->path))
-					continue;
-				foreach(sc, lp->segments)
-				{
-					char	   *seg = lfirst(sc);
-
-					if (f != NULL)
-					{
-						if (f->child == NULL)
-							f->child = new_node();
-						alt = f->child;
-					}
-					f = node_field(alt, seg, strlen(seg));
-				}
-				f->nconds = lp->field->nconds;
-				f->conds = lp->field->conds;
-				f->has_absent = lp->field->has_absent;
-			}
-			lp->field->nconds = 0;
-			lp->field->conds = NULL;
-			lp->field->has_absent = false;
+			CHECK_FOR_INTERRUPTS();
+			merge_node(alt, or->alternatives[j]);
+			or->alternatives[j] = alt;
 		}
 	}
+}
+
+static void
+distribute_ors(PatternNode *node)
+{
+	check_stack_depth();
 	for (int i = 0; i < node->nfields; i++)
 		if (node->fields[i].child)
-			override_node(node->fields[i].child);
+			distribute_ors(node->fields[i].child);
 	for (int g = 0; g < node->nors; g++)
 		for (int j = 0; j < node->ors[g].nalternatives; j++)
-			override_node(node->ors[g].alternatives[j]);
+			distribute_ors(node->ors[g].alternatives[j]);
+	distribute_level(node);
+}
+
+/*
+ * How many alternatives the pattern's $or groups expand into, at most
+ * PATTERN_MAX_ALTERNATIVES + 1.
+ */
+static double
+count_alternatives(const PatternNode *node)
+{
+	double		n = 1;
+
+	check_stack_depth();
+	for (int i = 0; i < node->nfields && n <= PATTERN_MAX_ALTERNATIVES; i++)
+		if (node->fields[i].child)
+			n *= count_alternatives(node->fields[i].child);
+	for (int g = 0; g < node->nors && n <= PATTERN_MAX_ALTERNATIVES; g++)
+	{
+		double		sum = 0;
+
+		for (int j = 0; j < node->ors[g].nalternatives; j++)
+			sum += count_alternatives(node->ors[g].alternatives[j]);
+		n *= sum;
+	}
+	return Min(n, PATTERN_MAX_ALTERNATIVES + 1);
 }
 
 /* Drop fields left without conditions or nested fields. */
@@ -1198,11 +1475,14 @@ set_absent_paths(PatternNode *node, char **segs, int *lens, int depth)
 		memcpy(l, lens, sizeof(int) * depth);
 		s[depth] = f->key;
 		l[depth] = f->keylen;
-		if (f->has_absent)
+		for (PatternField *clause = f; clause != NULL; clause = clause->also)
 		{
-			f->nabspath = depth + 1;
-			f->abspath = s;
-			f->abspathlens = l;
+			if (clause->has_absent)
+			{
+				clause->nabspath = depth + 1;
+				clause->abspath = s;
+				clause->abspathlens = l;
+			}
 		}
 		if (f->child)
 			set_absent_paths(f->child, s, l, depth + 1);
@@ -1251,27 +1531,30 @@ collect_wildcards(PatternNode *node, const char *prefix, bool top, List **out)
 		PatternField *f = &node->fields[i];
 		char	   *path = top ? pstrdup(f->key) : psprintf("%s\x1f%s", prefix, f->key);
 
-		for (int c = 0; c < f->nconds; c++)
+		for (PatternField *clause = f; clause != NULL; clause = clause->also)
 		{
-			PatternCond *cond = &f->conds[c];
-
-			if (cond->kind == PCOND_WILDCARD || cond->kind == PCOND_ANYTHING_BUT)
+			for (int c = 0; c < clause->nconds; c++)
 			{
-				int			n = cond->kind == PCOND_WILDCARD ? 1 : cond->nnegated;
+				PatternCond *cond = &clause->conds[c];
 
-				for (int k = 0; k < n; k++)
+				if (cond->kind == PCOND_WILDCARD || cond->kind == PCOND_ANYTHING_BUT)
 				{
-					PatternCond *w = cond->kind == PCOND_WILDCARD ? cond : &cond->negated[k];
-					WildcardItem *item;
+					int			n = cond->kind == PCOND_WILDCARD ? 1 : cond->nnegated;
 
-					if (w->kind != PCOND_WILDCARD)
-						continue;
-					item = palloc(sizeof(WildcardItem));
-					item->path = path;
-					item->negated = (cond->kind == PCOND_ANYTHING_BUT);
-					item->value = w->str;
-					item->len = w->len;
-					*out = lappend(*out, item);
+					for (int k = 0; k < n; k++)
+					{
+						PatternCond *w = cond->kind == PCOND_WILDCARD ? cond : &cond->negated[k];
+						WildcardItem *item;
+
+						if (w->kind != PCOND_WILDCARD)
+							continue;
+						item = palloc(sizeof(WildcardItem));
+						item->path = path;
+						item->negated = (cond->kind == PCOND_ANYTHING_BUT);
+						item->value = w->str;
+						item->len = w->len;
+						*out = lappend(*out, item);
+					}
 				}
 			}
 		}
@@ -1550,7 +1833,14 @@ compile_pattern(Jsonb *pattern, PatternError *error, bool stored)
 	result->root = new_node();
 	if (!compile_node(&state, &pattern->root, result->root))
 		return NULL;
-	override_node(result->root);
+	if (count_alternatives(result->root) <= PATTERN_MAX_ALTERNATIVES)
+		distribute_ors(result->root);
+	else if (!stored)
+	{
+		fail(&state, "Rule is too complex - its $or groups combine into more than %d alternatives; try using fewer $or or fewer branches",
+			 PATTERN_MAX_ALTERNATIVES);
+		return NULL;
+	}
 	(void) prune_node(result->root);
 	set_absent_paths(result->root, NULL, NULL, 0);
 	if (!stored && !check_complexity(&state, result->root))

@@ -779,8 +779,9 @@ node_matches_missing(const MatchContext *mc, const PatternNode *node)
 	{
 		const PatternField *f = &node->fields[i];
 
-		if (f->nconds > 0 && !field_absent(mc, f))
-			return false;
+		for (const PatternField *clause = f; clause != NULL; clause = clause->also)
+			if (clause->nconds > 0 && !field_absent(mc, clause))
+				return false;
 		if (f->child && !node_matches_missing(mc, f->child))
 			return false;
 	}
@@ -815,6 +816,13 @@ match_node(const MatchContext *mc, const PatternNode *node,
 											 &buf);
 		if (field->nconds > 0 && !match_leaf(mc, field, value))
 			return false;
+		if (unlikely(field->also != NULL))
+		{
+			for (const PatternField *clause = field->also; clause != NULL;
+				 clause = clause->also)
+				if (!match_leaf(mc, clause, value))
+					return false;
+		}
 		if (field->child && !match_child(mc, field->child, value))
 			return false;
 	}

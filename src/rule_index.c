@@ -4,12 +4,14 @@
  *	  The per-bus rule index and its cache.
  *
  * A bus's enabled rules are compiled together.  Each rule is given, when
- * its pattern allows, an anchor: a leaf field outside any $or whose
- * conditions are all exact strings (or exact strings and prefixes), the one
- * whose values the fewest other rules share.  An event can only match the
- * rule if its value at that path equals (or starts with) one of the
- * anchor's strings, so the index keeps one sorted array of (path, value,
- * rule) entries and finds a rule's candidacy by binary search.
+ * its pattern allows, an anchor: a leaf field that every alternative of
+ * its $or groups requires alike (outside any $or, or copied into every
+ * branch of one) whose conditions are all exact strings (or exact strings
+ * and prefixes), the one whose values the fewest other rules share.  An
+ * event can only match the rule if its value at that path equals (or
+ * starts with) one of the anchor's strings, so the index keeps one sorted
+ * array of (path, value, rule) entries and finds a rule's candidacy by
+ * binary search.
  * Matching an event walks the few distinct anchor paths, probes the array
  * with the event's values there, and confirms each candidate (plus the
  * rules without an anchor) with the full matcher.  The cost depends on the
@@ -172,7 +174,8 @@ rule_index_catalog_generation(void)
 
 /*
  * Anchor selection.  A rule's candidate anchors are its leaves outside any
- * $or whose conditions are all exact strings (score 2) or exact strings and
+ * $or (or held alike by every branch of one) whose conditions are all
+ * exact strings (score 2) or exact strings and
  * prefixes (score 1): an event can only match the rule if its value at that
  * path is (or starts with) one of them.  Among its candidates a rule takes
  * the most selective one: the leaf whose values the fewest rules of the bus
@@ -234,6 +237,47 @@ collect_anchor_candidates(const PatternNode *node, const char **path, int depth,
 			c->pathkey = key.data;
 			*candidates = lappend(*candidates, c);
 		}
+	}
+
+	/*
+	 * A leaf that every branch of a $or holds, with the same conditions, is
+	 * required too: the compiler copies a field named outside a $or into
+	 * each branch when some branch shares its key, and the copies share
+	 * their condition list.
+	 */
+	for (int g = 0; g < node->nors; g++)
+	{
+		const PatternOr *or = &node->ors[g];
+		List	   *common = NIL;
+
+		collect_anchor_candidates(or->alternatives[0], path, depth, rule, &common);
+		for (int j = 1; j < or->nalternatives && common != NIL; j++)
+		{
+			List	   *other = NIL;
+			List	   *kept = NIL;
+			ListCell   *lc;
+
+			collect_anchor_candidates(or->alternatives[j], path, depth, rule, &other);
+			foreach(lc, common)
+			{
+				AnchorChoice *c = lfirst(lc);
+				ListCell   *oc;
+
+				foreach(oc, other)
+				{
+					AnchorChoice *o = lfirst(oc);
+
+					if (o->field->conds == c->field->conds &&
+						strcmp(o->pathkey, c->pathkey) == 0)
+					{
+						kept = lappend(kept, c);
+						break;
+					}
+				}
+			}
+			common = kept;
+		}
+		*candidates = list_concat(*candidates, common);
 	}
 }
 

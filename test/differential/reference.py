@@ -26,7 +26,11 @@ the enclosing pattern names too, the branch's conditions replace the
 enclosing ones in that alternative.  The library keeps the one written later
 in the pattern text (a $or written after the field overrides it); jsonb does
 not keep key order, so eventbus always lets the branch win, as when the $or
-is written last (the README lists it among the differences).
+is written last (the README lists it among the differences).  Entries of one
+name at the same $or depth (one path spelled two ways in one object, or named
+by two $or of the same depth that meet in one alternative) are all kept: each
+must hold.  The library keeps the one written later in the text, which jsonb
+cannot know; eventbus requires both (also listed in the README).
 
 The event is flattened into leaf fields (name, value, array membership):
 objects add a name step, arrays add no step; every element of an array that
@@ -362,7 +366,8 @@ def compile_conditions(arr):
 
 def add_entry(alt, entry):
     """alt + entry, where an entry of a deeper $or branch replaces one of the
-    same name from an enclosing level (and is never replaced by it)."""
+    same name from an enclosing level (and is never replaced by it); entries
+    of one name at the same depth are all kept (AND)."""
     name, _conds, depth = entry
     out = []
     for x in alt:
