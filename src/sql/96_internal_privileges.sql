@@ -8,6 +8,9 @@
 --   _check_stored_event_pattern  the CHECK of domain event_pattern, which
 --                                PostgreSQL runs as whoever casts a value
 --                                to the domain (a pure function);
+--   _owns_rule                   called by the row-level security policy
+--                                of eventbus.dead_letters as the reader
+--                                (whether the reader owns a rule);
 --   _delivery_workers            read by view delivery_workers as its
 --                                reader (the workers' shared-memory status,
 --                                as pg_stat_activity shows it);
