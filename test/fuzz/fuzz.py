@@ -987,6 +987,7 @@ class Fuzzer:
         self.slow = []
         self.crashes = []
         self.disabled = set()
+        self.exhausted = set()
         self.failed = False
         self.worker_exits = 0
         self.worker_exit_errors = collections.Counter()
@@ -1101,6 +1102,7 @@ class Fuzzer:
             if x:
                 batch.append(x)
         if not batch:
+            self.exhausted.add(area)     # every kind it makes crashed already
             return
         results, err, rc = self.s.batch([(iid, sql) for iid, _, sql in batch])
         if area == "worker":
@@ -1144,7 +1146,10 @@ class Fuzzer:
         batches = 0
         while time.time() < deadline:
             # the area furthest behind its share of the time
-            area = min(AREAS, key=lambda a: self.used[a] / AREAS[a])
+            live = [a for a in AREAS if a not in self.exhausted]
+            if not live:
+                break
+            area = min(live, key=lambda a: self.used[a] / AREAS[a])
             t0 = time.time()
             self.run_batch(area, sizes.get(area, 50))
             self.used[area] += time.time() - t0
