@@ -1174,10 +1174,17 @@ def replay_corpus(server, corpus):
         with open(FIXTURES) as f:
             script = f.read()
         server.new_log()
-        server.run(script + "\nSET statement_timeout = 10000;\n" + body)
+        rc, _, err = server.run(script + "\nSET statement_timeout = 10000;\n" + body)
         if m:
             time.sleep(float(m.group(1)))
-        lines = [l for l in server.new_log().splitlines() if CRASH_RE.search(l)]
+        lost = rc == 2 or "server closed the connection" in err
+        lines = []
+        # the postmaster logs a crash after psql saw its connection go
+        for _ in range(20 if lost else 2):
+            time.sleep(0.25)
+            lines += [l for l in server.new_log().splitlines() if CRASH_RE.search(l)]
+            if lines:
+                break
         if lines:
             crashed.append(name)
             print("FAIL: corpus %s crashed the server: %s" % (name, lines[0][:200]), flush=True)
