@@ -180,6 +180,15 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 				 errmsg("eventbus.route_events() must be an AFTER INSERT statement trigger with a NEW TABLE"),
 				 errdetail("It is installed on eventbus.events by CREATE EXTENSION."),
 				 errhint("Do not attach it to other tables.")));
+	/* its tuples are read as eventbus.events rows: nothing else will do */
+	if (strcmp(RelationGetRelationName(trigdata->tg_relation), "events") != 0 ||
+		strcmp(get_namespace_name(RelationGetNamespace(trigdata->tg_relation)), "eventbus") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("eventbus.route_events() routes only eventbus.events"),
+				 errdetail("It was fired for table \"%s\".",
+						   RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Do not attach it to other tables.")));
 
 	newtable = trigdata->tg_newtable;
 	stmtcxt = AllocSetContextCreate(CurrentMemoryContext, "eventbus routing",
