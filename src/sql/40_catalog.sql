@@ -694,6 +694,7 @@ DECLARE
     caller regrole := eventbus._caller();
 BEGIN
     PERFORM eventbus._check_bus(v_bus);
+    PERFORM eventbus._require_bus_visible(v_bus);
     RETURN QUERY
     SELECT r.name, eventbus.rule_arn(r.name, r.bus), r.event_pattern::jsonb,
            r.state, r.description, r.bus

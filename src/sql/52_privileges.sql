@@ -386,6 +386,15 @@ BEGIN
     IF eventbus._may_manage_rule(bus, rule_owner, caller) THEN
         RETURN;
     END IF;
+    -- a role that may not even see the rule learns nothing of it
+    IF NOT eventbus._may_see_rule(bus, rule_owner, caller) THEN
+        PERFORM eventbus._raise('42501',
+            format('permission denied for event bus %s', pg_catalog.quote_ident(bus)),
+            format('Role %s does not hold privilege manage_rules on event bus %s.', caller,
+                   pg_catalog.quote_ident(bus)),
+            format('Its owner or an eventbus_admin can grant it: SELECT eventbus.grant_event_bus_privilege(%L, %L, %L).',
+                   bus, 'manage_rules', caller::text));
+    END IF;
     PERFORM eventbus._raise('42501',
         format('must be owner of rule %s', pg_catalog.quote_ident(rule)),
         format('Rule %s on event bus %s belongs to %s; role %s is neither its owner, the owner of the bus, nor an eventbus_admin.',
@@ -427,3 +436,39 @@ GRANT SELECT ON SEQUENCE eventbus.rules_rule_id_seq, eventbus.dead_letters_dead_
 -- Outbox tables belong to the extension's owner and are reached only
 -- through the API functions and the delivery workers.
 REVOKE ALL ON SCHEMA eventbus_outbox FROM PUBLIC;
+
+-- list_grants: the grants the caller may see: those on the buses and queues
+-- it owns (every grant for an admin), and those that reach it.
+CREATE FUNCTION eventbus.list_grants()
+RETURNS TABLE (object_kind text, object_name text, grantee text, privilege text,
+               granted_by regrole, granted_at timestamptz)
+AS 'MODULE_PATHNAME', 'eventbus_api_call' LANGUAGE C STABLE;
+CREATE FUNCTION eventbus._list_grants_impl()
+RETURNS TABLE (object_kind text, object_name text, grantee text, privilege text,
+               granted_by regrole, granted_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    caller regrole := eventbus._caller();
+    admin boolean := eventbus._is_admin(caller);
+BEGIN
+    RETURN QUERY
+    SELECT g.object_kind, g.object_name,
+           CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::regrole::text END,
+           g.privilege, g.granted_by, g.granted_at
+      FROM eventbus.grants g
+      LEFT JOIN eventbus.event_buses b ON g.object_kind = 'bus' AND b.name = g.object_name
+      LEFT JOIN eventbus.queues q ON g.object_kind = 'queue' AND q.name = g.object_name
+     WHERE admin
+        OR pg_catalog.pg_has_role(caller, coalesce(b.owner, q.owner), 'USAGE')
+        OR CASE WHEN g.grantee = 0 THEN true
+                ELSE pg_catalog.pg_has_role(caller, g.grantee, 'USAGE') END
+     ORDER BY 1, 2, 3, 4;
+END;
+$fn$;
+COMMENT ON FUNCTION eventbus.list_grants() IS
+'The privileges granted on event buses and queues that the current role may see: on the objects it owns (all of them for an eventbus_admin), and those granted to it, to a role it is a member of, or to PUBLIC.';
+COMMENT ON FUNCTION eventbus._list_grants_impl() IS
+'Internal: implementation of list_grants.';
+REVOKE ALL ON FUNCTION eventbus._list_grants_impl() FROM PUBLIC;
