@@ -131,6 +131,14 @@ BEGIN
         EXECUTE format('CREATE TABLE bench.%I PARTITION OF bench.base_events %s',
                        'base_' || p.relname, p.bound);
     END LOOP;
+    -- eventbus 0.2.0 keys each partition (the parent has no key): so does
+    -- the baseline
+    IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'bench.base_events'::regclass AND contype = 'p') THEN
+        FOR p IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                  WHERE i.inhparent = 'bench.base_events'::regclass LOOP
+            EXECUTE format('ALTER TABLE bench.%I ADD PRIMARY KEY (id, ingestion_time)', p.relname);
+        END LOOP;
+    END IF;
 END;
 $$;
 SQL
@@ -150,8 +158,13 @@ if [ "$s1" != "$s2" ]; then
 fi
 p1=$(psql_q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'eventbus.events'::regclass")
 p2=$(psql_q -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'bench.base_events'::regclass")
-k2=$(psql_q -c "SELECT pg_get_indexdef(conindid) FROM pg_constraint WHERE conrelid = 'bench.base_events'::regclass AND contype = 'p'")
-[ "$p1" = "$p2" ] && [ -n "$k2" ] || { eb_log "partitions or primary key differ ($p1 vs $p2, pk '$k2')"; exit 1; }
+# primary keys: on the parent, or (0.2.0) on every partition
+KEYED_SQL="SELECT count(*) FROM pg_constraint WHERE contype = 'p'
+             AND conrelid IN (SELECT :'t'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = :'t'::regclass)"
+k1=$(psql_q -v t=eventbus.events <<<"$KEYED_SQL")
+k2=$(psql_q -v t=bench.base_events <<<"$KEYED_SQL")
+[ "$p1" = "$p2" ] && [ "$k1" = "$k2" ] && [ "$k2" -gt 0 ] \
+	|| { eb_log "partitions or primary keys differ ($p1 vs $p2 partitions, $k1 vs $k2 keys)"; exit 1; }
 eb_log "partitions: $p1 each; baseline pk: $k2"
 
 for n in $RULE_COUNTS; do

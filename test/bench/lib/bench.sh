@@ -80,7 +80,8 @@ bench_on_exit() {
 BENCH_CONF=("shared_buffers = '1GB'" "max_wal_size = '8GB'" "checkpoint_timeout = '30min'" "jit = off")
 
 bench_cluster_start() {
-	eb_cluster_start "$@" || return 1
+	# benchmarks put up to 10,000 rules on one bus: past the default quota
+	eb_cluster_start "$@" "eventbus.max_rules_per_bus = 100000" || return 1
 	trap bench_on_exit EXIT
 }
 
