@@ -991,7 +991,7 @@ DECLARE
 BEGIN
     IF api_destination ~ '^arn:' THEN
         SELECT p.kind, p.destination INTO k, v_name FROM eventbus._parse_target_arn(api_destination) p;
-        IF k IS DISTINCT FROM 'api_destination' OR v_name ~ '^api-destination:' THEN
+        IF k IS DISTINCT FROM 'api_destination' THEN
             PERFORM eventbus._raise('22023',
                 format('%L is not an API destination ARN', left(api_destination, 200)),
                 'An API destination ARN has the form arn:aws:events:<region>:<account>:api-destination/<name>/<uuid>.',
