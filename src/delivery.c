@@ -588,7 +588,9 @@ visit_target(const PushTarget *target, VisitOutcome *out)
  */
 
 /*
- * Read the push targets (SPI connected), in targets_cxt.  SPI switches back
+ * Read the push targets (SPI connected), in targets_cxt.  The catalogs may
+ * be of an older version until ALTER EXTENSION UPDATE (http_parameters is
+ * 0.3.0's): columns added later are read through to_jsonb.  SPI switches back
  * to its own context after each call, so the caller's cannot be relied on.
  */
 static List *

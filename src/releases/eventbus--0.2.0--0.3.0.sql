@@ -1983,3 +1983,47 @@ COMMENT ON FUNCTION eventbus._parse_target_arn(text) IS
 
 COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
 'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function, put_events on a target''s bus and invoke on a target''s API destination (42501 fails the call). API destination targets ("api-destination:<name>" or the API destination''s ARN) take HttpParameters ({"PathParameterValues": [...], "HeaderParameters": {...}, "QueryStringParameters": {...}}, values static or JSON paths "$...." into the event); other targets refuse them. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
+
+-- Delivery workers show what they work on (issue: delivery isolation).
+DROP VIEW eventbus.delivery_workers;
+DROP FUNCTION eventbus._delivery_workers();
+CREATE FUNCTION eventbus._delivery_workers(
+    OUT database_oid oid, OUT worker integer, OUT state text, OUT pid integer,
+    OUT started_at timestamptz, OUT last_wake timestamptz,
+    OUT delivered bigint, OUT failed bigint, OUT state_since timestamptz,
+    OUT activity text, OUT target text, OUT activity_since timestamptz,
+    OUT last_progress timestamptz, OUT heartbeat timestamptz, OUT on_demand boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'eventbus_delivery_workers_status'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION eventbus._delivery_workers() IS
+'Internal: the delivery worker slots of every database (shared memory).';
+
+
+CREATE VIEW eventbus.delivery_workers AS
+SELECT d.datname AS database,
+       w.worker,
+       w.state,
+       w.pid,
+       w.started_at,
+       w.last_wake,
+       w.delivered,
+       w.failed,
+       CASE WHEN w.database_oid = (SELECT oid FROM pg_catalog.pg_database
+                                    WHERE datname = pg_catalog.current_database())
+            THEN eventbus._push_backlog() END AS backlog,
+       w.activity,
+       w.target,
+       w.activity_since,
+       w.last_progress,
+       w.heartbeat,
+       w.on_demand
+  FROM eventbus._delivery_workers() w
+  JOIN pg_catalog.pg_database d ON d.oid = w.database_oid;
+
+GRANT SELECT ON eventbus.delivery_workers TO PUBLIC;
+
+COMMENT ON VIEW eventbus.delivery_workers IS
+'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others); activity (idle, delivering, invoking, or stalled: no sign of life for longer than an idle worker sleeps, or inside one invocation well past its timeout), since when, the target it works on (eventbus_admin only), when a visit of a target last ended (last_progress), the last sign of life (heartbeat), and whether the launcher started it on demand.';
+
