@@ -70,7 +70,7 @@
 #include "stats.h"
 #include "worker.h"
 
-int			eventbus_delivery_target_budget = 20;
+int			eventbus_delivery_target_budget = 5;
 
 /* A push target as this worker knows it, with its place on the board. */
 typedef struct KnownTarget

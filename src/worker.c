@@ -220,7 +220,7 @@ delivery_define_settings(void)
 							"Time a delivery worker spends on one target before it turns to the others.",
 							"No invocation starts after it; the rest of the batch waits for the next visit.",
 							&eventbus_delivery_target_budget,
-							20, 1, 60000,
+							5, 1, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("eventbus.delivery_naptime",
