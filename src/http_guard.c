@@ -234,7 +234,7 @@ v6_class(const unsigned char *a)
 {
 	static const unsigned char zero[16] = {0};
 	static const unsigned char metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0x54};
+	0, 0, 0, 0, 0, 0, 0x02, 0x54};
 
 	if (memcmp(a, v4mapped_prefix, 12) == 0)
 		return v4_class(a + 12);
