@@ -140,6 +140,7 @@ extern int	http_engine_wait(long timeout_ms, HttpCall **done, int maxdone);
 extern int	http_engine_in_flight(void);
 extern void http_engine_abandon_all(void);
 extern void http_call_release(HttpCall *call);
+extern void http_engine_batch_begin(void);
 extern void http_engine_batch_end(void);
 
 /* http_guard.c */
@@ -147,7 +148,7 @@ extern int	http_guard_opensocket(void *clientp, curlsocktype purpose,
 								  struct curl_sockaddr *address);
 extern bool http_guard_url_host(const char *url, char **host);
 extern bool http_guard_check_networks(const char *value, char **problem);
-extern void http_guard_refresh(void);
+extern bool http_guard_refresh(void);
 
 /* http_request.c */
 extern void http_request_prepare(HttpTarget *t, Jsonb *http_parameters);

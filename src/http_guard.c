@@ -19,7 +19,9 @@
  * made to that name (the URL's host, compared without case): such an entry
  * trusts that name's resolution, and no other name.  Proxies are never
  * used (CURLOPT_NOPROXY "*", set by http_multi.c), so the address checked is
- * the server's.
+ * the server's.  A connection kept alive was checked when it was opened:
+ * when the setting changes, http_multi.c drops every kept connection before
+ * the next batch.
  *
  * eventbus._http_guard_check(address, host, networks) runs the same check
  * from SQL, for tests.
@@ -177,8 +179,11 @@ http_guard_check_networks(const char *value, char **problem)
 	return parse_networks(value, NULL, NULL, problem);
 }
 
-/* Bring the parsed setting up to date (outside libcurl's callbacks). */
-void
+/*
+ * Bring the parsed setting up to date (outside libcurl's callbacks); true
+ * when it changed (connections opened under the old one must not be reused).
+ */
+bool
 http_guard_refresh(void)
 {
 	const char *value = eventbus_http_allowed_networks ? eventbus_http_allowed_networks : "";
@@ -187,7 +192,7 @@ http_guard_refresh(void)
 	char	   *problem;
 
 	if (parsed_value && strcmp(parsed_value, value) == 0)
-		return;
+		return false;
 	/* the check hook accepted it: a failure here leaves nothing allowed */
 	if (!parse_networks(value, &list, &n, &problem))
 		n = 0;
@@ -196,6 +201,7 @@ http_guard_refresh(void)
 	nnetworks = n;
 	free(parsed_value);
 	parsed_value = strdup(value);
+	return true;
 }
 
 static bool

@@ -6,7 +6,8 @@
  *
  * One multi handle per worker process, kept across batches: libcurl's
  * connection cache lives in it, so connections to a destination are reused
- * (HTTP keep-alive) from one batch to the next.  Requests are added one by
+ * (HTTP keep-alive) from one batch to the next, until a setting they were
+ * opened under changes (http_engine_batch_begin).  Requests are added one by
  * one (http_engine_start) and completed ones are collected by
  * http_engine_wait, which waits once on a WaitEventSet holding the
  * worker's latch, postmaster death and the sockets libcurl asks to watch
@@ -256,7 +257,6 @@ http_engine_start(HttpCall *call)
 	struct curl_slist *h;
 
 	engine_init();
-	http_guard_refresh();
 
 	easy = curl_easy_init();
 	if (easy == NULL)
@@ -369,6 +369,39 @@ http_engine_abandon_all(void)
 
 		http_call_release(call);
 	}
+}
+
+/*
+ * Before a batch (no request in flight): when the settings that connections
+ * were opened under changed (the allowed networks, TLS verification, the CA
+ * file, the connection limits), drop the multi handle and with it every
+ * kept connection, so that none opened under the old settings is reused.
+ */
+void
+http_engine_batch_begin(void)
+{
+	static char *signature = NULL;
+	bool		guard_changed = http_guard_refresh();
+	char	   *now = psprintf("%s|%d|%d", eventbus_http_ca_file ? eventbus_http_ca_file : "",
+							   (int) eventbus_http_verify_tls, eventbus_http_max_in_flight);
+
+	if (multi != NULL && ninflight == 0 &&
+		(guard_changed || signature == NULL || strcmp(signature, now) != 0))
+	{
+		curl_multi_cleanup(multi);
+		multi = NULL;
+		nsocks = 0;
+		socks_changed = true;
+		timer_set = false;
+	}
+	if (signature == NULL || strcmp(signature, now) != 0)
+	{
+		if (signature)
+			pfree(signature);
+		signature = MemoryContextStrdup(TopMemoryContext, now);
+	}
+	pfree(now);
+	engine_init();
 }
 
 /* The worker's latch was reset while waiting: set it again for its loop. */

@@ -527,6 +527,7 @@ http_invoke_batch(DeliveryBatch *batch)
 		hb.queue[hb.qtail++] = i;
 	}
 
+	http_engine_batch_begin();
 	PG_TRY();
 	{
 		for (;;)
