@@ -398,7 +398,7 @@ http_auth_token_done(const HttpConnection *conn, HttpCall *call,
 	const char *what = psprintf("the OAuth token request of connection \"%s\"", conn->name);
 
 	*error_code = "OAuthTokenError";
-	if (call->denied)
+	if (call->denied && call->code != CURLE_OK)
 	{
 		*error_code = "RequestDenied";
 		*error = psprintf("%s was refused: address %s is not allowed; add it to eventbus.http_allowed_networks to allow it",

@@ -235,7 +235,8 @@ classify(const HttpTarget *t, HttpCall *call, DeliveryResult *r, MemoryContext c
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	char	   *body = safe_text(call->resp_body ? call->resp_body : "", call->resp_len);
 
-	if (call->denied)
+	/* (an address refused before another one worked is no refusal) */
+	if (call->denied && call->code != CURLE_OK)
 	{
 		http_stats_finished(t->stats, HTTP_OUTCOME_DENIED, 0, call->latency_ms);
 		set_result(r, DELIVERY_PERMANENT, "RequestDenied",
@@ -375,7 +376,7 @@ handle_done(HttpBatch *hb, HttpCall *call)
 	}
 
 	/* a cached OAuth token refused: a new token, and this request once more */
-	if (call->code == CURLE_OK && !call->denied &&
+	if (call->code == CURLE_OK &&
 		(call->status == 401 || call->status == 407) &&
 		t->conn.kind == HTTP_AUTH_OAUTH && !hb->resent[i])
 	{
