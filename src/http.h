@@ -180,8 +180,9 @@ typedef enum HttpOutcome
 extern Size http_stats_shmem_size(void);
 extern void http_stats_shmem_startup(void);
 extern struct HttpDestStats *http_stats_entry(const char *destination);
-extern TimestampTz http_stats_take_slot(struct HttpDestStats *entry, TimestampTz *local_slot,
-										int rate_limit, TimestampTz now);
+extern bool http_stats_take_slot(struct HttpDestStats *entry, TimestampTz *local_slot,
+								 int rate_limit, TimestampTz now, TimestampTz not_after,
+								 TimestampTz *slot);
 extern void http_stats_started(struct HttpDestStats *entry);
 extern void http_stats_finished(struct HttpDestStats *entry, HttpOutcome outcome,
 								long status, double latency_ms);

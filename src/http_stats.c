@@ -149,32 +149,46 @@ http_stats_entry(const char *destination)
 }
 
 /*
- * The time the next request to the destination may start (now or later),
- * taken: the caller must start its request then.
+ * Take the next start time of the destination (*slot: now or later) if it
+ * is no later than not_after; false (nothing taken) when it is, so that a
+ * batch never holds a start time it will not use.
  */
-TimestampTz
+bool
 http_stats_take_slot(HttpDestStats *entry, TimestampTz *local_slot,
-					 int rate_limit, TimestampTz now)
+					 int rate_limit, TimestampTz now, TimestampTz not_after,
+					 TimestampTz *slot)
 {
 	int64		interval;
-	TimestampTz slot;
+	TimestampTz next;
 
 	if (rate_limit <= 0)
-		return now;
+	{
+		*slot = now;
+		return now <= not_after;
+	}
 	interval = (int64) (USECS_PER_SEC / rate_limit);
 	if (entry == NULL)
 	{
-		slot = Max(now, *local_slot);
-		*local_slot = slot + interval;
-		return slot;
+		next = Max(now, *local_slot);
+		if (next > not_after)
+			return false;
+		*local_slot = next + interval;
+		*slot = next;
+		return true;
 	}
 	SpinLockAcquire(&entry->mutex);
-	slot = Max(now, entry->next_slot);
-	entry->next_slot = slot + interval;
-	if (slot > now)
-		entry->rate_limited_waits++;
+	next = Max(now, entry->next_slot);
+	if (next <= not_after)
+	{
+		entry->next_slot = next + interval;
+		if (next > now)
+			entry->rate_limited_waits++;
+	}
 	SpinLockRelease(&entry->mutex);
-	return slot;
+	if (next > not_after)
+		return false;
+	*slot = next;
+	return true;
 }
 
 void

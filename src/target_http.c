@@ -340,6 +340,7 @@ typedef struct HttpBatch
 	int		   *queue;
 	int			qhead;
 	int			qtail;
+	bool		no_more_starts; /* the deadline, or no start time before it */
 	HttpCall   *token_call;
 } HttpBatch;
 
@@ -402,7 +403,7 @@ start_requests(HttpBatch *hb, TimestampTz now, long *wait_ms,
 	DeliveryBatch *batch = hb->batch;
 
 	*wait_ms = -1;
-	while (hb->qhead < hb->qtail &&
+	while (!hb->no_more_starts && hb->qhead < hb->qtail &&
 		   http_engine_in_flight() - (hb->token_call ? 1 : 0) < eventbus_http_max_in_flight)
 	{
 		const char *auth = http_auth_header(&t->conn);
@@ -422,7 +423,15 @@ start_requests(HttpBatch *hb, TimestampTz now, long *wait_ms,
 		}
 		if (!*slot_reserved)
 		{
-			*slot = http_stats_take_slot(t->stats, &t->local_slot, t->rate_limit, now);
+			TimestampTz not_after = batch->deadline != 0 ? batch->deadline : DT_NOEND;
+
+			if (!http_stats_take_slot(t->stats, &t->local_slot, t->rate_limit, now,
+									  not_after, slot))
+			{
+				/* none before the deadline: the rest waits for a later batch */
+				hb->no_more_starts = true;
+				return;
+			}
 			*slot_reserved = true;
 		}
 		if (*slot > now)
@@ -542,10 +551,9 @@ http_invoke_batch(DeliveryBatch *batch)
 				break;
 			CHECK_FOR_INTERRUPTS();
 			now = GetCurrentTimestamp();
-			if (batch->deadline != 0 && now >= batch->deadline)
-				hb.qhead = hb.qtail;	/* start nothing more: NOT_TRIED */
 			start_requests(&hb, now, &wait_ms, &slot_reserved, &slot);
-			if (http_engine_in_flight() == 0 && hb.qhead == hb.qtail)
+			if (http_engine_in_flight() == 0 &&
+				(hb.qhead == hb.qtail || hb.no_more_starts))
 				break;
 			if (http_engine_in_flight() == 0 && wait_ms < 0)
 				break;			/* nothing can happen (cannot be reached) */
