@@ -1,30 +1,44 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.c
- *	  One delivery cycle: claim due messages of every push target, invoke
- *	  the target for each, and record the outcome, all in the worker's
- *	  transaction.
+ *	  A delivery worker's steps: the push targets it knows, which target it
+ *	  visits next, and one visit: claim due messages, deliver them through
+ *	  the target's kind, and record each outcome (delete, retry with
+ *	  backoff, or dead letter), in the visit's transaction.
  *
- * Messages are claimed with FOR UPDATE SKIP LOCKED, so several workers of
- * a database never deliver the same message at once.  Each invocation runs
- * in a subtransaction: a failing message is rolled back alone, and the
- * others of its batch still commit.  A delivered message is deleted in the
- * same transaction as the invocation (for function targets, the function's
- * own writes commit or roll back with it); a failed one is rescheduled with
- * exponential backoff and jitter, or moved to eventbus.dead_letters when its
- * retry policy is exhausted or the error cannot be fixed by retrying.  A
+ * Isolation.  A worker visits only targets that have work: new messages
+ * (their flag on the shared board, set by the committing producer) or a
+ * retry that has come due.  It takes the target's lease first, so a target
+ * is delivered to by one worker at a time, and a slow, failing or huge
+ * target holds up only the worker holding it; the other workers of the
+ * database serve the other targets, and the launcher starts more workers
+ * when all of them are held up (worker.c).  A visit delivers one batch
+ * and starts no invocation after eventbus.delivery_target_budget: what is
+ * left of the batch stays as it was, and the target is visited again after
+ * the others (round robin).
+ *
+ * Messages are claimed with FOR UPDATE SKIP LOCKED.  A kind that delivers
+ * inside the database (function, bus, notify) is invoked message by message,
+ * each in a subtransaction: a failing message is rolled back alone, and
+ * the others of its batch still commit; a kind that delivers elsewhere
+ * (api_destination) gets the whole batch.  A delivered message is deleted
+ * in the same transaction as the invocation (a function target's own
+ * writes commit or roll back with it); a failed one is rescheduled with
+ * exponential backoff and jitter, or moved to eventbus.dead_letters when
+ * its retry policy is exhausted or the kind says retrying cannot help.  A
  * crash before commit leaves the messages in their outbox: delivery is at
  * least once.
  *
  * An error outside the invocations (a catalog or outbox in a state the
- * worker cannot use) rolls back that target's transaction only: it is
- * logged once (worker_report_error) and the cycle goes on with the next
- * target.  Outboxes are the ones eventbus.targets names, and are used only
- * if they are outbox tables (outbox.c checks their schema and columns) that
- * no queue or other target shares.  A row of an outbox whose values cannot
- * be delivered (NULL where a message has a value) goes to the dead letters
+ * worker cannot use) rolls back that visit only: it is logged once
+ * (worker_report_error) and the worker goes on with the other targets.
+ * Outboxes are the ones eventbus.targets names, and are used only if they
+ * are outbox tables (outbox.c checks their schema and columns) that no
+ * queue or other target shares.  A row of an outbox whose values cannot be
+ * delivered (NULL where a message has a value) goes to the dead letters
  * with error code InvalidMessage.  A DeadLetterConfig queue receives the
- * failed events only while the target's owner holds send on it.  A worker asked to stop (SIGTERM) stops between two messages.
+ * failed events only while the target's owner holds send on it.  A worker
+ * asked to stop (SIGTERM) stops between two messages.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,122 +48,48 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
-#include "pgstat.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
 #include "delivery.h"
+#include "delivery_board.h"
+#include "eventbus.h"
 #include "outbox.h"
 #include "privileges.h"
 #include "rule_index.h"
-#include "eventbus.h"
 #include "stats.h"
 #include "worker.h"
 
-typedef enum DeliveryOutcome
+int			eventbus_delivery_target_budget = 20;
+
+/* A push target as this worker knows it, with its place on the board. */
+typedef struct KnownTarget
 {
-	OUTCOME_DELIVERED,
-	OUTCOME_RETRY,
-	OUTCOME_DEAD_LETTER
-} DeliveryOutcome;
+	PushTarget	target;
+	BoardEntry *entry;			/* NULL: the board is full, always visited */
+	bool		visit_anyway;	/* the database's flag was set: look at it */
+	TimestampTz due;			/* next retry, when the board has no entry */
+	char	   *prepare_error;	/* prepare failed: skipped until the next load */
+	char	   *what;			/* for log lines */
+} KnownTarget;
 
-/*
- * Errors that retrying cannot fix go to the dead letters at once: a missing
- * function or object, a missing privilege (SQLSTATE class 42), a missing
- * schema (3F), a program limit such as NOTIFY's payload size or the bus
- * hop limit (54).  Errors raised by the target's own code are retried.
- */
-static bool
-is_permanent_error(int sqlerrcode)
-{
-	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
-	{
-		case ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION:
-		case ERRCODE_INVALID_SCHEMA_NAME:
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
-			return true;
-		default:
-			return false;
-	}
-}
-
-/*
- * The push targets, allocated in cxt (SPI switches back to its own context
- * after each call, so the caller's context cannot be relied upon).
- */
-static List *
-load_push_targets(MemoryContext cxt)
-{
-	static const char *query =
-		"SELECT r.rule_id, t.bus, t.rule, t.target_id, t.kind, t.destination,"
-		"       t.outbox::oid,"
-		"       coalesce((SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname = t.owner), 0),"
-		"       coalesce((t.retry_policy->>'MaximumRetryAttempts')::int, 185),"
-		"       coalesce((t.retry_policy->>'MaximumEventAgeInSeconds')::int, 86400),"
-		"       (t.config->>'TimeoutSeconds')::numeric,"
-		"       q.outbox::oid, q.name,"
-		"       EXISTS (SELECT FROM eventbus.queues q2 WHERE q2.outbox = t.outbox)"
-		"       OR EXISTS (SELECT FROM eventbus.targets t2 WHERE t2.outbox = t.outbox"
-		"                     AND (t2.bus, t2.rule, t2.target_id) <> (t.bus, t.rule, t.target_id))"
-		"  FROM eventbus.targets t"
-		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
-		"  LEFT JOIN eventbus.queues q ON q.name = t.dead_letter_config->>'Queue'"
-		" WHERE t.kind IN ('function', 'bus', 'notify')"
-		"   AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox)"
-		" ORDER BY t.outbox";
-	List	   *targets = NIL;
-	MemoryContext oldcxt;
-	SPITupleTable *tuptable;
-	uint64		nrows;
-
-	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "eventbus: could not read the push targets");
-	tuptable = SPI_tuptable;
-	nrows = SPI_processed;
-	oldcxt = MemoryContextSwitchTo(cxt);
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		HeapTuple	tup = tuptable->vals[i];
-		TupleDesc	desc = tuptable->tupdesc;
-		PushTarget *t = palloc0(sizeof(PushTarget));
-		bool		isnull;
-		Datum		timeout;
-
-		t->rule_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		t->bus = SPI_getvalue(tup, desc, 2);
-		t->rule = SPI_getvalue(tup, desc, 3);
-		t->target_id = SPI_getvalue(tup, desc, 4);
-		t->kind = SPI_getvalue(tup, desc, 5);
-		t->destination = SPI_getvalue(tup, desc, 6);
-		t->outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
-		t->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
-		t->max_retry_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-		t->max_event_age = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
-		timeout = SPI_getbinval(tup, desc, 11, &isnull);
-		if (isnull)
-			t->timeout_ms = eventbus_function_timeout;
-		else
-			t->timeout_ms = (int) (DatumGetFloat8(DirectFunctionCall1(numeric_float8, timeout)) * 1000.0);
-		t->dlq_outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 12, &isnull));
-		if (isnull)
-			t->dlq_outbox = InvalidOid;
-		t->dlq_queue = SPI_getvalue(tup, desc, 13);
-		t->shared_outbox = DatumGetBool(SPI_getbinval(tup, desc, 14, &isnull)) && !isnull;
-		targets = lappend(targets, t);
-	}
-	MemoryContextSwitchTo(oldcxt);
-	return targets;
-}
+static MemoryContext targets_cxt = NULL;
+static KnownTarget *known = NULL;
+static int	nknown = 0;
+static int	next_visit = 0;		/* round robin */
+static uint64 known_generation = 0;
+static TimestampTz known_loaded_at = 0;
+static BoardEntry *database_entry = NULL;
 
 /* The outbox's qualified name, or NULL when the table is gone. */
 static char *
@@ -178,14 +118,14 @@ outbox_name_or_error(Oid outbox)
 	return name;
 }
 
-/* Claim up to batch_size due messages of a target; copies them out of SPI. */
+/* Claim up to limit due messages of a target; copies them out of SPI. */
 static List *
-claim_messages(const PushTarget *target)
+claim_messages(const PushTarget *target, int limit)
 {
 	List	   *messages = NIL;
 
 	(void) outbox_name_or_error(target->outbox);
-	if (outbox_execute(target->outbox, OUTBOX_CLAIM, eventbus_delivery_batch_size,
+	if (outbox_execute(target->outbox, OUTBOX_CLAIM, limit,
 					   NULL, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
 
@@ -240,66 +180,6 @@ claim_messages(const PushTarget *target)
 	return messages;
 }
 
-/*
- * Invoke the target for one message in a subtransaction.  Returns NULL on
- * success, or the error (copied, in the caller's context).
- */
-static ErrorData *
-invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		/* from here SIGTERM cancels the invocation */
-		eventbus_worker_invoking = true;
-		if (eventbus_worker_stopping)
-		{
-			/* SIGTERM came just before: cancel now */
-			QueryCancelPending = true;
-			InterruptPending = true;
-			CHECK_FOR_INTERRUPTS();
-		}
-		if (strcmp(target->kind, "function") == 0)
-			target_function_invoke(target, msg);
-		else if (strcmp(target->kind, "bus") == 0)
-			target_bus_invoke(target, msg);
-		else if (strcmp(target->kind, "notify") == 0)
-			target_notify_invoke(target, msg);
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("target kind \"%s\" cannot be delivered", target->kind),
-					 errdetail("Target \"%s\" of rule \"%s\".", target->target_id, target->rule),
-					 errhint("Remove the target.")));
-		eventbus_worker_invoking = false;
-		disable_timeout(STATEMENT_TIMEOUT, false);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		eventbus_worker_invoking = false;
-		disable_timeout(STATEMENT_TIMEOUT, false);
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_END_TRY();
-	/* a cancel that SIGTERM asked for and the invocation did not see */
-	if (eventbus_worker_stopping)
-		QueryCancelPending = false;
-	return edata;
-}
-
 static void
 delete_delivered(const PushTarget *target, List *ids)
 {
@@ -317,34 +197,6 @@ delete_delivered(const PushTarget *target, List *ids)
 	args[0] = PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	if (outbox_execute(target->outbox, OUTBOX_DELETE, 0, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "eventbus: could not delete delivered messages");
-}
-
-static void
-reschedule(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now,
-		   const ErrorData *edata)
-{
-	Oid			argtypes[5] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID};
-	Datum		args[5];
-	double		delay_ms;
-	char	   *query;
-
-	/* exponential backoff with full jitter over its upper half */
-	delay_ms = (double) eventbus_retry_base_delay * pow(2.0, Min(msg->attempts, 30));
-	delay_ms = Min(delay_ms, (double) eventbus_retry_max_delay);
-	delay_ms *= 0.5 + 0.5 * EVENTBUS_RANDOM_DOUBLE();
-
-	args[0] = Int64GetDatum(msg->message_id);
-	args[1] = TimestampTzGetDatum(TimestampTzPlusMilliseconds(now, (int64) delay_ms));
-	args[2] = TimestampTzGetDatum(now);
-	args[3] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
-	args[4] = CStringGetTextDatum(edata->message ? edata->message : "");
-	query = psprintf("UPDATE %s SET receive_count = receive_count + 1, visible_at = $2,"
-					 " first_attempt_at = coalesce(first_attempt_at, $3), last_attempt_at = $3,"
-					 " last_error_code = $4, last_error_message = $5"
-					 " WHERE message_id = $1",
-					 outbox_name_or_error(target->outbox));
-	if (SPI_execute_with_args(query, 5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "eventbus: could not reschedule message %lld", (long long) msg->message_id);
 }
 
 static void
@@ -398,96 +250,6 @@ dead_letter(const PushTarget *target, const DeliveryMessage *msg, TimestampTz no
 	}
 }
 
-/* Deliver one claimed batch of a target. */
-static void
-deliver_batch(const PushTarget *target, List *messages, int64 *delivered,
-			  int64 *failed)
-{
-	List	   *done = NIL;
-	ListCell   *lc;
-
-	foreach(lc, messages)
-	{
-		DeliveryMessage *msg = lfirst(lc);
-		TimestampTz now = GetCurrentTimestamp();
-		int64		age_ms = (now - msg->event_ingestion_time) / 1000;
-		ErrorData  *edata;
-
-		/* asked to stop: the messages not yet tried stay as they are */
-		if (eventbus_worker_stopping)
-			break;
-		CHECK_FOR_INTERRUPTS();
-
-		/* a row the outbox should never hold: to the dead letters, untried */
-		if (msg->invalid != NULL)
-		{
-			dead_letter(target, msg, now, "InvalidMessage",
-						psprintf("the outbox row cannot be delivered: %s", msg->invalid),
-						NULL, 0);
-			(*failed)++;
-			continue;
-		}
-		/* too old already (e.g. delivery was paused): no attempt, as EventBridge */
-		if (age_ms > (int64) target->max_event_age * 1000)
-		{
-			dead_letter(target, msg, now, "MaximumEventAgeExceeded",
-						"the event is older than MaximumEventAgeInSeconds",
-						"MaximumEventAgeInSeconds", Max(msg->attempts - 1, 0));
-			(*failed)++;
-			continue;
-		}
-		/* its partition of eventbus.events was dropped: nothing to deliver */
-		if (msg->payload == NULL)
-		{
-			dead_letter(target, msg, now, "EventNotFound",
-						"the event's partition of eventbus.events was dropped before delivery",
-						NULL, Max(msg->attempts - 1, 0));
-			(*failed)++;
-			continue;
-		}
-
-		if (msg->attempts == 0)
-			stats_record_latency(target->rule_id, target->target_id, now - msg->event_ingestion_time);
-		stats_count_target(target->rule_id, target->target_id, STATS_INVOCATIONS, 1);
-		if (msg->attempts > 0)
-			stats_count_target(target->rule_id, target->target_id, STATS_RETRY_ATTEMPTS, 1);
-
-		edata = invoke_in_subtransaction(target, msg);
-		/* cancelled because the worker stops: not a failure of the target */
-		if (edata != NULL && eventbus_worker_stopping &&
-			edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-		{
-			FreeErrorData(edata);
-			break;
-		}
-		if (edata == NULL)
-		{
-			int64	   *id = palloc(sizeof(int64));
-
-			*id = msg->message_id;
-			done = lappend(done, id);
-			(*delivered)++;
-			continue;
-		}
-
-		(*failed)++;
-		stats_count_target(target->rule_id, target->target_id, STATS_FAILED_INVOCATIONS, 1);
-		if (is_permanent_error(edata->sqlerrcode))
-			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
-						edata->message, NULL, msg->attempts);
-		else if (msg->attempts + 1 > target->max_retry_attempts)
-			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
-						edata->message, "MaximumRetryAttempts", msg->attempts);
-		else if (age_ms > (int64) target->max_event_age * 1000)
-			dead_letter(target, msg, now, unpack_sql_state(edata->sqlerrcode),
-						edata->message, "MaximumEventAgeInSeconds", msg->attempts);
-		else
-			reschedule(target, msg, now, edata);
-		FreeErrorData(edata);
-	}
-	delete_delivered(target, done);
-}
-
 /* The earliest time a message of the target becomes visible, or 0. */
 static TimestampTz
 next_due_of(const PushTarget *target)
@@ -528,24 +290,274 @@ end_work(void)
 	pgstat_report_stat(false);
 }
 
+
+/* exponential backoff with full jitter over its upper half */
+static TimestampTz
+retry_time(const DeliveryMessage *msg, TimestampTz now, int64 retry_after_ms)
+{
+	double		delay_ms;
+
+	delay_ms = (double) eventbus_retry_base_delay * pow(2.0, Min(msg->attempts, 30));
+	delay_ms = Min(delay_ms, (double) eventbus_retry_max_delay);
+	delay_ms *= 0.5 + 0.5 * EVENTBUS_RANDOM_DOUBLE();
+	/* the target asked for a pause (HTTP Retry-After): no sooner */
+	if (retry_after_ms > 0 && (double) retry_after_ms > delay_ms)
+		delay_ms = (double) Min(retry_after_ms, (int64) eventbus_retry_max_delay);
+	return TimestampTzPlusMilliseconds(now, (int64) delay_ms);
+}
+
+static void
+reschedule(const PushTarget *target, const DeliveryMessage *msg, TimestampTz now,
+		   TimestampTz due, const DeliveryResult *result)
+{
+	Datum		args[5];
+
+	args[0] = Int64GetDatum(msg->message_id);
+	args[1] = TimestampTzGetDatum(due);
+	args[2] = TimestampTzGetDatum(now);
+	args[3] = CStringGetTextDatum(result->error_code);
+	args[4] = CStringGetTextDatum(result->error_message ? result->error_message : "");
+	(void) outbox_name_or_error(target->outbox);
+	if (outbox_execute(target->outbox, OUTBOX_RESCHEDULE, 0, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "eventbus: could not reschedule message %lld", (long long) msg->message_id);
+}
+
 /*
- * One target's part of a cycle, in a transaction of its own: claim a batch
- * and deliver it, or find when its next message comes due.  Returns how
- * many messages it attempted.
+ * Invoke a kind's invoke() for one message in a subtransaction; sets the
+ * result from the error, if any.
  */
-static int
-run_target(const PushTarget *target, TimestampTz *next_due, int64 *delivered,
-		   int64 *failed)
+static void
+invoke_in_subtransaction(const PushTarget *target, const DeliveryMessage *msg,
+						 DeliveryResult *result)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		/* from here SIGTERM cancels the invocation */
+		eventbus_worker_invoking = true;
+		if (eventbus_worker_stopping)
+		{
+			/* SIGTERM came just before: cancel now */
+			QueryCancelPending = true;
+			InterruptPending = true;
+			CHECK_FOR_INTERRUPTS();
+		}
+		target->kind->invoke(target, msg);
+		eventbus_worker_invoking = false;
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		result->status = DELIVERY_OK;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		eventbus_worker_invoking = false;
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (eventbus_worker_stopping && edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			result->status = DELIVERY_NOT_TRIED;	/* the worker stops: not the target's failure */
+		else
+		{
+			result->status = target->kind->classify_error(edata);
+			strlcpy(result->error_code, unpack_sql_state(edata->sqlerrcode),
+					sizeof(result->error_code));
+			result->error_message = pstrdup(edata->message ? edata->message : "");
+		}
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	/* a cancel that SIGTERM asked for and the invocation did not see */
+	if (eventbus_worker_stopping)
+		QueryCancelPending = false;
+}
+
+/* The batch, message by message, for kinds without invoke_batch. */
+static void
+invoke_each(DeliveryBatch *batch)
+{
+	for (int i = 0; i < batch->nmessages; i++)
+	{
+		/* asked to stop, or the budget is spent: the rest stay as they are */
+		if (eventbus_worker_stopping)
+			break;
+		if (i > 0 && GetCurrentTimestamp() >= batch->deadline)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		worker_set_activity(WORKER_INVOKING, NULL,
+							batch->target->timeout_ms > 0 ? batch->target->timeout_ms :
+							eventbus_function_timeout);
+		invoke_in_subtransaction(batch->target, batch->messages[i], &batch->results[i]);
+		worker_set_activity(WORKER_DELIVERING, NULL, 0);
+	}
+}
+
+/* What a visit did. */
+typedef struct VisitOutcome
+{
+	int			attempted;
+	int64		delivered;
+	int64		failed;
+	bool		more;			/* messages may be left: visit again */
+	bool		empty;			/* nothing was due */
+	TimestampTz next_due;		/* earliest retry scheduled or found, or 0 */
+} VisitOutcome;
+
+static void
+note_due(VisitOutcome *out, TimestampTz due)
+{
+	if (due != 0 && (out->next_due == 0 || due < out->next_due))
+		out->next_due = due;
+}
+
+/*
+ * Deliver a claimed batch: messages that cannot or need not be tried go to
+ * the dead letters first; the kind delivers the others; then each outcome
+ * is recorded.
+ */
+static void
+deliver_batch(const PushTarget *target, List *messages, VisitOutcome *out)
+{
+	int			n = list_length(messages);
+	DeliveryBatch batch;
+	DeliveryMessage **tried = palloc(sizeof(DeliveryMessage *) * n);
+	List	   *done = NIL;
+	TimestampTz now = GetCurrentTimestamp();
+	ListCell   *lc;
+
+	batch.target = (PushTarget *) target;
+	batch.nmessages = 0;
+	batch.messages = tried;
+	batch.deadline = TimestampTzPlusMilliseconds(now, eventbus_delivery_target_budget);
+
+	foreach(lc, messages)
+	{
+		DeliveryMessage *msg = lfirst(lc);
+		int64		age_ms = (now - msg->event_ingestion_time) / 1000;
+
+		/* a row the outbox should never hold: to the dead letters, untried */
+		if (msg->invalid != NULL)
+		{
+			dead_letter(target, msg, now, "InvalidMessage",
+						psprintf("the outbox row cannot be delivered: %s", msg->invalid),
+						NULL, 0);
+			out->failed++;
+			continue;
+		}
+		/* too old already (e.g. delivery was paused): no attempt, as EventBridge */
+		if (age_ms > (int64) target->max_event_age * 1000)
+		{
+			dead_letter(target, msg, now, "MaximumEventAgeExceeded",
+						"the event is older than MaximumEventAgeInSeconds",
+						"MaximumEventAgeInSeconds", Max(msg->attempts - 1, 0));
+			out->failed++;
+			continue;
+		}
+		/* its partition of eventbus.events was dropped: nothing to deliver */
+		if (msg->payload == NULL)
+		{
+			dead_letter(target, msg, now, "EventNotFound",
+						"the event's partition of eventbus.events was dropped before delivery",
+						NULL, Max(msg->attempts - 1, 0));
+			out->failed++;
+			continue;
+		}
+		tried[batch.nmessages++] = msg;
+	}
+	out->attempted = n;
+
+	batch.results = palloc0(sizeof(DeliveryResult) * Max(batch.nmessages, 1));
+	if (batch.nmessages > 0)
+	{
+		if (target->kind->invoke_batch != NULL)
+		{
+			worker_set_activity(WORKER_INVOKING, NULL, 0);
+			target->kind->invoke_batch(&batch);
+			worker_set_activity(WORKER_DELIVERING, NULL, 0);
+		}
+		else
+			invoke_each(&batch);
+	}
+
+	for (int i = 0; i < batch.nmessages; i++)
+	{
+		DeliveryMessage *msg = tried[i];
+		DeliveryResult *result = &batch.results[i];
+		int64		age_ms;
+
+		now = GetCurrentTimestamp();
+		age_ms = (now - msg->event_ingestion_time) / 1000;
+		if (result->status == DELIVERY_NOT_TRIED)
+		{
+			out->more = true;
+			continue;
+		}
+		if (msg->attempts == 0)
+			stats_record_latency(target->rule_id, target->target_id, now - msg->event_ingestion_time);
+		stats_count_target(target->rule_id, target->target_id, STATS_INVOCATIONS, 1);
+		if (msg->attempts > 0)
+			stats_count_target(target->rule_id, target->target_id, STATS_RETRY_ATTEMPTS, 1);
+		if (result->status == DELIVERY_OK)
+		{
+			int64	   *id = palloc(sizeof(int64));
+
+			*id = msg->message_id;
+			done = lappend(done, id);
+			out->delivered++;
+			continue;
+		}
+
+		out->failed++;
+		stats_count_target(target->rule_id, target->target_id, STATS_FAILED_INVOCATIONS, 1);
+		if (result->status == DELIVERY_PERMANENT)
+			dead_letter(target, msg, now, result->error_code, result->error_message,
+						NULL, msg->attempts);
+		else if (msg->attempts + 1 > target->max_retry_attempts)
+			dead_letter(target, msg, now, result->error_code, result->error_message,
+						"MaximumRetryAttempts", msg->attempts);
+		else if (age_ms > (int64) target->max_event_age * 1000)
+			dead_letter(target, msg, now, result->error_code, result->error_message,
+						"MaximumEventAgeInSeconds", msg->attempts);
+		else
+		{
+			TimestampTz due = retry_time(msg, now, result->retry_after_ms);
+
+			reschedule(target, msg, now, due, result);
+			note_due(out, due);
+		}
+	}
+	delete_delivered(target, done);
+	if (eventbus_worker_stopping)
+		out->more = true;
+}
+
+/*
+ * One visit of a target, in a transaction of its own: claim a batch and
+ * deliver it, or find when its next message comes due.
+ */
+static void
+visit_target(const PushTarget *target, VisitOutcome *out)
 {
 	List	   *messages;
-	int			attempted = 0;
 
 	begin_work();
 	/* dropped since the targets were read: skip it */
 	if (outbox_name(target->outbox) == NULL)
 	{
 		end_work();
-		return 0;
+		return;
 	}
 	if (target->shared_outbox)
 		ereport(ERROR,
@@ -554,92 +566,278 @@ run_target(const PushTarget *target, TimestampTz *next_due, int64 *delivered,
 						outbox_name_or_error(target->outbox), target->target_id),
 				 errdetail("Each push target has an outbox of its own; the worker does not deliver from a shared one."),
 				 errhint("Remove the target and put it again.")));
-	messages = claim_messages(target);
+	messages = claim_messages(target, eventbus_delivery_batch_size);
 	if (messages == NIL)
 	{
-		TimestampTz due = next_due_of(target);
-
-		if (due != 0 && (*next_due == 0 || due < *next_due))
-			*next_due = due;
+		out->empty = true;
+		note_due(out, next_due_of(target));
 	}
 	else
 	{
-		attempted = list_length(messages);
-		deliver_batch(target, messages, delivered, failed);
+		deliver_batch(target, messages, out);
+		/* a full batch: more may be waiting */
+		if (list_length(messages) >= eventbus_delivery_batch_size)
+			out->more = true;
 	}
 	end_work();
-	return attempted;
 }
 
+/* ---------------------------------------------------------------------
+ * The targets this worker knows
+ * ---------------------------------------------------------------------
+ */
+
 /*
- * The push targets, read again only when rules or targets changed (the
- * catalog triggers' invalidations) or after a while (roles, queues).
+ * Read the push targets (SPI connected), in targets_cxt.  SPI switches back
+ * to its own context after each call, so the caller's cannot be relied on.
  */
 static List *
-current_push_targets(void)
+read_push_targets(void)
 {
-	static MemoryContext targets_cxt = NULL;
-	static List *targets = NIL;
-	static uint64 generation = 0;
-	static TimestampTz loaded_at = 0;
-	uint64		now_generation = rule_index_catalog_generation();
-	TimestampTz now = GetCurrentTimestamp();
+	static const char *query =
+		"SELECT r.rule_id, t.bus, t.rule, t.target_id, t.kind, t.destination,"
+		"       t.outbox::oid,"
+		"       coalesce((SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname = t.owner), 0),"
+		"       coalesce((t.retry_policy->>'MaximumRetryAttempts')::int, 185),"
+		"       coalesce((t.retry_policy->>'MaximumEventAgeInSeconds')::int, 86400),"
+		"       (t.config->>'TimeoutSeconds')::numeric,"
+		"       q.outbox::oid, q.name,"
+		"       EXISTS (SELECT FROM eventbus.queues q2 WHERE q2.outbox = t.outbox)"
+		"       OR EXISTS (SELECT FROM eventbus.targets t2 WHERE t2.outbox = t.outbox"
+		"                     AND (t2.bus, t2.rule, t2.target_id) <> (t.bus, t.rule, t.target_id)),"
+		"       t.config, to_jsonb(t) -> 'http_parameters'"
+		"  FROM eventbus.targets t"
+		"  JOIN eventbus.rules r ON r.bus = t.bus AND r.name = t.rule"
+		"  LEFT JOIN eventbus.queues q ON q.name = t.dead_letter_config->>'Queue'"
+		" WHERE EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.outbox)"
+		" ORDER BY t.outbox";
+	List	   *targets = NIL;
+	MemoryContext oldcxt;
+	SPITupleTable *tuptable;
+	uint64		nrows;
 
-	if (targets_cxt != NULL && generation == now_generation &&
-		!TimestampDifferenceExceeds(loaded_at, now, 10000))
-		return targets;
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: could not read the push targets");
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	oldcxt = MemoryContextSwitchTo(targets_cxt);
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = tuptable->vals[i];
+		TupleDesc	desc = tuptable->tupdesc;
+		PushTarget *t;
+		const TargetKind *kind;
+		char	   *kindname = SPI_getvalue(tup, desc, 5);
+		bool		isnull;
+		Datum		d;
 
-	if (targets_cxt == NULL)
-		targets_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus push targets",
-											ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(targets_cxt);
-	targets = NIL;
-	generation = 0;				/* stays stale if the load fails */
-	targets = load_push_targets(targets_cxt);
-	generation = now_generation;
-	loaded_at = now;
+		kind = kindname ? target_kind_by_name(kindname) : NULL;
+		/* queues are pulled; a kind this build does not know is not delivered */
+		if (kind == NULL || !kind->pushed)
+			continue;
+		t = palloc0(sizeof(PushTarget));
+		t->kind = kind;
+		t->rule_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		t->bus = SPI_getvalue(tup, desc, 2);
+		t->rule = SPI_getvalue(tup, desc, 3);
+		t->target_id = SPI_getvalue(tup, desc, 4);
+		t->destination = SPI_getvalue(tup, desc, 6);
+		t->outbox = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+		t->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
+		t->max_retry_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		t->max_event_age = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
+		d = SPI_getbinval(tup, desc, 11, &isnull);
+		t->timeout_ms = isnull ? 0 :
+			(int) (DatumGetFloat8(DirectFunctionCall1(numeric_float8, d)) * 1000.0);
+		d = SPI_getbinval(tup, desc, 12, &isnull);
+		t->dlq_outbox = isnull ? InvalidOid : DatumGetObjectId(d);
+		t->dlq_queue = SPI_getvalue(tup, desc, 13);
+		d = SPI_getbinval(tup, desc, 14, &isnull);
+		t->shared_outbox = !isnull && DatumGetBool(d);
+		d = SPI_getbinval(tup, desc, 15, &isnull);
+		t->config = isnull ? NULL : DatumGetJsonbPCopy(d);
+		d = SPI_getbinval(tup, desc, 16, &isnull);
+		t->http_parameters = isnull ? NULL : DatumGetJsonbPCopy(d);
+		targets = lappend(targets, t);
+	}
+	MemoryContextSwitchTo(oldcxt);
 	return targets;
 }
 
-/*
- * One cycle: deliver one batch of each push target, each in a transaction
- * of its own, so that a slow target holds up no other and no transaction
- * stays open long.
- */
-int
-delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
+/* kind->prepare in a subtransaction: an error skips this target only. */
+static void
+prepare_target(KnownTarget *kt)
 {
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	if (kt->target.kind->prepare == NULL)
+		return;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		kt->target.state = kt->target.kind->prepare(&kt->target, targets_cxt);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		kt->prepare_error = MemoryContextStrdup(targets_cxt,
+												edata->message ? edata->message : "?");
+		worker_report_error(kt->target.outbox, kt->what, edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Load the targets again when rules, targets or privileges changed (the
+ * catalog triggers' invalidations) or after a while (roles, queues).
+ */
+static void
+refresh_targets(void)
+{
+	uint64		generation = rule_index_catalog_generation() ^ eventbus_privileges_generation();
+	TimestampTz now = GetCurrentTimestamp();
 	List	   *targets;
 	ListCell   *lc;
-	volatile int attempted = 0;
+	Oid		   *keep;
+	int			i = 0;
 
-	*next_due = 0;
+	if (targets_cxt != NULL && known_generation == generation &&
+		!TimestampDifferenceExceeds(known_loaded_at, now, 10000))
+		return;
+
+	if (targets_cxt == NULL)
+		targets_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus push targets",
+											ALLOCSET_DEFAULT_SIZES);
+	MemoryContextReset(targets_cxt);
+	known = NULL;
+	nknown = 0;
+	known_generation = 0;		/* stays stale if the load fails */
 
 	begin_work();
-	targets = current_push_targets();
-	end_work();
-
+	targets = read_push_targets();
+	known = MemoryContextAllocZero(targets_cxt, sizeof(KnownTarget) * Max(list_length(targets), 1));
+	keep = MemoryContextAlloc(targets_cxt, sizeof(Oid) * Max(list_length(targets), 1));
 	foreach(lc, targets)
 	{
-		PushTarget *target = lfirst(lc);
+		KnownTarget *kt = &known[i];
+
+		kt->target = *(PushTarget *) lfirst(lc);
+		kt->what = MemoryContextStrdup(targets_cxt,
+									   psprintf("delivery to target \"%s\" of rule \"%s\" on event bus \"%s\"",
+												kt->target.target_id, kt->target.rule, kt->target.bus));
+		kt->entry = board_attach(MyDatabaseId, kt->target.outbox);
+		/* the board remembers the others' flags across loads */
+		kt->visit_anyway = (kt->entry == NULL);
+		prepare_target(kt);
+		keep[i] = kt->target.outbox;
+		i++;
+	}
+	end_work();
+	nknown = i;
+	board_forget(MyDatabaseId, keep, nknown);
+	database_entry = board_database(MyDatabaseId);
+	if (next_visit >= nknown)
+		next_visit = 0;
+	known_generation = generation;
+	known_loaded_at = now;
+}
+
+static void
+set_due(KnownTarget *kt, TimestampTz due)
+{
+	if (kt->entry != NULL)
+		board_set_next_due(kt->entry, due);
+	else
+		kt->due = due;
+}
+
+/* Whether a target has work now, and the earliest retry it waits for. */
+static bool
+has_work(KnownTarget *kt, TimestampTz now, TimestampTz *earliest)
+{
+	TimestampTz due;
+
+	if (kt->prepare_error != NULL)
+		return false;
+	if (kt->visit_anyway || (kt->entry != NULL && board_is_pending(kt->entry)))
+		return true;
+	due = kt->entry != NULL ? board_next_due(kt->entry) : kt->due;
+	if (due != 0 && due <= now)
+		return true;
+	if (due != 0 && (*earliest == 0 || due < *earliest))
+		*earliest = due;
+	return false;
+}
+
+int
+delivery_step(int slot, TimestampTz *next_due, int64 *delivered, int64 *failed)
+{
+	TimestampTz now;
+	TimestampTz earliest = 0;
+
+	*next_due = 0;
+	{
+	/*
+	 * A producer enqueued for a target not on the board (new, or the board
+	 * is full): load the targets again and look at every one.
+	 */
+	bool		all = (database_entry != NULL && board_take_pending(database_entry));
+
+	if (all)
+		known_loaded_at = 0;
+
+	refresh_targets();
+	/* on the board, so that it outlives the next load and any worker may go */
+	if (all)
+		for (int i = 0; i < nknown; i++)
+		{
+			if (known[i].entry != NULL)
+				board_set_pending(known[i].entry);
+			else
+				known[i].visit_anyway = true;
+		}
+	}
+
+	now = GetCurrentTimestamp();
+	for (int n = 0; n < nknown; n++)
+	{
+		int			i = (next_visit + n) % nknown;
+		KnownTarget *kt = &known[i];
+		VisitOutcome out;
 		MemoryContext cxt = CurrentMemoryContext;
-		int64		target_delivered = 0;
-		int64		target_failed = 0;
-		volatile bool stop = false;
-		char	   *what;
+		volatile bool ok = false;
 
 		if (eventbus_worker_stopping)
 			break;
 		CHECK_FOR_INTERRUPTS();
-		what = psprintf("delivery to target \"%s\" of rule \"%s\" on event bus \"%s\"",
-						target->target_id, target->rule, target->bus);
+		if (!has_work(kt, now, &earliest))
+			continue;
+		/* another worker delivers to it: leave it to that one */
+		if (!board_try_lease(kt->entry, slot))
+			continue;
+
+		kt->visit_anyway = false;
+		(void) board_take_pending(kt->entry);
+
+		memset(&out, 0, sizeof(out));
+		worker_set_activity(WORKER_DELIVERING, kt->what, 0);
 		PG_TRY();
 		{
-			attempted += run_target(target, next_due, &target_delivered, &target_failed);
-			/* counted only once committed */
-			*delivered += target_delivered;
-			*failed += target_failed;
-			worker_report_success(target->outbox, what);
+			visit_target(&kt->target, &out);
+			ok = true;
 		}
 		PG_CATCH();
 		{
@@ -651,19 +849,53 @@ delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed)
 			FlushErrorState();
 			AbortCurrentTransaction();
 			MemoryContextSwitchTo(cxt);
-			if (eventbus_worker_stopping)
-				stop = true;
-			/* DROP EXTENSION committed under the cycle: the worker leaves */
-			else if (!worker_extension_installed())
-				stop = true;
-			else
-				worker_report_error(target->outbox, what, edata);
+			board_release(kt->entry, slot);
+			worker_set_activity(WORKER_IDLE, NULL, 0);
+			/* the worker stops, or the extension went away: the worker's loop sees it */
+			if (!eventbus_worker_stopping && worker_extension_installed())
+				worker_report_error(kt->target.outbox, kt->what, edata);
 			FreeErrorData(edata);
+			/* again in a while, or at a new message */
+			set_due(kt, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000));
 		}
 		PG_END_TRY();
-		pfree(what);
-		if (stop)
-			break;
+		if (!ok)
+		{
+			next_visit = (i + 1) % Max(nknown, 1);
+			return 0;
+		}
+
+		if (out.empty)
+			set_due(kt, out.next_due);
+		else if (out.next_due != 0)
+		{
+			TimestampTz due = kt->entry != NULL ? board_next_due(kt->entry) : kt->due;
+
+			if (due == 0 || out.next_due < due)
+				set_due(kt, out.next_due);
+		}
+		if (out.more)
+		{
+			if (kt->entry != NULL)
+				board_set_pending(kt->entry);
+			else
+				kt->visit_anyway = true;
+		}
+		board_release(kt->entry, slot);
+		worker_set_activity(WORKER_IDLE, NULL, 0);
+		worker_note_progress();
+		worker_report_success(kt->target.outbox, kt->what);
+		*delivered += out.delivered;
+		*failed += out.failed;
+		next_visit = (i + 1) % nknown;
+		return out.attempted;
 	}
-	return attempted;
+	*next_due = earliest;
+	return -1;
+}
+
+void
+delivery_release(int slot)
+{
+	board_release_all(slot);
 }

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.h
- *	  One delivery cycle of a worker, and the push target kinds it invokes.
+ *	  A delivery worker's steps: load the push targets, and visit one
+ *	  target that has work (claim a batch, deliver it through its kind,
+ *	  record the outcomes).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,52 +13,23 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
-#include "utils/jsonb.h"
-#include "utils/uuid.h"
 
-typedef struct PushTarget
-{
-	int64		rule_id;
-	char	   *bus;
-	char	   *rule;
-	char	   *target_id;
-	char	   *kind;			/* function, bus, notify (http: its own issue) */
-	char	   *destination;	/* regprocedure, bus name or channel */
-	Oid			outbox;
-	Oid			owner;			/* role the target runs as */
-	int			max_retry_attempts;
-	int			max_event_age;	/* seconds */
-	int			timeout_ms;		/* function targets: statement_timeout */
-	Oid			dlq_outbox;		/* DeadLetterConfig queue's outbox, or 0 */
-	char	   *dlq_queue;
-	bool		shared_outbox;	/* its outbox is also a queue's or another target's */
-} PushTarget;
+#include "target_kind.h"
 
-typedef struct DeliveryMessage
-{
-	int64		message_id;
-	pg_uuid_t	event_id;
-	TimestampTz event_ingestion_time;
-	Jsonb	   *payload;		/* transformed payload, or the envelope */
-	bool		payload_is_event;	/* no input transformation */
-	int			attempts;		/* attempts before this one */
-	TimestampTz enqueued_at;
-	TimestampTz first_attempt_at;	/* 0 when never attempted */
-	int			hops;			/* bus-to-bus forwards of the event */
-	const char *invalid;		/* why the row cannot be delivered, or NULL */
-} DeliveryMessage;
+/* Settings (worker.c defines them). */
+extern int	eventbus_delivery_target_budget;
 
 /*
- * Run one delivery cycle (outside any transaction: it starts its own):
- * claim and deliver at most one batch per push target, each in its own
- * transaction.  Returns how many messages were attempted; *next_due is set
- * to the earliest time a not-yet-visible message becomes due (0 if none).
+ * One step of a worker (outside any transaction: it starts its own): visit
+ * the next push target that has new or due messages and that no other
+ * worker holds, and deliver one batch of it.  Returns how many messages
+ * were attempted, or -1 when no target had work; then *next_due is the
+ * earliest time a retry comes due (0 if none).  slot is the worker's slot
+ * (the holder of the leases it takes).
  */
-extern int	delivery_run_cycle(TimestampTz *next_due, int64 *delivered, int64 *failed);
+extern int	delivery_step(int slot, TimestampTz *next_due, int64 *delivered, int64 *failed);
 
-/* Target kinds: each raises an ERROR when the invocation fails. */
-extern void target_function_invoke(const PushTarget *target, const DeliveryMessage *msg);
-extern void target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg);
-extern void target_notify_invoke(const PushTarget *target, const DeliveryMessage *msg);
+/* The worker leaves: its leases go. */
+extern void delivery_release(int slot);
 
 #endif							/* EVENTBUS_DELIVERY_H */

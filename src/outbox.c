@@ -337,6 +337,18 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			sql = psprintf("SELECT min(visible_at) FROM %s", table);
 			nargs = 0;
 			break;
+		case OUTBOX_RESCHEDULE:
+			sql = psprintf("UPDATE %s SET receive_count = receive_count + 1, visible_at = $2,"
+						   " first_attempt_at = coalesce(first_attempt_at, $3), last_attempt_at = $3,"
+						   " last_error_code = $4, last_error_message = $5"
+						   " WHERE message_id = $1", table);
+			argtypes[0] = INT8OID;
+			argtypes[1] = TIMESTAMPTZOID;
+			argtypes[2] = TIMESTAMPTZOID;
+			argtypes[3] = TEXTOID;
+			argtypes[4] = TEXTOID;
+			nargs = 5;
+			break;
 		case OUTBOX_DEAD_LETTER:
 			sql = psprintf(dead_letter_sql, table);
 			argtypes[0] = INT8ARRAYOID;
@@ -963,7 +975,7 @@ Datum
 eventbus_outbox_plans(PG_FUNCTION_ARGS)
 {
 	static const char *const names[OUTBOX_NSTATEMENTS] = {
-		"insert", "receive", "delete", "claim", "next_due", "dead_letter"
+		"insert", "receive", "delete", "claim", "next_due", "reschedule", "dead_letter"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;

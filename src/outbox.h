@@ -23,6 +23,7 @@ typedef enum OutboxStatement
 	OUTBOX_DELETE,				/* ack(), delivery: message_id = ANY ($1) */
 	OUTBOX_CLAIM,				/* delivery: lock up to limit due messages */
 	OUTBOX_NEXT_DUE,			/* delivery: the earliest visible_at */
+	OUTBOX_RESCHEDULE,			/* delivery: a failed attempt, retried at $2 */
 	OUTBOX_DEAD_LETTER,			/* move messages to eventbus.dead_letters */
 	OUTBOX_NSTATEMENTS
 } OutboxStatement;

@@ -298,7 +298,7 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 						batch->queue = pstrdup(target->destination);
 				}
 				if (batch->queue == NULL)
-					delivery_wake_at_commit();
+					delivery_wake_at_commit_for(batch->outbox);
 				if (payload)
 					payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
 				batch_append(batch, &env, rule, target, payload);

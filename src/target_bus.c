@@ -21,12 +21,28 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 
-#include "delivery.h"
+#include "arn.h"
+#include "target_kind.h"
 #include "privileges.h"
 #include "worker.h"
 
-void
-target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
+/* "bus:<name>", or an event bus ARN */
+static char *
+bus_parse_arn(const char *arn)
+{
+	const char *name;
+	int			namelen;
+
+	if (strncmp(arn, "bus:", 4) == 0 && arn[4] != '\0')
+		return pstrdup(arn + 4);
+	if (strncmp(arn, "arn:", 4) == 0 &&
+		arn_parse_bus_name(arn, strlen(arn), &name, &namelen) == BUS_NAME_OK)
+		return pnstrdup(name, namelen);
+	return NULL;
+}
+
+static void
+bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 {
 	static const char *sql =
 		"INSERT INTO eventbus.events"
@@ -106,3 +122,11 @@ target_bus_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: could not forward the event: %s", SPI_result_code_string(rc));
 }
+
+const TargetKind target_kind_bus = {
+	.name = "bus",
+	.pushed = true,
+	.parse_arn = bus_parse_arn,
+	.invoke = bus_invoke,
+	.classify_error = target_classify_sql_error,
+};

@@ -23,9 +23,12 @@
 #include "nodes/parsenodes.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
 #include "utils/timeout.h"
 
-#include "delivery.h"
+#include "worker.h"
+
+#include "target_kind.h"
 
 /* The call of each function, prepared once per backend. */
 typedef struct FunctionCallPlan
@@ -87,8 +90,43 @@ lookup_function(const char *signature)
 	return fcinfo->isnull ? InvalidOid : DatumGetObjectId(result);
 }
 
-void
-target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
+/* What a function target keeps between calls: the function, while it exists. */
+typedef struct FunctionTargetState
+{
+	Oid			funcoid;
+} FunctionTargetState;
+
+static char *
+function_parse_arn(const char *arn)
+{
+	if (strncmp(arn, "function:", 9) == 0 && arn[9] != '\0')
+		return pstrdup(arn + 9);
+	return NULL;
+}
+
+static void *
+function_prepare(PushTarget *target, MemoryContext cxt)
+{
+	FunctionTargetState *state = MemoryContextAllocZero(cxt, sizeof(FunctionTargetState));
+
+	state->funcoid = lookup_function(target->destination);
+	return state;
+}
+
+/* The function's OID: the prepared one while it exists, else looked up again. */
+static Oid
+target_function_oid(const PushTarget *target)
+{
+	FunctionTargetState *state = target->state;
+
+	if (!OidIsValid(state->funcoid) ||
+		!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(state->funcoid)))
+		state->funcoid = lookup_function(target->destination);
+	return state->funcoid;
+}
+
+static void
+function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 {
 	Oid			funcoid;
 	Oid			save_userid;
@@ -97,8 +135,9 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	SPIPlanPtr	plan;
 	Datum		args[1];
 	int			rc;
+	int			timeout_ms = target->timeout_ms > 0 ? target->timeout_ms : eventbus_function_timeout;
 
-	funcoid = lookup_function(target->destination);
+	funcoid = target_function_oid(target);
 	if (!OidIsValid(funcoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
@@ -121,8 +160,8 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
-	if (target->timeout_ms > 0)
-		enable_timeout_after(STATEMENT_TIMEOUT, target->timeout_ms);
+	if (timeout_ms > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 
 	/* privileges (EXECUTE, and what the function touches) are the owner's */
 	rc = SPI_execute_plan(plan, args, NULL, false, 1);
@@ -133,3 +172,12 @@ target_function_invoke(const PushTarget *target, const DeliveryMessage *msg)
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
+
+const TargetKind target_kind_function = {
+	.name = "function",
+	.pushed = true,
+	.parse_arn = function_parse_arn,
+	.prepare = function_prepare,
+	.invoke = function_invoke,
+	.classify_error = target_classify_sql_error,
+};

@@ -131,6 +131,12 @@ extern const TargetKind *target_kind_for_arn(const char *arn, char **destination
 extern int	target_kind_count(void);
 extern const TargetKind *target_kind_at(int i);
 
+/*
+ * The part of "arn:aws[-partition]:<service>:<region>:<account>:<resource>"
+ * after the account, or NULL when arn is not an ARN of that service.
+ */
+extern const char *target_arn_resource(const char *arn, const char *service);
+
 /* The kinds' tables (target_*.c). */
 extern const TargetKind target_kind_queue;
 extern const TargetKind target_kind_function;

@@ -14,13 +14,21 @@
 #include "commands/async.h"
 #include "utils/jsonb.h"
 
-#include "delivery.h"
+#include "target_kind.h"
 
 /* NOTIFY's own limit (async.c keeps it private). */
 #define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)
 
-void
-target_notify_invoke(const PushTarget *target, const DeliveryMessage *msg)
+static char *
+notify_parse_arn(const char *arn)
+{
+	if (strncmp(arn, "notify:", 7) == 0 && arn[7] != '\0')
+		return pstrdup(arn + 7);
+	return NULL;
+}
+
+static void
+notify_invoke(const PushTarget *target, const DeliveryMessage *msg)
 {
 	char	   *text = JsonbToCString(NULL, &msg->payload->root, VARSIZE(msg->payload));
 	size_t		len = strlen(text);
@@ -34,3 +42,11 @@ target_notify_invoke(const PushTarget *target, const DeliveryMessage *msg)
 				 errhint("Send a smaller payload with InputPath or InputTransformer, or use a queue target.")));
 	Async_Notify(target->destination, text);
 }
+
+const TargetKind target_kind_notify = {
+	.name = "notify",
+	.pushed = true,
+	.parse_arn = notify_parse_arn,
+	.invoke = notify_invoke,
+	.classify_error = target_classify_sql_error,
+};

@@ -57,6 +57,7 @@
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "common/hashfn.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -64,6 +65,8 @@
 #include "utils/timestamp.h"
 
 #include "delivery.h"
+#include "delivery_board.h"
+#include "privileges.h"
 #include "compat.h"
 #include "eventbus.h"
 #include "worker.h"
@@ -79,11 +82,13 @@ typedef enum SlotState
 	SLOT_STOPPING				/* its database is being dropped or renamed */
 } SlotState;
 
+#define SLOT_TARGET_LEN 160
+
 typedef struct DeliverySlot
 {
 	SlotState	state;
 	Oid			dboid;
-	int			worker_index;	/* 0 .. delivery_workers - 1 */
+	int			worker_index;	/* 0 .. max_delivery_workers - 1 */
 	pid_t		pid;
 	Latch	   *latch;
 	TimestampTz state_since;
@@ -91,6 +96,18 @@ typedef struct DeliverySlot
 	TimestampTz last_wake;
 	pg_atomic_uint64 delivered;
 	pg_atomic_uint64 failed;
+
+	/*
+	 * What the worker does, written by the worker alone and read unlocked
+	 * (a reader may see a target name being overwritten: for monitoring).
+	 */
+	WorkerActivity activity;
+	TimestampTz activity_since;
+	TimestampTz busy_since;		/* start of the current target visit, or 0 */
+	TimestampTz heartbeat;		/* the loop last ran */
+	TimestampTz last_progress;	/* a visit last ended */
+	int			invoke_timeout_ms;	/* of the current invocation, 0: none */
+	char		target[SLOT_TARGET_LEN];
 } DeliverySlot;
 
 typedef struct DeliveryShared
@@ -103,7 +120,9 @@ typedef struct DeliveryShared
 
 bool		eventbus_delivery_enabled = true;
 int			eventbus_delivery_batch_size = 100;
-int			eventbus_delivery_workers = 1;
+int			eventbus_delivery_workers = 2;
+int			eventbus_max_delivery_workers = 8;
+int			eventbus_delivery_stall_timeout = 100;
 int			eventbus_delivery_naptime = 1000;
 int			eventbus_function_timeout = 30000;
 int			eventbus_retry_base_delay = 1000;
@@ -174,11 +193,32 @@ delivery_define_settings(void)
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("eventbus.delivery_workers",
-							"Delivery workers per database (they share the work with SKIP LOCKED).",
-							"Takes effect when the launcher next checks the databases; also bounded by max_worker_processes.",
+							"Delivery workers always running per database.",
+							"They share the targets: each target is delivered to by one worker at a time. Takes effect when the launcher next checks the databases; also bounded by max_worker_processes.",
 							&eventbus_delivery_workers,
-							1, 1, 16,
+							2, 1, 16,
 							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.max_delivery_workers",
+							"Most delivery workers per database, counting those started on demand.",
+							"When every worker of a database has been held by one target for eventbus.delivery_stall_timeout, the launcher starts another, up to this many; a worker started so leaves after 30 s without work.",
+							&eventbus_max_delivery_workers,
+							8, 1, 64,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.delivery_stall_timeout",
+							"How long every delivery worker of a database must be held by one target before another worker is started.",
+							NULL,
+							&eventbus_delivery_stall_timeout,
+							100, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("eventbus.delivery_target_budget",
+							"Time a delivery worker spends on one target before it turns to the others.",
+							"No invocation starts after it; the rest of the batch waits for the next visit.",
+							&eventbus_delivery_target_budget,
+							20, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("eventbus.delivery_naptime",
 							"Longest sleep of an idle delivery worker.",
@@ -220,7 +260,7 @@ delivery_define_settings(void)
 Size
 delivery_shmem_size(void)
 {
-	return MAXALIGN(sizeof(DeliveryShared));
+	return add_size(MAXALIGN(sizeof(DeliveryShared)), board_shmem_size());
 }
 
 void
@@ -239,6 +279,7 @@ delivery_shmem_startup(void)
 			pg_atomic_init_u64(&delivery_shared->slots[i].failed, 0);
 		}
 	}
+	board_shmem_startup(delivery_shared->lock);
 }
 
 void
@@ -287,7 +328,10 @@ delivery_xact_callback(XactEvent event, void *arg)
 				release_database_workers(release_at_xact_end);
 			release_at_xact_end = InvalidOid;
 			if (wake_pending)
+			{
+				board_publish(MyDatabaseId);
 				wake_database_workers(MyDatabaseId);
+			}
 			if (launcher_wake_pending)
 				wake_launcher_now();
 			wake_pending = false;
@@ -298,6 +342,8 @@ delivery_xact_callback(XactEvent event, void *arg)
 			if (OidIsValid(release_at_xact_end))
 				release_database_workers(release_at_xact_end);
 			release_at_xact_end = InvalidOid;
+			if (wake_pending)
+				board_forget_noted();
 			wake_pending = false;
 			launcher_wake_pending = false;
 			break;
@@ -306,8 +352,8 @@ delivery_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-void
-delivery_wake_at_commit(void)
+static void
+wake_at_commit(Oid outbox)
 {
 	if (!wake_callback_registered)
 	{
@@ -315,6 +361,21 @@ delivery_wake_at_commit(void)
 		wake_callback_registered = true;
 	}
 	wake_pending = true;
+	board_note_enqueued(outbox);
+}
+
+/* Any target may have new messages: the workers look at every one. */
+void
+delivery_wake_at_commit(void)
+{
+	wake_at_commit(InvalidOid);
+}
+
+/* The target of this outbox has new messages. */
+void
+delivery_wake_at_commit_for(Oid outbox)
+{
+	wake_at_commit(outbox);
 }
 
 /* eventbus._wake_delivery(): wake this database's workers at commit. */
@@ -595,6 +656,109 @@ start_worker(int slotno)
 	return RegisterDynamicBackgroundWorker(&worker, &handle);
 }
 
+/* Register a worker for a database in a free slot (lock held). */
+static bool
+launch_in_slot(int free_slot, Oid dboid, int worker_index, TimestampTz now)
+{
+	DeliverySlot *slot = &delivery_shared->slots[free_slot];
+
+	slot->state = SLOT_STARTING;
+	slot->dboid = dboid;
+	slot->worker_index = worker_index;
+	slot->pid = 0;
+	slot->latch = NULL;
+	slot->state_since = now;
+	slot->activity = WORKER_IDLE;
+	slot->activity_since = now;
+	slot->busy_since = 0;
+	slot->heartbeat = 0;
+	slot->last_progress = 0;
+	slot->target[0] = '\0';
+	if (!start_worker(free_slot))
+	{
+		slot->state = SLOT_FREE;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Workers on demand: a database whose every worker has been held by one
+ * target visit for eventbus.delivery_stall_timeout (a function that runs
+ * long, an endpoint that does not answer) gets one more worker, up to
+ * eventbus.max_delivery_workers, so that its other targets are served.
+ * Returns whether some worker is busy (the launcher then looks again soon).
+ */
+static bool
+launcher_add_workers(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		any_busy = false;
+
+	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *first = &delivery_shared->slots[i];
+		Oid			dboid = first->dboid;
+		int			nworkers = 0;
+		bool		all_stalled = true;
+		bool		seen_before = false;
+		bool		indexes[64];
+		int			free_slot = -1;
+
+		if (first->state == SLOT_FREE || first->state == SLOT_ABSENT ||
+			first->state == SLOT_STOPPING)
+			continue;
+		/* each database once: at its first slot */
+		for (int j = 0; j < i && !seen_before; j++)
+			seen_before = (delivery_shared->slots[j].state != SLOT_FREE &&
+						   delivery_shared->slots[j].dboid == dboid);
+		if (seen_before)
+			continue;
+		memset(indexes, 0, sizeof(indexes));
+		for (int j = 0; j < MAX_DELIVERY_SLOTS; j++)
+		{
+			DeliverySlot *slot = &delivery_shared->slots[j];
+			TimestampTz busy = slot->busy_since;
+
+			if (slot->state == SLOT_FREE)
+			{
+				if (free_slot < 0)
+					free_slot = j;
+				continue;
+			}
+			if (slot->dboid != dboid)
+				continue;
+			nworkers++;
+			if (slot->worker_index >= 0 && slot->worker_index < 64)
+				indexes[slot->worker_index] = true;
+			if (busy != 0)
+				any_busy = true;
+			/* starting, or free to take work: not stalled */
+			if (slot->state != SLOT_RUNNING || busy == 0 ||
+				!TimestampDifferenceExceeds(busy, now, eventbus_delivery_stall_timeout))
+				all_stalled = false;
+		}
+		if (all_stalled && nworkers < eventbus_max_delivery_workers && free_slot >= 0)
+		{
+			int			w = 0;
+
+			while (w < 63 && indexes[w])
+				w++;
+			if (!launch_in_slot(free_slot, dboid, w, now))
+			{
+				LWLockRelease(delivery_shared->lock);
+				ereport(LOG,
+						(errmsg("eventbus: could not start a delivery worker on demand"),
+						 errhint("Raise max_worker_processes.")));
+				return any_busy;
+			}
+		}
+	}
+	LWLockRelease(delivery_shared->lock);
+	return any_busy;
+}
+
 /* Start the workers that should run and do not; free slots of gone databases. */
 static void
 launcher_scan(void)
@@ -672,25 +836,14 @@ launcher_scan(void)
 			}
 			if (free_slot < 0)
 				break;
+			if (!launch_in_slot(free_slot, dboid, w, now))
 			{
-				DeliverySlot *slot = &delivery_shared->slots[free_slot];
-
-				slot->state = SLOT_STARTING;
-				slot->dboid = dboid;
-				slot->worker_index = w;
-				slot->pid = 0;
-				slot->latch = NULL;
-				slot->state_since = now;
-				if (!start_worker(free_slot))
-				{
-					slot->state = SLOT_FREE;
-					LWLockRelease(delivery_shared->lock);
-					list_free(dbs);
-					ereport(LOG,
-							(errmsg("eventbus: could not start a delivery worker"),
-							 errhint("Raise max_worker_processes.")));
-					return;
-				}
+				LWLockRelease(delivery_shared->lock);
+				list_free(dbs);
+				ereport(LOG,
+						(errmsg("eventbus: could not start a delivery worker"),
+						 errhint("Raise max_worker_processes.")));
+				return;
 			}
 		}
 	}
@@ -702,6 +855,8 @@ void
 eventbus_launcher_main(Datum main_arg)
 {
 	MemoryContext loop_cxt;
+	TimestampTz last_scan;
+	bool		latch_was_set;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
@@ -714,6 +869,8 @@ eventbus_launcher_main(Datum main_arg)
 	/* whatever one scan allocates goes when the next begins */
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus launcher loop",
 									 ALLOCSET_DEFAULT_SIZES);
+	last_scan = 0;
+	latch_was_set = true;
 
 	for (;;)
 	{
@@ -729,12 +886,26 @@ eventbus_launcher_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (eventbus_delivery_enabled)
-			launcher_scan();
+		{
+			long		timeout = 10000L;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10000L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+			if (eventbus_delivery_enabled)
+			{
+				TimestampTz now = GetCurrentTimestamp();
+
+				/* the databases every 10 s (or when woken), the stalls often */
+				if (latch_was_set || TimestampDifferenceExceeds(last_scan, now, 10000))
+				{
+					launcher_scan();
+					last_scan = now;
+				}
+				if (launcher_add_workers())
+					timeout = Max(eventbus_delivery_stall_timeout / 2, 10);
+			}
+			latch_was_set = (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+									   timeout, PG_WAIT_EXTENSION) & WL_LATCH_SET) != 0;
+			ResetLatch(MyLatch);
+		}
 	}
 }
 
@@ -753,6 +924,7 @@ typedef struct ReportedError
 	char		message[256];
 	TimestampTz logged_at;
 	int64		repeats;		/* occurrences not logged since */
+	bool		logged_here;	/* this worker wrote the log line */
 } ReportedError;
 
 static HTAB *reported_errors = NULL;
@@ -783,6 +955,7 @@ reported_error(Oid key, bool create)
 		entry->message[0] = '\0';
 		entry->logged_at = 0;
 		entry->repeats = 0;
+		entry->logged_here = false;
 	}
 	return entry;
 }
@@ -809,6 +982,20 @@ worker_report_error(Oid key, const char *what, const ErrorData *edata)
 		entry->repeats++;
 		return;
 	}
+	/* a target's error: another worker of the database may have logged it */
+	if (OidIsValid(key) &&
+		!board_claim_error_log(MyDatabaseId, key,
+							   hash_bytes((const unsigned char *) message, strlen(message)) ^
+							   (uint32) edata->sqlerrcode,
+							   ERROR_RELOG_INTERVAL_MS))
+	{
+		entry->sqlerrcode = edata->sqlerrcode;
+		strlcpy(entry->message, message, sizeof(entry->message));
+		entry->logged_at = now;
+		entry->repeats = 0;
+		return;
+	}
+	entry->logged_here = true;
 	ereport(WARNING,
 			(errcode(edata->sqlerrcode),
 			 errmsg("eventbus: %s failed: %s", what ? what : "the delivery worker", message),
@@ -831,8 +1018,9 @@ worker_report_success(Oid key, const char *what)
 
 	if (entry == NULL)
 		return;
-	ereport(LOG,
-			(errmsg("eventbus: %s works again", what ? what : "the delivery worker")));
+	if (entry->logged_here)
+		ereport(LOG,
+				(errmsg("eventbus: %s works again", what ? what : "the delivery worker")));
 	hash_search(reported_errors, &key, HASH_REMOVE, NULL);
 }
 
@@ -848,7 +1036,10 @@ worker_detach(int code, Datum arg)
 {
 	DeliverySlot *slot = &delivery_shared->slots[DatumGetInt32(arg)];
 
+	delivery_release(DatumGetInt32(arg));
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+	slot->activity = WORKER_IDLE;
+	slot->busy_since = 0;
 	slot->pid = 0;
 	slot->latch = NULL;
 	if (slot->state == SLOT_RUNNING || slot->state == SLOT_STARTING)
@@ -862,10 +1053,14 @@ worker_detach(int code, Datum arg)
 static void
 worker_exit_absent(DeliverySlot *slot)
 {
-	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
-	slot->state = SLOT_ABSENT;
-	slot->state_since = GetCurrentTimestamp();
-	LWLockRelease(delivery_shared->lock);
+	/* one slot (worker 0's) says so; the others are free */
+	if (slot->worker_index == 0)
+	{
+		LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
+		slot->state = SLOT_ABSENT;
+		slot->state_since = GetCurrentTimestamp();
+		LWLockRelease(delivery_shared->lock);
+	}
 	proc_exit(0);
 }
 
@@ -932,12 +1127,54 @@ database_state(void)
 	return state;
 }
 
+/* The worker's slot, shown by eventbus.delivery_workers. */
+void
+worker_set_activity(WorkerActivity activity, const char *target, int timeout_ms)
+{
+	DeliverySlot *slot;
+	TimestampTz now;
+
+	if (my_slot < 0)
+		return;
+	slot = &delivery_shared->slots[my_slot];
+	now = GetCurrentTimestamp();
+	if (target != NULL && strncmp(slot->target, target, SLOT_TARGET_LEN - 1) != 0)
+		strlcpy(slot->target, target, SLOT_TARGET_LEN);
+	if (activity == WORKER_IDLE)
+	{
+		slot->target[0] = '\0';
+		slot->busy_since = 0;
+	}
+	else if (slot->activity == WORKER_IDLE)
+		slot->busy_since = now;
+	slot->invoke_timeout_ms = (activity == WORKER_INVOKING) ? timeout_ms : 0;
+	slot->activity = activity;
+	slot->activity_since = now;
+	slot->heartbeat = now;
+}
+
+void
+worker_note_progress(void)
+{
+	if (my_slot >= 0)
+		delivery_shared->slots[my_slot].last_progress = GetCurrentTimestamp();
+}
+
+/* An on-demand worker leaves after this long without work. */
+#define ON_DEMAND_IDLE_MS 30000
+
+/* The database's state is asked again after this long. */
+#define DATABASE_STATE_INTERVAL_MS 1000
+
 void
 eventbus_worker_main(Datum main_arg)
 {
 	DeliverySlot *slot;
 	MemoryContext loop_cxt;
 	bool		restoring = false;
+	TimestampTz state_checked_at = 0;
+	TimestampTz last_work;
+	DatabaseState state = DATABASE_READY;
 
 	my_slot = DatumGetInt32(main_arg);
 	slot = &delivery_shared->slots[my_slot];
@@ -955,21 +1192,22 @@ eventbus_worker_main(Datum main_arg)
 	slot->started_at = GetCurrentTimestamp();
 	slot->state = SLOT_RUNNING;
 	LWLockRelease(delivery_shared->lock);
+	last_work = slot->started_at;
 
 	pgstat_report_appname("eventbus delivery worker");
 
-	/* whatever one cycle allocates outside the caches goes when the next begins */
+	/* whatever one step allocates outside the caches goes when the next begins */
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "eventbus delivery loop",
 									 ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
 		TimestampTz next_due = 0;
+		TimestampTz now;
 		int64		delivered = 0;
 		int64		failed = 0;
-		int			attempted = 0;
+		int			attempted = -1;
 		long		timeout;
-		DatabaseState state = DATABASE_READY;
 
 		MemoryContextReset(loop_cxt);
 		MemoryContextSwitchTo(loop_cxt);
@@ -983,18 +1221,25 @@ eventbus_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (slot->worker_index >= eventbus_delivery_workers)
+		now = GetCurrentTimestamp();
+		slot->heartbeat = now;
+		/* more workers than the settings allow, or one on demand without work */
+		if (slot->worker_index >= eventbus_max_delivery_workers ||
+			(slot->worker_index >= eventbus_delivery_workers &&
+			 TimestampDifferenceExceeds(last_work, now, ON_DEMAND_IDLE_MS)))
 			proc_exit(0);
 
 		PG_TRY();
 		{
-			state = database_state();
-			if (state == DATABASE_READY && eventbus_delivery_enabled)
+			/* the extension and a restore: asked now and then, not at every step */
+			if (state != DATABASE_READY ||
+				TimestampDifferenceExceeds(state_checked_at, now, DATABASE_STATE_INTERVAL_MS))
 			{
-				pgstat_report_activity(STATE_RUNNING, "eventbus: delivering");
-				attempted = delivery_run_cycle(&next_due, &delivered, &failed);
-				pgstat_report_activity(STATE_IDLE, NULL);
+				state = database_state();
+				state_checked_at = now;
 			}
+			if (state == DATABASE_READY && eventbus_delivery_enabled)
+				attempted = delivery_step(my_slot, &next_due, &delivered, &failed);
 			worker_report_success(InvalidOid, NULL);
 		}
 		PG_CATCH();
@@ -1007,15 +1252,17 @@ eventbus_worker_main(Datum main_arg)
 			FlushErrorState();
 			AbortCurrentTransaction();
 			MemoryContextSwitchTo(loop_cxt);
-			pgstat_report_activity(STATE_IDLE, NULL);
+			worker_set_activity(WORKER_IDLE, NULL, 0);
 			if (eventbus_worker_stopping)
 				proc_exit(0);
-			/* DROP EXTENSION committed under the cycle: leave quietly */
+			/* DROP EXTENSION committed under the step: leave quietly */
 			if (worker_extension_installed())
 				worker_report_error(InvalidOid, NULL, edata);
 			else
 				state = DATABASE_NO_EXTENSION;
-			attempted = 0;
+			/* ask again before the next step */
+			state_checked_at = 0;
+			attempted = -1;
 		}
 		PG_END_TRY();
 
@@ -1024,19 +1271,27 @@ eventbus_worker_main(Datum main_arg)
 		if ((state == DATABASE_RESTORING) != restoring)
 		{
 			restoring = (state == DATABASE_RESTORING);
-			ereport(LOG,
-					(errmsg(restoring ?
-							"eventbus: delivery in database \"%s\" waits until its restore is over" :
-							"eventbus: the restore of database \"%s\" is over; delivery starts",
-							my_dbname ? my_dbname : "?")));
+			/* said once per database, by its first worker */
+			if (slot->worker_index == 0)
+				ereport(LOG,
+						(errmsg(restoring ?
+								"eventbus: delivery in database \"%s\" waits until its restore is over" :
+								"eventbus: the restore of database \"%s\" is over; delivery starts",
+								my_dbname ? my_dbname : "?")));
 		}
 
-		pg_atomic_fetch_add_u64(&slot->delivered, delivered);
-		pg_atomic_fetch_add_u64(&slot->failed, failed);
+		if (delivered > 0)
+			pg_atomic_fetch_add_u64(&slot->delivered, delivered);
+		if (failed > 0)
+			pg_atomic_fetch_add_u64(&slot->failed, failed);
 
-		/* more work may be waiting: go again without sleeping */
-		if (attempted > 0)
+		/* a target was visited: others may have work too */
+		if (attempted >= 0)
+		{
+			if (attempted > 0)
+				last_work = GetCurrentTimestamp();
 			continue;
+		}
 
 		timeout = eventbus_delivery_naptime;
 		if (next_due != 0)
@@ -1062,7 +1317,13 @@ Datum
 eventbus_delivery_workers_status(PG_FUNCTION_ARGS)
 {
 	static const char *const states[] = {"free", "starting", "running", "absent", "stopping"};
+	static const char *const activities[] = {"idle", "delivering", "invoking"};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now = GetCurrentTimestamp();
+	/* an idle worker looks at its work at least every naptime */
+	int			quiet_ms = Max(3 * eventbus_delivery_naptime, 3000);
+	/* what a worker works on names rules and targets: for admins only */
+	bool		show_target = eventbus_role_is_admin(GetUserId());
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (delivery_shared == NULL)
@@ -1072,8 +1333,14 @@ eventbus_delivery_workers_status(PG_FUNCTION_ARGS)
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
 	{
 		DeliverySlot *slot = &delivery_shared->slots[i];
-		Datum		values[9];
-		bool		nulls[9];
+		Datum		values[15];
+		bool		nulls[15];
+		WorkerActivity activity = slot->activity;
+		TimestampTz heartbeat = slot->heartbeat;
+		TimestampTz since = slot->activity_since;
+		int			timeout_ms = slot->invoke_timeout_ms;
+		bool		stalled;
+		char		target[SLOT_TARGET_LEN];
 
 		if (slot->state == SLOT_FREE)
 			continue;
@@ -1091,6 +1358,32 @@ eventbus_delivery_workers_status(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum((int64) pg_atomic_read_u64(&slot->failed));
 		values[8] = TimestampTzGetDatum(slot->state_since);
 		nulls[8] = (slot->state_since == 0);
+
+		/*
+		 * Stalled: no sign of life for longer than an idle worker sleeps, or
+		 * inside one invocation well past its timeout (a stopped process, a
+		 * call that ignores its timeout).
+		 */
+		if (slot->state != SLOT_RUNNING || heartbeat == 0)
+			stalled = false;
+		else if (activity == WORKER_INVOKING)
+			stalled = TimestampDifferenceExceeds(since, now,
+												 (timeout_ms > 0 ? timeout_ms : 60000) + 5000);
+		else
+			stalled = TimestampDifferenceExceeds(heartbeat, now, quiet_ms);
+		memcpy(target, slot->target, SLOT_TARGET_LEN);
+		target[SLOT_TARGET_LEN - 1] = '\0';
+		values[9] = CStringGetTextDatum(slot->state != SLOT_RUNNING ? "none" :
+										stalled ? "stalled" : activities[activity]);
+		values[10] = CStringGetTextDatum(target);
+		nulls[10] = (target[0] == '\0' || !show_target);
+		values[11] = TimestampTzGetDatum(since);
+		nulls[11] = (since == 0 || slot->state != SLOT_RUNNING);
+		values[12] = TimestampTzGetDatum(slot->last_progress);
+		nulls[12] = (slot->last_progress == 0);
+		values[13] = TimestampTzGetDatum(heartbeat);
+		nulls[13] = (heartbeat == 0);
+		values[14] = BoolGetDatum(slot->worker_index >= eventbus_delivery_workers);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(delivery_shared->lock);

@@ -16,6 +16,8 @@
 extern bool eventbus_delivery_enabled;
 extern int	eventbus_delivery_batch_size;
 extern int	eventbus_delivery_workers;
+extern int	eventbus_max_delivery_workers;
+extern int	eventbus_delivery_stall_timeout;
 extern int	eventbus_delivery_naptime;
 extern int	eventbus_function_timeout;
 extern int	eventbus_retry_base_delay;
@@ -53,5 +55,22 @@ extern bool worker_extension_installed(void);
  * database's delivery workers are woken when the transaction commits.
  */
 extern void delivery_wake_at_commit(void);
+extern void delivery_wake_at_commit_for(Oid outbox);
+
+/* What a worker does, shown by eventbus.delivery_workers. */
+typedef enum WorkerActivity
+{
+	WORKER_IDLE,
+	WORKER_DELIVERING,			/* visiting a target: claiming, recording */
+	WORKER_INVOKING				/* inside a target's invocation */
+} WorkerActivity;
+
+/*
+ * Set by delivery.c: the activity, the target ("delivery to target ..."),
+ * NULL to keep the current one) and for an invocation its timeout (ms, 0:
+ * none), so that a worker stuck past it can be told from a slow target.
+ */
+extern void worker_set_activity(WorkerActivity activity, const char *target, int timeout_ms);
+extern void worker_note_progress(void);
 
 #endif							/* EVENTBUS_WORKER_H */

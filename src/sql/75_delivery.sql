@@ -21,7 +21,9 @@ COMMENT ON FUNCTION eventbus._wake_delivery() IS
 CREATE FUNCTION eventbus._delivery_workers(
     OUT database_oid oid, OUT worker integer, OUT state text, OUT pid integer,
     OUT started_at timestamptz, OUT last_wake timestamptz,
-    OUT delivered bigint, OUT failed bigint, OUT state_since timestamptz)
+    OUT delivered bigint, OUT failed bigint, OUT state_since timestamptz,
+    OUT activity text, OUT target text, OUT activity_since timestamptz,
+    OUT last_progress timestamptz, OUT heartbeat timestamptz, OUT on_demand boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'eventbus_delivery_workers_status'
 LANGUAGE C VOLATILE;
@@ -78,14 +80,20 @@ SELECT d.datname AS database,
        w.failed,
        CASE WHEN w.database_oid = (SELECT oid FROM pg_catalog.pg_database
                                     WHERE datname = pg_catalog.current_database())
-            THEN eventbus._push_backlog() END AS backlog
+            THEN eventbus._push_backlog() END AS backlog,
+       w.activity,
+       w.target,
+       w.activity_since,
+       w.last_progress,
+       w.heartbeat,
+       w.on_demand
   FROM eventbus._delivery_workers() w
   JOIN pg_catalog.pg_database d ON d.oid = w.database_oid;
 
 GRANT SELECT ON eventbus.delivery_workers TO PUBLIC;
 
 COMMENT ON VIEW eventbus.delivery_workers IS
-'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others).';
+'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others); activity (idle, delivering, invoking, or stalled: no sign of life for longer than an idle worker sleeps, or inside one invocation well past its timeout), since when, the target it works on (eventbus_admin only), when a visit of a target last ended (last_progress), the last sign of life (heartbeat), and whether the launcher started it on demand.';
 
 CREATE FUNCTION eventbus.redrive_dead_letters(dead_letter_ids bigint[] DEFAULT NULL,
                                               bus text DEFAULT NULL,

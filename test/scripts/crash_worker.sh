@@ -36,9 +36,12 @@ wait_log() {
 	local deadline=$((SECONDS + $3))
 	until [ "$(grep -c "$1" "$EB_TMP/server.log")" -ge "$2" ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 }
+# the worker delivering to the one target (each target is one worker's at a time)
 running_worker() {
-	q "SELECT pid FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running'"
+	q "SELECT pid FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running'
+	    ORDER BY activity IN ('delivering', 'invoking') DESC, delivered DESC LIMIT 1"
 }
+W=$(q "SHOW eventbus.delivery_workers")
 wait_for "SELECT EXISTS (SELECT FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running')" 15
 pm=$(head -n 1 "$PGDATA_EB/postmaster.pid")
 
@@ -62,8 +65,8 @@ kill_worker() {
 		"$(grep -c "background worker \"eventbus delivery worker\" (PID $old) was terminated by signal 9" "$EB_TMP/server.log")/$(grep -c 'all server processes terminated; reinitializing' "$EB_TMP/server.log")" \
 		"1/$round"
 	check_eq "round $round: the same postmaster (no restart)" "$(head -n 1 "$PGDATA_EB/postmaster.pid")" "$pm"
-	wait_for "SELECT EXISTS (SELECT FROM eventbus.delivery_workers
-	                          WHERE database = current_database() AND state = 'running' AND pid <> ${old:-0})" 15
+	wait_for "SELECT count(*) = $W FROM eventbus.delivery_workers
+	           WHERE database = current_database() AND state = 'running' AND pid <> ${old:-0}" 15
 	new=$(running_worker)
 	if [ -n "$new" ] && [ "$new" != "$old" ]; then
 		_report 1 "round $round: the launcher started a new worker ($new)"

@@ -164,11 +164,11 @@ check_rc "the role does not own (and cannot drop) its target's outbox table" $? 
 # A DROP DATABASE that the role may not run must not stop the database's
 # workers: the utility hook stops them only for the database's owner.
 # Last, as a failure would stop this database's worker.
-pid=$(q "SELECT pid FROM eventbus.delivery_workers WHERE database = current_database()")
+pid=$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM eventbus.delivery_workers WHERE database = current_database()")
 err=$(PGUSER=$ROLE q "DROP DATABASE $DB" postgres 2>&1)
 echo "     the role ran DROP DATABASE $DB -> $err"
-[ "$(q "SELECT pid FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running'")" = "$pid" ]
-check_rc "a refused DROP DATABASE leaves the database's worker running" $? \
-	"worker $pid was stopped: state now $(q "SELECT state FROM eventbus.delivery_workers WHERE database = current_database()")"
+[ "$(q "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running'")" = "$pid" ]
+check_rc "a refused DROP DATABASE leaves the database's workers running" $? \
+	"workers $pid were stopped: state now $(q "SELECT state FROM eventbus.delivery_workers WHERE database = current_database()")"
 
 eb_finish
