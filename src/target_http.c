@@ -5,8 +5,8 @@
  *	  delivered over HTTP by the delivery workers.
  *
  * parse_arn accepts "api-destination:<name>" and the destination's ARN
- * (arn:<partition>:events:<region>:<account>:api-destination/<name>, with
- * or without "/<uuid>").  prepare reads the destination, its connection and
+ * (arn:aws:events:<region>:<account>:api-destination/<name>, with or
+ * without "/<uuid>").  prepare reads the destination, its connection and
  * the connection's secrets (as the worker, which may read them) and builds
  * everything that does not depend on an event: endpoint, method, rate
  * limit, timeout, authorization (http_auth.c) and the target's
@@ -57,7 +57,10 @@ typedef struct HttpTargetState
 	char	   *unusable_message;
 } HttpTargetState;
 
-/* "api-destination:<name>" or an API destination ARN. */
+/*
+ * "api-destination:<name>", or an API destination ARN
+ * (arn:aws:events:<region>:<account>:api-destination/<name>[/<uuid>]).
+ */
 static char *
 http_parse_arn(const char *arn)
 {
@@ -66,35 +69,20 @@ http_parse_arn(const char *arn)
 
 	if (strncmp(arn, "api-destination:", 16) == 0)
 		name = arn + 16;
-	else if (strncmp(arn, "arn:", 4) == 0)
-	{
-		const char *p = arn + 4;
-
-		/* partition, then "events" */
-		p = strchr(p, ':');
-		if (p == NULL || strncmp(p, ":events:", 8) != 0)
-			return NULL;
-		p += 8;
-		/* region, account */
-		for (int i = 0; i < 2; i++)
-		{
-			p = strchr(p, ':');
-			if (p == NULL)
-				return NULL;
-			p++;
-		}
-		if (strncmp(p, "api-destination/", 16) != 0)
-			return NULL;
-		name = p + 16;
-	}
 	else
-		return NULL;
+	{
+		const char *resource = target_arn_resource(arn, "events");
+
+		if (resource == NULL || strncmp(resource, "api-destination/", 16) != 0)
+			return NULL;
+		name = resource + 16;
+	}
 	end = strchr(name, '/');
 	if (end == NULL)
 		end = name + strlen(name);
 	else if (end[1] == '\0' || strchr(end + 1, '/') != NULL)
-		return NULL;			/* "/<uuid>" only */
-	if (end == name)
+		return NULL;			/* only "/<uuid>" may follow the name */
+	if (end == name || memchr(name, ':', end - name) != NULL)
 		return NULL;
 	return pnstrdup(name, end - name);
 }
