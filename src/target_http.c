@@ -329,6 +329,8 @@ typedef struct HttpBatch
 	int			qhead;
 	int			qtail;
 	bool		no_more_starts; /* the deadline, or no start time before it */
+	bool		rate_limited;	/* ... because of the rate limit */
+	int			started;		/* requests started in this batch */
 	HttpCall   *token_call;
 } HttpBatch;
 
@@ -418,6 +420,7 @@ start_requests(HttpBatch *hb, TimestampTz now, long *wait_ms,
 			{
 				/* none before the deadline: the rest waits for a later batch */
 				hb->no_more_starts = true;
+				hb->rate_limited = true;
 				return;
 			}
 			*slot_reserved = true;
@@ -439,6 +442,7 @@ start_requests(HttpBatch *hb, TimestampTz now, long *wait_ms,
 		}
 		hb->calls[i] = call;
 		http_engine_start(call);
+		hb->started++;
 		http_stats_started(t->stats);
 		*slot_reserved = false;
 	}
@@ -542,7 +546,19 @@ http_invoke_batch(DeliveryBatch *batch)
 			start_requests(&hb, now, &wait_ms, &slot_reserved, &slot);
 			if (http_engine_in_flight() == 0 &&
 				(hb.qhead == hb.qtail || hb.no_more_starts))
+			{
+				/*
+				 * The rate limit let nothing start before the deadline: the
+				 * messages stay for a later visit, which delivery.c makes at
+				 * once.  Rather than come back in a tight loop, spend the
+				 * visit's budget waiting (on the latch too, so new work
+				 * elsewhere ends the wait).
+				 */
+				if (hb.rate_limited && hb.started == 0 && batch->deadline > now)
+					(void) http_engine_wait((long) ((batch->deadline - now) / 1000) + 1,
+											done, n + 2);
 				break;
+			}
 			if (http_engine_in_flight() == 0 && wait_ms < 0)
 				break;			/* nothing can happen (cannot be reached) */
 			ndone = http_engine_wait(wait_ms, done, n + 2);
