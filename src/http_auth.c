@@ -361,7 +361,11 @@ http_auth_token_call(const HttpConnection *conn, int timeout_ms)
 	return call;
 }
 
-/* Parse text as jsonb, or NULL when it is not JSON. */
+/*
+ * Parse text as jsonb, or NULL when it is not JSON.  Catching the error
+ * without a subtransaction is safe here: jsonb_in takes no lock, buffer or
+ * other resource, it only allocates memory.
+ */
 static Jsonb *
 parse_json(const char *text)
 {
