@@ -707,7 +707,8 @@ prepare_target(KnownTarget *kt)
 static void
 refresh_targets(void)
 {
-	uint64		generation = rule_index_catalog_generation() ^ eventbus_privileges_generation();
+	/* rules, targets, buses, queues, grants: summed (includes the privileges') */
+	uint64		generation = rule_index_catalog_generation();
 	TimestampTz now = GetCurrentTimestamp();
 	List	   *targets;
 	ListCell   *lc;
@@ -727,6 +728,8 @@ refresh_targets(void)
 	known_generation = 0;		/* stays stale if the load fails */
 
 	begin_work();
+	/* in a transaction: the catalogs get known, so only their changes count */
+	generation = rule_index_catalog_generation();
 	targets = read_push_targets();
 	known = MemoryContextAllocZero(targets_cxt, sizeof(KnownTarget) * Max(list_length(targets), 1));
 	keep = MemoryContextAlloc(targets_cxt, sizeof(Oid) * Max(list_length(targets), 1));
@@ -831,6 +834,17 @@ delivery_step(int slot, TimestampTz *next_due, int64 *delivered, int64 *failed)
 
 		kt->visit_anyway = false;
 		(void) board_take_pending(kt->entry);
+		/* others wait too: another worker may take them meanwhile */
+		for (int m = 1; m < nknown; m++)
+		{
+			TimestampTz ignored = 0;
+
+			if (has_work(&known[(i + m) % nknown], now, &ignored))
+			{
+				worker_wake_peer();
+				break;
+			}
+		}
 
 		memset(&out, 0, sizeof(out));
 		worker_set_activity(WORKER_DELIVERING, kt->what, 0);

@@ -51,6 +51,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -320,13 +321,21 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			nargs = 1;
 			break;
 		case OUTBOX_CLAIM:
+			/*
+			 * The event of each claimed message is looked up by its key (a
+			 * parameterized subquery: one partition, one index probe), never
+			 * joined with all of eventbus.events, whatever the statistics.
+			 */
 			sql = psprintf("SELECT o.message_id, o.event_id, o.event_ingestion_time,"
-						   "       coalesce(o.payload, eventbus.event_envelope(e)),"
+						   "       coalesce(o.payload, e.envelope),"
 						   "       o.payload IS NULL, o.receive_count, o.enqueued_at,"
 						   "       o.first_attempt_at, coalesce(e.hops, 0)"
 						   "  FROM %s o"
-						   "  LEFT JOIN eventbus.events e"
-						   "         ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time"
+						   "  LEFT JOIN LATERAL (SELECT eventbus.event_envelope(ev) AS envelope, ev.hops"
+						   "                       FROM eventbus.events ev"
+						   "                      WHERE ev.id = o.event_id"
+						   "                        AND ev.ingestion_time = o.event_ingestion_time"
+						   "                     OFFSET 0) e ON true"
 						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
 						   " ORDER BY o.message_id"
 						   " LIMIT %d"
@@ -669,9 +678,54 @@ outbox_slot(OutboxPlans *entry, OutboxStatement statement, int limit)
 	return free_slot;
 }
 
+/*
+ * The statements that find messages by message_id (the claims of receive
+ * and delivery, delete, reschedule, dead letter) are planned and run with
+ * sequential scans, bitmap scans and sorts off, for that statement only:
+ * they touch a few messages, found by the primary key in message_id
+ * order, and each one's event by its key, which index scans and probes do
+ * whatever the statistics say (an outbox analyzed while nearly empty and
+ * full of dead rows since, a partition planned while empty).
+ * Returns the GUC nest level to pass to AtEOXact_GUC (an error unwinds it
+ * with the transaction).
+ */
+static int	outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit,
+								Datum *args, const char *nulls, bool read_only,
+								long tcount);
+
+static int
+ordered_scan_settings(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
 int
 outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 			   const char *nulls, bool read_only, long tcount)
+{
+	int			nestlevel;
+	int			rc;
+
+	/* what finds messages by message_id: the claims, delete, reschedule, dead letter */
+	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE)
+		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
+	nestlevel = ordered_scan_settings();
+	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
+	AtEOXact_GUC(true, nestlevel);
+	return rc;
+}
+
+static int
+outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit, Datum *args,
+					const char *nulls, bool read_only, long tcount)
 {
 	OutboxPlans *entry = outbox_entry(outbox);
 	OutboxPlanSlot *slot;

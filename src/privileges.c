@@ -1,19 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * privileges.c
- *	  Privileges on event buses and queues: who owns them and what has been
- *	  granted to whom, answered from a per-session cache.
+ *	  Privileges on event buses, queues, connections and API destinations:
+ *	  who owns them and what has been granted to whom, answered from a
+ *	  per-session cache.
  *
- * A role holds a privilege on a bus or queue when it is a superuser or has
+ * A role holds a privilege on such an object when it is a superuser or has
  * the privileges of eventbus_admin, when it has the privileges of the
  * object's owner, or when the privilege was granted (eventbus.grants) to a
  * role whose privileges it has, or to PUBLIC (grantee 0).  Role membership
  * is PostgreSQL's own (has_privs_of_role), so it is always current; owners
  * and grants are read from the catalogs once per object and session, as
  * the catalogs' owner (users hold no rights on them), and read again after
- * any change to eventbus.event_buses, eventbus.queues or eventbus.grants
+ * any change to eventbus.event_buses, eventbus.queues, eventbus.connections,
+ * eventbus.connection_secrets, eventbus.api_destinations or eventbus.grants
  * commits (their triggers send a relcache invalidation, invalidation.c
- * passes it here).
+ * passes it here).  Owners of connections and API destinations are role
+ * names (as targets' are): a dropped owner owns nothing.
  *
  * put_events, the routing trigger, row-level security on eventbus.events
  * and every API function ask here, so a check costs a hash lookup.
@@ -21,7 +24,8 @@
  * A database still on eventbus 0.1.0 (the library is newer than its SQL
  * until ALTER EXTENSION eventbus UPDATE) has no owners and no grants:
  * there, as in 0.1.0, every role holds every privilege on every bus and
- * queue that exists.
+ * queue that exists.  A database on 0.2.0 has no connections and no API
+ * destinations: none exists there.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,7 +62,8 @@ typedef struct PrivGrant
 
 typedef struct PrivEntry
 {
-	char		key[PRIV_KEY_SIZE]; /* "b:<bus>" or "q:<queue>" */
+	char		key[PRIV_KEY_SIZE]; /* "b:<bus>", "q:<queue>", "c:<connection>",
+									 * "d:<API destination>" */
 	bool		exists;
 	Oid			owner;			/* InvalidOid: owned by nobody (admins only) */
 	int			ngrants;
@@ -72,20 +77,63 @@ static uint64 priv_cache_generation = 0;
 static Oid	buses_relid = InvalidOid;
 static Oid	queues_relid = InvalidOid;
 static Oid	grants_relid = InvalidOid;
+static Oid	connections_relid = InvalidOid;
+static Oid	secrets_relid = InvalidOid;
+static Oid	destinations_relid = InvalidOid;
 static bool legacy = false;		/* eventbus 0.1.0's catalogs: no privileges */
 static SPIPlanPtr bus_owner_plan = NULL;
 static SPIPlanPtr queue_owner_plan = NULL;
 static SPIPlanPtr grants_plan = NULL;
+static SPIPlanPtr connection_owner_plan = NULL;
+static SPIPlanPtr destination_owner_plan = NULL;
 
 PG_FUNCTION_INFO_V1(eventbus_has_event_bus_privilege);
 PG_FUNCTION_INFO_V1(eventbus_has_queue_privilege);
 PG_FUNCTION_INFO_V1(eventbus_is_admin);
+PG_FUNCTION_INFO_V1(eventbus_has_connection_privilege);
+PG_FUNCTION_INFO_V1(eventbus_has_api_destination_privilege);
+
+static const char *
+kind_grant_name(EventbusObjectKind kind)
+{
+	switch (kind)
+	{
+		case EB_OBJECT_BUS:
+			return "bus";
+		case EB_OBJECT_QUEUE:
+			return "queue";
+		case EB_OBJECT_CONNECTION:
+			return "connection";
+		case EB_OBJECT_API_DESTINATION:
+			return "api_destination";
+	}
+	return "?";					/* keep compiler quiet */
+}
+
+static char
+kind_key_prefix(EventbusObjectKind kind)
+{
+	switch (kind)
+	{
+		case EB_OBJECT_BUS:
+			return 'b';
+		case EB_OBJECT_QUEUE:
+			return 'q';
+		case EB_OBJECT_CONNECTION:
+			return 'c';
+		case EB_OBJECT_API_DESTINATION:
+			return 'd';
+	}
+	return '?';					/* keep compiler quiet */
+}
 
 void
 privileges_relation_changed(Oid relid)
 {
 	if (relid == InvalidOid || !OidIsValid(grants_relid) ||
-		relid == buses_relid || relid == queues_relid || relid == grants_relid)
+		relid == buses_relid || relid == queues_relid || relid == grants_relid ||
+		(OidIsValid(relid) && (relid == connections_relid || relid == secrets_relid ||
+							   relid == destinations_relid)))
 		priv_generation++;
 }
 
@@ -116,6 +164,24 @@ eventbus_privilege_from_name(EventbusObjectKind kind, const char *name)
 				 errmsg("unrecognized privilege \"%s\" for an event bus", name),
 				 errdetail("The privileges are put_events, manage_rules, read_events.")));
 	}
+	if (kind == EB_OBJECT_CONNECTION)
+	{
+		if (strcmp(name, "use") == 0)
+			return EB_PRIV_USE;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized privilege \"%s\" for a connection", name),
+				 errdetail("The privilege of a connection is use.")));
+	}
+	if (kind == EB_OBJECT_API_DESTINATION)
+	{
+		if (strcmp(name, "invoke") == 0)
+			return EB_PRIV_INVOKE;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized privilege \"%s\" for an API destination", name),
+				 errdetail("The privilege of an API destination is invoke.")));
+	}
 	if (strcmp(name, "receive") == 0)
 		return EB_PRIV_RECEIVE;
 	if (strcmp(name, "send") == 0)
@@ -127,6 +193,30 @@ eventbus_privilege_from_name(EventbusObjectKind kind, const char *name)
 	return 0;					/* keep compiler quiet */
 }
 
+/*
+ * The tables of connections and API destinations (eventbus 0.3.0), looked
+ * up again until found: an ALTER EXTENSION eventbus UPDATE in this session
+ * makes them.
+ */
+static void
+resolve_http_catalogs(void)
+{
+	Oid			nsp;
+
+	if (OidIsValid(destinations_relid))
+		return;
+	nsp = get_namespace_oid("eventbus", true);
+	if (!OidIsValid(nsp))
+		return;
+	connections_relid = get_relname_relid("connections", nsp);
+	secrets_relid = get_relname_relid("connection_secrets", nsp);
+	destinations_relid = get_relname_relid("api_destinations", nsp);
+	if (!OidIsValid(connections_relid) || !OidIsValid(secrets_relid))
+		connections_relid = secrets_relid = destinations_relid = InvalidOid;
+	else if (OidIsValid(destinations_relid))
+		priv_generation++;		/* "none exists" may have been cached */
+}
+
 /* The catalog tables' OIDs, once per session (NULL-safe before install). */
 static bool
 resolve_catalogs(void)
@@ -134,7 +224,10 @@ resolve_catalogs(void)
 	Oid			nsp;
 
 	if (OidIsValid(grants_relid))
+	{
+		resolve_http_catalogs();
 		return true;
+	}
 	nsp = get_namespace_oid("eventbus", true);
 	if (!OidIsValid(nsp))
 		return false;
@@ -151,6 +244,8 @@ resolve_catalogs(void)
 	legacy = !OidIsValid(grants_relid);
 	if (legacy)
 		buses_relid = queues_relid = InvalidOid;
+	else
+		resolve_http_catalogs();
 	return true;
 }
 
@@ -204,6 +299,16 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name,
 	PrivGrant  *grants;
 	int			ngrants = 0;
 
+	if ((kind == EB_OBJECT_CONNECTION || kind == EB_OBJECT_API_DESTINATION) &&
+		(legacy || !OidIsValid(destinations_relid)))
+	{
+		/* eventbus before 0.3.0: there are none */
+		entry->exists = false;
+		entry->owner = InvalidOid;
+		entry->ngrants = 0;
+		entry->grants = NULL;
+		return;
+	}
 	if (legacy)
 	{
 		/* plans of a legacy catalog are not kept: it is about to change */
@@ -233,7 +338,32 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name,
 								   " WHERE object_kind = $1 AND object_name = $2",
 								   2, argtypes);
 	}
-	owner_plan = kind == EB_OBJECT_BUS ? bus_owner_plan : queue_owner_plan;
+	if ((kind == EB_OBJECT_CONNECTION || kind == EB_OBJECT_API_DESTINATION) &&
+		connection_owner_plan == NULL)
+	{
+		/* owners are role names: a dropped one owns nothing (NULL) */
+		connection_owner_plan = prepare_kept("SELECT r.oid FROM eventbus.connections c"
+											 " LEFT JOIN pg_catalog.pg_roles r ON r.rolname = c.owner"
+											 " WHERE c.name = $1", 1, argtypes);
+		destination_owner_plan = prepare_kept("SELECT r.oid FROM eventbus.api_destinations d"
+											  " LEFT JOIN pg_catalog.pg_roles r ON r.rolname = d.owner"
+											  " WHERE d.name = $1", 1, argtypes);
+	}
+	switch (kind)
+	{
+		case EB_OBJECT_BUS:
+			owner_plan = bus_owner_plan;
+			break;
+		case EB_OBJECT_QUEUE:
+			owner_plan = queue_owner_plan;
+			break;
+		case EB_OBJECT_CONNECTION:
+			owner_plan = connection_owner_plan;
+			break;
+		default:
+			owner_plan = destination_owner_plan;
+			break;
+	}
 
 	args[0] = CStringGetTextDatum(name);
 	ret = SPI_execute_plan(owner_plan, args, NULL, true, 1);
@@ -253,7 +383,7 @@ load_entry(PrivEntry *entry, EventbusObjectKind kind, const char *name,
 			entry->owner = DatumGetObjectId(d);
 	}
 
-	args[0] = CStringGetTextDatum(kind == EB_OBJECT_BUS ? "bus" : "queue");
+	args[0] = CStringGetTextDatum(kind_grant_name(kind));
 	args[1] = CStringGetTextDatum(name);
 	ret = SPI_execute_plan(grants_plan, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
@@ -303,7 +433,7 @@ lookup_entry(EventbusObjectKind kind, const char *name)
 
 	if (strlen(name) > PRIV_KEY_SIZE - 3)
 		return NULL;			/* longer than any bus or queue name */
-	snprintf(key, sizeof(key), "%c:%s", kind == EB_OBJECT_BUS ? 'b' : 'q', name);
+	snprintf(key, sizeof(key), "%c:%s", kind_key_prefix(kind), name);
 	reset_cache_if_stale();
 	entry = hash_search(priv_cache, key, HASH_FIND, NULL);
 	if (entry != NULL)
@@ -387,7 +517,7 @@ eventbus_check_privilege_fresh(EventbusObjectKind kind, const char *name, uint32
 
 	if (access == EB_ACCESS_OK || priv_cache == NULL || strlen(name) > PRIV_KEY_SIZE - 3)
 		return access;
-	snprintf(key, sizeof(key), "%c:%s", kind == EB_OBJECT_BUS ? 'b' : 'q', name);
+	snprintf(key, sizeof(key), "%c:%s", kind_key_prefix(kind), name);
 	/* its grants stay in priv_context until the next reset */
 	hash_search(priv_cache, key, HASH_REMOVE, NULL);
 	return eventbus_check_privilege(kind, name, privileges, roleid);
@@ -473,6 +603,20 @@ Datum
 eventbus_has_queue_privilege(PG_FUNCTION_ARGS)
 {
 	return has_privilege_sql(fcinfo, EB_OBJECT_QUEUE);
+}
+
+/* eventbus.has_connection_privilege(connection text, privilege text, role regrole) */
+Datum
+eventbus_has_connection_privilege(PG_FUNCTION_ARGS)
+{
+	return has_privilege_sql(fcinfo, EB_OBJECT_CONNECTION);
+}
+
+/* eventbus.has_api_destination_privilege(api_destination text, privilege text, role regrole) */
+Datum
+eventbus_has_api_destination_privilege(PG_FUNCTION_ARGS)
+{
+	return has_privilege_sql(fcinfo, EB_OBJECT_API_DESTINATION);
 }
 
 /* eventbus._is_admin(role regrole) */

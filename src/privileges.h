@@ -13,7 +13,9 @@
 typedef enum EventbusObjectKind
 {
 	EB_OBJECT_BUS,
-	EB_OBJECT_QUEUE
+	EB_OBJECT_QUEUE,
+	EB_OBJECT_CONNECTION,
+	EB_OBJECT_API_DESTINATION
 } EventbusObjectKind;
 
 /* bus privileges */
@@ -23,6 +25,10 @@ typedef enum EventbusObjectKind
 /* queue privileges */
 #define EB_PRIV_RECEIVE			0x01
 #define EB_PRIV_SEND			0x02
+/* connection privileges: make API destinations that send with it */
+#define EB_PRIV_USE				0x01
+/* API destination privileges: put targets that send to it */
+#define EB_PRIV_INVOKE			0x01
 
 extern bool eventbus_has_privilege(EventbusObjectKind kind, const char *name,
 								   uint32 privileges, Oid roleid);

@@ -131,6 +131,9 @@ int			eventbus_max_bus_hops = 8;
 
 static DeliveryShared *delivery_shared = NULL;
 
+/* A worker's slot (-1 in other processes). */
+static int	my_slot = -1;
+
 /* Set by SIGTERM in the launcher and the workers: leave at the next safe point. */
 volatile sig_atomic_t eventbus_worker_stopping = false;
 
@@ -302,19 +305,61 @@ delivery_register_launcher(void)
  * Waking workers at commit
  * ---------------------------------------------------------------------
  */
+/*
+ * Wake one idle worker of the database: busy ones look at the board again
+ * after their visit, and waking every worker at every commit costs each
+ * of them a wake-up for one visit.  An idle worker that has shown no sign
+ * of life for a while (stopped, or stuck) is passed over; if no idle
+ * worker is left, all are woken.  Unlocked reads: at worst a spurious or a
+ * missed wake-up (naptime covers it).
+ */
 static void
-wake_database_workers(Oid dboid)
+wake_database_workers(Oid dboid, int except_slot)
 {
+	static uint32 rotor = 0;
+	TimestampTz now;
+	int			nslots = 0;
+	int			candidates[MAX_DELIVERY_SLOTS];
+
 	if (delivery_shared == NULL)
 		return;
+	now = GetCurrentTimestamp();
 	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
 	{
 		DeliverySlot *slot = &delivery_shared->slots[i];
 
-		/* unlocked read: at worst a spurious or a missed wake-up (naptime) */
-		if (slot->dboid == dboid && slot->state == SLOT_RUNNING && slot->latch)
+		if (i != except_slot &&
+			slot->dboid == dboid && slot->state == SLOT_RUNNING && slot->latch &&
+			slot->activity == WORKER_IDLE &&
+			!TimestampDifferenceExceeds(slot->heartbeat, now, 2 * eventbus_delivery_naptime + 100))
+			candidates[nslots++] = i;
+	}
+	if (nslots > 0)
+	{
+		Latch	   *latch = delivery_shared->slots[candidates[rotor++ % nslots]].latch;
+
+		if (latch)
+			SetLatch(latch);
+		return;
+	}
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		if (i != except_slot &&
+			slot->dboid == dboid && slot->state == SLOT_RUNNING && slot->latch)
 			SetLatch(slot->latch);
 	}
+}
+
+/*
+ * A worker that starts a visit while other targets have work wakes another
+ * idle worker for them, so that they need not wait for this visit.
+ */
+void
+worker_wake_peer(void)
+{
+	wake_database_workers(MyDatabaseId, my_slot);
 }
 
 static void
@@ -330,7 +375,7 @@ delivery_xact_callback(XactEvent event, void *arg)
 			if (wake_pending)
 			{
 				board_publish(MyDatabaseId);
-				wake_database_workers(MyDatabaseId);
+				wake_database_workers(MyDatabaseId, -1);
 			}
 			if (launcher_wake_pending)
 				wake_launcher_now();
@@ -1028,7 +1073,6 @@ worker_report_success(Oid key, const char *what)
  * A delivery worker
  * ---------------------------------------------------------------------
  */
-static int	my_slot = -1;
 static char *my_dbname = NULL;
 
 static void

@@ -72,5 +72,6 @@ typedef enum WorkerActivity
  */
 extern void worker_set_activity(WorkerActivity activity, const char *target, int timeout_ms);
 extern void worker_note_progress(void);
+extern void worker_wake_peer(void);
 
 #endif							/* EVENTBUS_WORKER_H */

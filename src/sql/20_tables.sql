@@ -71,9 +71,10 @@ CREATE TABLE eventbus.targets (
     rule               text NOT NULL,
     target_id          text NOT NULL,
     arn                text NOT NULL,
-    -- kind: queue (pull), and for the delivery worker: function, bus, notify, http
+    -- kind: queue (pull), and for the delivery worker: function, bus, notify,
+    -- api_destination (http: raw URLs, refused by put_targets)
     kind               text NOT NULL,
-    -- queue name, function signature, bus name, channel or URL, by kind
+    -- queue name, function signature, bus name, channel or API destination, by kind
     destination        text NOT NULL,
     -- the table messages for this target are written to
     outbox             regclass NOT NULL,
@@ -91,7 +92,7 @@ CREATE TABLE eventbus.targets (
     PRIMARY KEY (bus, rule, target_id),
     FOREIGN KEY (bus, rule) REFERENCES eventbus.rules (bus, name),
     CONSTRAINT targets_id_valid CHECK (target_id ~ '^[A-Za-z0-9._-]{1,64}$'),
-    CONSTRAINT targets_kind_valid CHECK (kind IN ('queue', 'function', 'bus', 'notify', 'http')),
+    CONSTRAINT targets_kind_valid CHECK (kind IN ('queue', 'function', 'bus', 'notify', 'http', 'api_destination')),
     CONSTRAINT targets_one_input CHECK (num_nonnulls(input, input_path, input_transformer) <= 1)
 );
 COMMENT ON TABLE eventbus.targets IS

@@ -165,8 +165,11 @@ COMMENT ON FUNCTION eventbus._check_description(text, text) IS
 'Internal: raises 22023 when a bus or rule description is longer than 512 characters.';
 
 -- What a target's Arn designates.  Queue targets are pulled by consumers;
--- the other kinds will be pushed by the delivery worker.  kind and
+-- the other kinds are pushed by the delivery worker.  kind and
 -- destination are NULL when the Arn is not one of the recognised forms.
+-- An API destination is named "api-destination:<name>" or by its ARN,
+-- with or without the trailing /<uuid> (the C parser of the worker,
+-- target kind api_destination, reads the same forms).
 CREATE FUNCTION eventbus._parse_target_arn(arn text, OUT kind text, OUT destination text)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -184,6 +187,12 @@ BEGIN
     ELSIF arn ~ '^bus:.' THEN
         kind := 'bus';
         destination := substr(arn, 5);
+    ELSIF arn ~ '^api-destination:.' THEN
+        kind := 'api_destination';
+        destination := substr(arn, 17);
+    ELSIF arn ~ '^arn:aws[a-z-]*:events:[^:]*:[^:]*:api-destination/[.\-_A-Za-z0-9]{1,64}(/[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})?$' THEN
+        kind := 'api_destination';
+        destination := substring(arn FROM ':api-destination/([^/]+)');
     ELSIF eventbus._bus_arn_name(arn) IS NOT NULL THEN
         kind := 'bus';
         destination := eventbus._bus_arn_name(arn);
@@ -198,7 +207,7 @@ END;
 $fn$;
 
 COMMENT ON FUNCTION eventbus._parse_target_arn(text) IS
-'Internal: the kind (queue, function, bus, notify, http) and destination a target Arn designates; NULLs for an unrecognised Arn.';
+'Internal: the kind (queue, function, bus, notify, api_destination, http) and destination a target Arn designates; NULLs for an unrecognised Arn.';
 
 -- The EventBridge error code reported for a per-entry failure.
 CREATE FUNCTION eventbus._entry_error_code(sqlstate text)
@@ -773,7 +782,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
 COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
-'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function and put_events on a target''s bus (42501 fails the call). Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
+'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function, put_events on a target''s bus and invoke on a target''s API destination (42501 fails the call). API destination targets ("api-destination:<name>" or the API destination''s ARN) take HttpParameters ({"PathParameterValues": [...], "HeaderParameters": {...}, "QueryStringParameters": {...}}, values static or JSON paths "$...." into the event); other targets refuse them. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
 
 CREATE FUNCTION eventbus._put_targets_impl(rule text, targets jsonb, event_bus_name text)
 RETURNS jsonb
@@ -800,6 +809,8 @@ DECLARE
     t_retry jsonb;
     t_dlc jsonb;
     t_config jsonb;
+    t_http jsonb;
+    t_uuid text;
     dlq_kind text;
     dlq_name text;
     t_outbox regclass;
@@ -851,10 +862,10 @@ BEGIN
             END IF;
             FOR k IN SELECT jsonb_object_keys(entry) LOOP
                 IF k NOT IN ('Id', 'Arn', 'Input', 'InputPath', 'InputTransformer',
-                             'RetryPolicy', 'DeadLetterConfig', 'Config') THEN
+                             'RetryPolicy', 'DeadLetterConfig', 'Config', 'HttpParameters') THEN
                     PERFORM eventbus._raise('22023',
                         format('target %L has an unsupported key %L', tid, k),
-                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig and Config.',
+                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig, Config and HttpParameters.',
                         'Remove the key.');
                 END IF;
             END LOOP;
@@ -880,14 +891,27 @@ BEGIN
             IF length(t_arn) > 1600 OR t_kind IS NULL THEN
                 PERFORM eventbus._raise('22023',
                     format('target %L has an unrecognised Arn %L', tid, left(t_arn, 100)),
-                    'Recognised Arns: queue:<name>, arn:aws:sqs:<region>:<account>:<name>, function:<schema.name>, bus:<name>, arn:aws:events:<region>:<account>:event-bus/<name>, notify:<channel>, http(s)://<url>.',
+                    'Recognised Arns: queue:<name>, arn:aws:sqs:<region>:<account>:<name>, function:<schema.name>, bus:<name>, arn:aws:events:<region>:<account>:event-bus/<name>, notify:<channel>, api-destination:<name>, arn:aws:events:<region>:<account>:api-destination/<name>[/<uuid>].',
                     'Use "queue:<name>" for a queue read with receive().');
             END IF;
             IF t_kind = 'http' THEN
                 PERFORM eventbus._raise('0A000',
-                    format('target kind %s is not supported yet', t_kind),
-                    format('Target %L has Arn %L; HTTP targets are not delivered by this version.', tid, t_arn),
-                    'Use a queue, function, bus or notify target.');
+                    format('target %L has a URL as its Arn', tid),
+                    format('Target %L has Arn %L; HTTP endpoints are reached through API destinations, as in EventBridge.', tid, left(t_arn, 200)),
+                    'Create a connection (create_connection) and an API destination for the URL (create_api_destination), then use Arn "api-destination:<name>".');
+            ELSIF t_kind = 'api_destination' THEN
+                t_uuid := substring(t_arn FROM '/([0-9A-Fa-f-]{36})$');
+                -- locked, so that it is not deleted while the target is put
+                IF NOT EXISTS (SELECT FROM eventbus.api_destinations d
+                                WHERE d.name = t_dest AND (t_uuid IS NULL OR d.arn_uuid = t_uuid::uuid)
+                                  FOR KEY SHARE) THEN
+                    PERFORM eventbus._raise('42704',
+                        format('API destination %L does not exist', t_dest),
+                        format('Target %L has Arn %L.', tid, t_arn),
+                        'Create the API destination first (create_api_destination).');
+                END IF;
+                -- the target sends to it as its owner
+                PERFORM eventbus._require_privilege('api_destination', t_dest, 'invoke');
             ELSIF t_kind = 'function' THEN
                 -- the function takes the payload as its one jsonb argument
                 t_func := to_regprocedure(t_dest || '(jsonb)');
@@ -959,6 +983,15 @@ BEGIN
 
             t_retry := eventbus._retry_policy(entry -> 'RetryPolicy');
 
+            -- HttpParameters: for API destinations only
+            t_http := eventbus._check_http_parameters(entry -> 'HttpParameters', tid);
+            IF t_http IS NOT NULL AND t_kind <> 'api_destination' THEN
+                PERFORM eventbus._raise('22023',
+                    format('target %L cannot take HttpParameters', tid),
+                    format('Target %L is a %s target; only API destination targets send HTTP requests.', tid, t_kind),
+                    'Remove HttpParameters, or use an API destination ("api-destination:<name>").');
+            END IF;
+
             -- Config (eventbus's own): {"TimeoutSeconds": 1-3600} for function targets
             t_config := coalesce(nullif(entry -> 'Config', 'null'), '{}');
             IF jsonb_typeof(t_config) <> 'object'
@@ -1020,10 +1053,10 @@ BEGIN
 
             INSERT INTO eventbus.targets AS t
                 (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
-                 input_transformer, retry_policy, dead_letter_config, config, owner)
+                 input_transformer, retry_policy, dead_letter_config, config, owner, http_parameters)
             VALUES (v_bus, _put_targets_impl.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
                     t_input_path, t_transformer, t_retry, t_dlc, t_config,
-                    pg_catalog.pg_get_userbyid(caller))
+                    pg_catalog.pg_get_userbyid(caller), t_http)
             ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
                SET arn = excluded.arn,
                    kind = excluded.kind,
@@ -1035,6 +1068,7 @@ BEGIN
                    retry_policy = excluded.retry_policy,
                    dead_letter_config = excluded.dead_letter_config,
                    config = excluded.config,
+                   http_parameters = excluded.http_parameters,
                    -- whoever last put the target is the role it acts as
                    owner = excluded.owner,
                    updated_at = now();
@@ -1148,7 +1182,8 @@ BEGIN
                'InputTransformer', t.input_transformer,
                'RetryPolicy', t.retry_policy,
                'DeadLetterConfig', t.dead_letter_config - 'Queue',
-               'Config', nullif(t.config, '{}')))
+               'Config', nullif(t.config, '{}'),
+               'HttpParameters', t.http_parameters))
              ORDER BY t.target_id), '[]')
       INTO result
       FROM eventbus.targets t

@@ -55,10 +55,12 @@ CREATE TABLE eventbus.grants (
     PRIMARY KEY (object_kind, object_name, grantee, privilege),
     CONSTRAINT grants_privilege_valid CHECK (
         (object_kind = 'bus' AND privilege IN ('put_events', 'manage_rules', 'read_events'))
-        OR (object_kind = 'queue' AND privilege IN ('receive', 'send')))
+        OR (object_kind = 'queue' AND privilege IN ('receive', 'send'))
+        OR (object_kind = 'connection' AND privilege = 'use')
+        OR (object_kind = 'api_destination' AND privilege = 'invoke'))
 );
 COMMENT ON TABLE eventbus.grants IS
-'Privileges on event buses (put_events, manage_rules, read_events) and queues (receive, send) granted to roles (grantee 0: PUBLIC); written only by the grant and revoke functions.';
+'Privileges on event buses (put_events, manage_rules, read_events), queues (receive, send), connections (use) and API destinations (invoke) granted to roles (grantee 0: PUBLIC); written only by the grant and revoke functions.';
 SELECT pg_catalog.pg_extension_config_dump('eventbus.grants', '');
 
 -- Every session's privilege cache follows changes at commit.
@@ -107,10 +109,15 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     caller regrole := eventbus._caller();
-    what text := CASE object_kind WHEN 'bus' THEN 'event bus' ELSE object_kind END;
+    what text := CASE object_kind WHEN 'bus' THEN 'event bus'
+                                  WHEN 'api_destination' THEN 'API destination'
+                                  ELSE object_kind END;
 BEGIN
     IF (object_kind = 'bus' AND eventbus.has_event_bus_privilege(object_name, privilege, caller))
-       OR (object_kind = 'queue' AND eventbus.has_queue_privilege(object_name, privilege, caller)) THEN
+       OR (object_kind = 'queue' AND eventbus.has_queue_privilege(object_name, privilege, caller))
+       OR (object_kind = 'connection' AND eventbus.has_connection_privilege(object_name, privilege, caller))
+       OR (object_kind = 'api_destination'
+           AND eventbus.has_api_destination_privilege(object_name, privilege, caller)) THEN
         RETURN;
     END IF;
     PERFORM eventbus._raise('42501',
@@ -123,7 +130,7 @@ BEGIN
 END;
 $fn$;
 COMMENT ON FUNCTION eventbus._require_privilege(text, text, text) IS
-'Internal: raises 42501 unless the caller of the current API function holds privilege on the bus or queue.';
+'Internal: raises 42501 unless the caller of the current API function holds privilege on the bus, queue, connection or API destination.';
 
 -- _require_owner: raise 42501 unless the caller owns the object or is an admin.
 CREATE FUNCTION eventbus._require_owner(object_kind text, object_name text, owner regrole)
@@ -133,7 +140,9 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     caller regrole := eventbus._caller();
-    what text := CASE object_kind WHEN 'bus' THEN 'event bus' ELSE object_kind END;
+    what text := CASE object_kind WHEN 'bus' THEN 'event bus'
+                                  WHEN 'api_destination' THEN 'API destination'
+                                  ELSE object_kind END;
 BEGIN
     IF (owner IS NOT NULL AND pg_catalog.pg_has_role(caller, owner, 'USAGE'))
        OR eventbus._is_admin(caller) THEN
@@ -187,9 +196,19 @@ DECLARE
     v_owner regrole;
     v_grantee oid;
     valid text[] := CASE kind WHEN 'bus' THEN ARRAY['put_events', 'manage_rules', 'read_events']
+                              WHEN 'connection' THEN ARRAY['use']
+                              WHEN 'api_destination' THEN ARRAY['invoke']
                               ELSE ARRAY['receive', 'send'] END;
 BEGIN
-    IF kind = 'bus' THEN
+    IF kind = 'connection' THEN
+        v_name := eventbus._connection_name(object_name);
+        SELECT eventbus._role_of(c.owner) INTO v_owner FROM eventbus.connections c
+         WHERE c.name = v_name FOR UPDATE;
+    ELSIF kind = 'api_destination' THEN
+        v_name := eventbus._api_destination_name(object_name);
+        SELECT eventbus._role_of(d.owner) INTO v_owner FROM eventbus.api_destinations d
+         WHERE d.name = v_name FOR UPDATE;
+    ELSIF kind = 'bus' THEN
         v_name := eventbus._bus_name(object_name);
         SELECT b.owner INTO v_owner FROM eventbus.event_buses b WHERE b.name = v_name FOR UPDATE;
         IF NOT FOUND THEN
@@ -207,7 +226,8 @@ BEGIN
     IF privilege IS NULL OR NOT privilege = ANY (valid) THEN
         PERFORM eventbus._raise('22023',
             format('unrecognized privilege "%s" for %s', coalesce(privilege, 'NULL'),
-                   CASE kind WHEN 'bus' THEN 'an event bus' ELSE 'a queue' END),
+                   CASE kind WHEN 'bus' THEN 'an event bus' WHEN 'connection' THEN 'a connection'
+                             WHEN 'api_destination' THEN 'an API destination' ELSE 'a queue' END),
             format('The privileges are %s.', pg_catalog.array_to_string(valid, ', ')),
             'Privilege names are lower case, as listed.');
     END IF;
@@ -225,7 +245,7 @@ BEGIN
 END;
 $fn$;
 COMMENT ON FUNCTION eventbus._change_privilege(boolean, text, text, text, text) IS
-'Internal: grants or revokes a privilege on a bus or queue for the caller of the current API function, who must own it or be an eventbus_admin.';
+'Internal: grants or revokes a privilege on a bus, queue, connection or API destination for the caller of the current API function, who must own it or be an eventbus_admin.';
 
 CREATE FUNCTION eventbus.grant_event_bus_privilege(event_bus_name text, privilege text, grantee text)
 RETURNS void AS 'MODULE_PATHNAME', 'eventbus_api_call' LANGUAGE C;
@@ -460,15 +480,18 @@ BEGIN
       FROM eventbus.grants g
       LEFT JOIN eventbus.event_buses b ON g.object_kind = 'bus' AND b.name = g.object_name
       LEFT JOIN eventbus.queues q ON g.object_kind = 'queue' AND q.name = g.object_name
+      LEFT JOIN eventbus.connections c ON g.object_kind = 'connection' AND c.name = g.object_name
+      LEFT JOIN eventbus.api_destinations d ON g.object_kind = 'api_destination' AND d.name = g.object_name
      WHERE admin
-        OR pg_catalog.pg_has_role(caller, coalesce(b.owner, q.owner), 'USAGE')
+        OR pg_catalog.pg_has_role(caller, coalesce(b.owner, q.owner,
+                                                   eventbus._role_of(coalesce(c.owner, d.owner))), 'USAGE')
         OR CASE WHEN g.grantee = 0 THEN true
                 ELSE pg_catalog.pg_has_role(caller, g.grantee, 'USAGE') END
      ORDER BY 1, 2, 3, 4;
 END;
 $fn$;
 COMMENT ON FUNCTION eventbus.list_grants() IS
-'The privileges granted on event buses and queues that the current role may see: on the objects it owns (all of them for an eventbus_admin), and those granted to it, to a role it is a member of, or to PUBLIC.';
+'The privileges granted on event buses, queues, connections and API destinations that the current role may see: on the objects it owns (all of them for an eventbus_admin), and those granted to it, to a role it is a member of, or to PUBLIC.';
 COMMENT ON FUNCTION eventbus._list_grants_impl() IS
 'Internal: implementation of list_grants.';
 REVOKE ALL ON FUNCTION eventbus._list_grants_impl() FROM PUBLIC;

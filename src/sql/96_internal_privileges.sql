@@ -15,6 +15,7 @@
 --                                reader (the workers' shared-memory status,
 --                                as pg_stat_activity shows it);
 --   _visible_rule_stats, _visible_queue_stats, _visible_target_stats,
+--   _visible_api_destination_stats,
 --   _push_backlog                API functions read by the metrics views
 --                                and delivery_workers as their reader;
 --                                their implementations keep what the
@@ -73,3 +74,28 @@ REVOKE ALL ON FUNCTION eventbus._count_queue(text,bigint,bigint,bigint) FROM PUB
 REVOKE ALL ON FUNCTION eventbus._stats_reset_time() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._wake_launcher() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._wake_delivery() FROM PUBLIC;
+-- connections and API destinations (56_api_destinations.sql)
+REVOKE ALL ON FUNCTION eventbus._role_of(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._connection_arn(text,uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_arn(text,uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_http_name(text,text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._connection_name(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_not_found(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._auth_string(jsonb,text,text,boolean,integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._auth_keys(jsonb,text,text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_connection_http_parameters(jsonb,text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_auth_parameters(text,jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._public_http_parameters(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._public_auth_parameters(jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._merge_parameters(jsonb,jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._may_see_connection(text,regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._may_see_api_destination(text,regrole) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._require_visible(text,text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_api_destination_settings(text,text,text,integer,numeric) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._timeout_ms(numeric) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_connection(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_json(eventbus.api_destinations) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_name(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_http_parameter_value(jsonb,text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._check_http_parameters(jsonb,text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._api_destination_stats() FROM PUBLIC;

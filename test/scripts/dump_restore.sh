@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Backup and restore: a database holding buses, rules, targets of every
-# kind (queue, function, bus, notify), queues with visible and in-flight
+# kind (queue, function, bus, notify, api_destination), a connection with
+# its secrets, an API destination and grants, queues with visible and in-flight
 # messages, a push message waiting for its retry, dead letters, events in a
 # daily partition and in the default partition, is dumped with pg_dump and
 # restored two ways (pg_dump -Fc + pg_restore, and plain SQL + psql), each
@@ -66,7 +67,19 @@ SELECT eventbus.put_targets('broken', '[{"Id": "denied", "Arn": "function:public
 SELECT eventbus.put_targets('audit-all', '[{"Id": "aq", "Arn": "queue:audit"}]', 'audit');
 SET ROLE eb_alice;
 SELECT eventbus.put_targets('orders', '[{"Id": "f", "Arn": "function:public.sink_main"}]', 'shop');
+-- a connection (its secrets apart) and an API destination of eb_alice's;
+-- the target on the disabled rule never gets a message
+SELECT eventbus.create_connection('hooks', 'OAUTH_CLIENT_CREDENTIALS',
+    '{"OAuthParameters": {"AuthorizationEndpoint": "https://auth.example.com/token", "HttpMethod": "POST",
+                          "ClientParameters": {"ClientID": "eventbus", "ClientSecret": "dump-secret"}},
+      "InvocationHttpParameters": {"HeaderParameters": [{"Key": "X-Token", "Value": "dump-header-secret", "IsValueSecret": true}]}}',
+    'webhooks');
+SELECT eventbus.create_api_destination('hook', 'hooks', 'https://hooks.example.com/orders/*', 'PUT', 10,
+                                       timeout_seconds => 2);
+SELECT eventbus.grant_api_destination_privilege('hook', 'invoke', 'PUBLIC');
 RESET ROLE;
+SELECT eventbus.put_targets('off', '[{"Id": "h", "Arn": "api-destination:hook",
+    "HttpParameters": {"PathParameterValues": ["$.detail.n"], "HeaderParameters": {"X-N": "$.detail.n"}}}]', 'shop');
 
 SELECT eventbus.put_events(jsonb_build_array(
     jsonb_build_object('Source', 'shop', 'DetailType', 'OrderPlaced', 'Detail', '{"n": 1}', 'EventBusName', 'shop'),
@@ -106,7 +119,7 @@ check "source: events in a daily partition and in the default partition" \
 	    AND count(*) FILTER (WHERE tableoid <> 'eventbus.events_default'::regclass) = 7
 	   FROM eventbus.events" $SRC
 check "source: every target kind is there" \
-	"SELECT array_agg(DISTINCT kind ORDER BY kind) = '{bus,function,notify,queue}' FROM eventbus.targets" $SRC
+	"SELECT array_agg(DISTINCT kind ORDER BY kind) = '{api_destination,bus,function,notify,queue}' FROM eventbus.targets" $SRC
 
 # contents: one line per table (name, row count, md5 of its ordered rows),
 # sequences (name, last_value, is_called); as of the snapshot given
@@ -176,6 +189,13 @@ for db in eb_fc eb_plain; do
 	check "$db: the target put by eb_alice still runs as eb_alice, and her bus is hers" \
 		"SELECT owner = 'eb_alice' FROM eventbus.targets WHERE target_id = 'f'
 		    AND (SELECT owner = 'eb_alice'::regrole FROM eventbus.event_buses WHERE name = 'shop')" $db
+	check "$db: the connection keeps its secrets and owner, the API destination its grant and settings" \
+		"SELECT (SELECT auth_parameters #>> '{OAuthParameters,ClientParameters,ClientSecret}' = 'dump-secret'
+		          FROM eventbus.connection_secrets WHERE connection = 'hooks')
+		    AND (SELECT owner = 'eb_alice' FROM eventbus.connections WHERE name = 'hooks')
+		    AND eventbus.has_api_destination_privilege('hook', 'invoke', 'pg_monitor'::regrole)
+		    AND (SELECT timeout_ms = 2000 AND invocation_rate_limit_per_second = 10 FROM eventbus.api_destinations)
+		    AND (SELECT http_parameters -> 'HeaderParameters' ->> 'X-N' = '\$.detail.n' FROM eventbus.targets WHERE target_id = 'h')" $db
 	check "$db: the old event (default partition) gives its queue message a payload" \
 		"SELECT count(*) = 1 FROM eventbus_outbox.queue_orders o
 		   JOIN eventbus.events e ON e.id = o.event_id AND e.ingestion_time = o.event_ingestion_time

@@ -17,6 +17,8 @@
 #      without EXECUTE, SECURITY DEFINER functions of others, revokes
 #      after the put), hostile names in every API function, a catalog
 #      corrupted by a superuser; then every event of A and B was delivered
+#      connections' secrets: no role reads them (not even admins), no
+#      function, error or log line shows them
 #   5  quotas: buses, queues, rules per bus, targets per rule, entry size
 #   6  the server never crashed (one session lived through it all)
 # Expectations follow the design; where it leaves a message open, the
@@ -73,7 +75,7 @@ check "eventbus.dead_letters: SELECT only, under row-level security" \
 	   FROM pg_class c, unnest(ARRAY[$ROLES]) r
 	  WHERE c.oid = 'eventbus.dead_letters'::regclass
 	  GROUP BY c.relrowsecurity"
-for t in event_buses rules targets queues grants; do
+for t in event_buses rules targets queues grants connections api_destinations; do
 	check "no test role holds any privilege on eventbus.$t but eb_admin's SELECT" \
 		"SELECT to_regclass('eventbus.$t') IS NOT NULL
 		    AND NOT bool_or(has_table_privilege(r, 'eventbus.$t', 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))
@@ -81,6 +83,10 @@ for t in event_buses rules targets queues grants; do
 		    AND bool_or(has_table_privilege(r, 'eventbus.$t', 'SELECT') AND r = 'eb_admin')
 		   FROM unnest(ARRAY[$ROLES]) r"
 done
+check "no test role holds any privilege on eventbus.connection_secrets, not even eb_admin" \
+	"SELECT NOT bool_or(has_table_privilege(r, 'eventbus.connection_secrets',
+	                                       'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))
+	   FROM unnest(ARRAY[$ROLES]) r"
 check "eventbus.events: RLS enabled, PUBLIC may INSERT and SELECT, nothing else" \
 	"SELECT c.relrowsecurity
 	        AND has_table_privilege('mallory', 'eventbus.events', 'INSERT')
@@ -114,7 +120,10 @@ check "the catalog-changing functions are all trampolines" \
 	                     'delete_rule', 'put_targets', 'remove_targets', 'create_queue', 'delete_queue',
 	                     'grant_event_bus_privilege', 'revoke_event_bus_privilege',
 	                     'grant_queue_privilege', 'revoke_queue_privilege', 'receive', 'ack',
-	                     'redrive_dead_letters']) f"
+	                     'redrive_dead_letters', 'create_connection', 'update_connection', 'delete_connection',
+	                     'create_api_destination', 'update_api_destination', 'delete_api_destination',
+	                     'grant_connection_privilege', 'revoke_connection_privilege',
+	                     'grant_api_destination_privilege', 'revoke_api_destination_privilege']) f"
 # internal functions that touch tables, take relations, OIDs or roles, or
 # are SECURITY DEFINER: none may be executed by PUBLIC (the pure helpers,
 # e.g. the event_pattern domain's check, are listed below for the record)
@@ -125,7 +134,8 @@ got=$(q "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', ' ORDER BY 1),
             -- read by views and policies as their reader; the _visible_*
             -- ones are API functions whose implementations filter by caller
             AND p.proname NOT IN ('_delivery_workers', '_owns_rule', '_push_backlog',
-                                  '_visible_rule_stats', '_visible_queue_stats', '_visible_target_stats')
+                                  '_visible_rule_stats', '_visible_queue_stats', '_visible_target_stats',
+                                  '_visible_api_destination_stats')
             AND (p.prosecdef OR p.provolatile <> 'i'
                  OR p.proargtypes::oid[] && ARRAY['regclass', 'oid', 'regrole', 'regprocedure']::regtype[]::oid[])
             AND has_function_privilege('mallory', p.oid, 'EXECUTE')")
@@ -886,6 +896,51 @@ for T in a b; do
 	check "$T: ... and ${T}-q holds every one of them for ${T}_consumer" \
 		"SELECT count(DISTINCT event_id) = $n FROM eventbus_outbox.\"queue_${T}-q\" WHERE event_id IN (${ids:-NULL})"
 done
+
+# ---------------------------------------------------------------------
+section "4j: connections' secrets"
+expect_ok "a_manager makes a connection with secrets, and an API destination on it" a_manager \
+	"SELECT eventbus.create_connection('a-conn', 'OAUTH_CLIENT_CREDENTIALS',
+	     '{\"OAuthParameters\": {\"AuthorizationEndpoint\": \"https://auth.example/token\", \"HttpMethod\": \"POST\",
+	        \"ClientParameters\": {\"ClientID\": \"a\", \"ClientSecret\": \"sec-ClientSecret-4g\"}},
+	       \"InvocationHttpParameters\": {\"HeaderParameters\": [{\"Key\": \"X-K\", \"Value\": \"sec-Header-4g\", \"IsValueSecret\": true}]}}');
+	 SELECT eventbus.create_api_destination('a-dest', 'a-conn', 'https://hooks.example/a', 'POST')"
+expect_err "... a failed update with a new secret (its statement is not logged)" a_manager \
+	"SELECT eventbus.update_connection('a-conn', auth_parameters => '{\"OAuthParameters\": {\"ClientParameters\": {\"ClientSecret\": \"sec-Failed-4g\", \"Typo\": 1}}}')" \
+	"22023: AuthParameters.OAuthParameters.ClientParameters has an unknown key 'Typo'"
+for r in mallory eb_admin; do
+	expect_err "$r: SELECT eventbus.connection_secrets" $r \
+		"SELECT * FROM eventbus.connection_secrets" "42501: permission denied for table connection_secrets"
+done
+expect_err "mallory: SELECT eventbus.connections" mallory \
+	"SELECT * FROM eventbus.connections" "42501: permission denied for table connections"
+expect_err "mallory: UPDATE eventbus.connection_secrets" mallory \
+	"UPDATE eventbus.connection_secrets SET auth_parameters = '{}'" "42501: permission denied for table connection_secrets"
+expect_err "mallory: INSERT INTO eventbus.api_destinations" mallory \
+	"INSERT INTO eventbus.api_destinations (name, connection, invocation_endpoint, http_method, owner)
+	 VALUES ('m-dest', 'a-conn', 'https://evil.example/', 'POST', 'mallory')" "42501: permission denied for table api_destinations"
+expect_err "mallory: describe_connection of a's connection" mallory \
+	"SELECT eventbus.describe_connection('a-conn')" '42501: permission denied for connection "a-conn"'
+expect_err "mallory: an API destination on a's connection" mallory \
+	"SELECT eventbus.create_api_destination('m-dest', 'a-conn', 'https://evil.example/', 'POST')" \
+	'42501: permission denied for connection "a-conn"'
+expect_err "mallory: update_connection of a's connection (to send its secrets elsewhere)" mallory \
+	"SELECT eventbus.update_connection('a-conn', auth_parameters => '{\"OAuthParameters\": {\"AuthorizationEndpoint\": \"https://evil.example/\"}}')" \
+	'42501: permission denied for connection "a-conn"'
+expect_err "mallory: a target sending to a's API destination" mallory \
+	"SELECT eventbus.put_targets('m-rule', '[{\"Id\": \"m-http\", \"Arn\": \"api-destination:a-dest\"}]', 'm-bus')" \
+	'42501: permission denied for API destination "a-dest"'
+expect_err "mallory: grants itself use" mallory \
+	"SELECT eventbus.grant_connection_privilege('a-conn', 'use', 'mallory')" '42501: must be owner of connection "a-conn"'
+expect_val "eb_admin describes it without the secrets" eb_admin \
+	"SELECT eventbus.describe_connection('a-conn')::text ~ 'sec-'" f
+check "the secrets are stored (what the checks below look for exists)" \
+	"SELECT auth_parameters::text ~ 'sec-ClientSecret-4g' AND auth_parameters::text ~ 'sec-Header-4g'
+	   FROM eventbus.connection_secrets WHERE connection = 'a-conn'"
+check_eq "no secret in the server log (errors, statements)" \
+	"$(grep -c -E 'sec-(ClientSecret|Header|Failed)-4g' "$EB_TMP/server.log")" 0
+check_eq "... where the failed update's error is" \
+	"$(grep -c "ClientParameters has an unknown key 'Typo'" "$EB_TMP/server.log")" 1
 
 # ---------------------------------------------------------------------
 section "5: quotas"
