@@ -16,6 +16,11 @@ MODULE_big = eventbus
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 PGFILEDESC = "eventbus - EventBridge-style event routing"
 
+# HTTP targets (src/http_*.c) use libcurl (Debian: libcurl4-openssl-dev).
+CURL_CONFIG ?= curl-config
+PG_CPPFLAGS += $(shell $(CURL_CONFIG) --cflags)
+SHLIB_LINK  += $(shell $(CURL_CONFIG) --libs)
+
 DATA_built = src/eventbus--$(EXTVERSION).sql
 DATA       = $(sort $(wildcard src/releases/eventbus--*.sql src/releases/eventbus--*.control))
 EXTRA_CLEAN = src/eventbus--$(EXTVERSION).sql

@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "eventbus.h"
+#include "http.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -198,9 +199,11 @@ eventbus_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
-	RequestAddinShmemSpace(add_size(stats_shmem_size(), delivery_shmem_size()));
+	RequestAddinShmemSpace(add_size(add_size(stats_shmem_size(), delivery_shmem_size()),
+									http_stats_shmem_size()));
 	RequestNamedLWLockTranche("eventbus stats", 1);
 	RequestNamedLWLockTranche("eventbus delivery", 1);
+	RequestNamedLWLockTranche("eventbus http", 1);
 }
 
 static void
@@ -211,6 +214,7 @@ eventbus_shmem_startup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	stats_shmem_startup();
 	delivery_shmem_startup();
+	http_stats_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -219,6 +223,7 @@ _PG_init(void)
 {
 	define_settings();
 	delivery_define_settings();
+	http_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 

@@ -16,6 +16,7 @@ static const TargetKind *const target_kinds[] = {
 	&target_kind_function,
 	&target_kind_bus,
 	&target_kind_notify,
+	&target_kind_api_destination,
 };
 
 #define NUM_TARGET_KINDS ((int) lengthof(target_kinds))

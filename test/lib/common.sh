@@ -29,6 +29,11 @@ eb_need_packages() {
 		|| missing+=("postgresql-client-$EB_PG_MAJOR")
 	command -v gcc >/dev/null || missing+=(gcc)
 	command -v make >/dev/null || missing+=(make)
+	# HTTP targets link libcurl: its development files (header and curl-config)
+	if ! command -v curl-config >/dev/null \
+		|| ! { [ -f /usr/include/curl/curl.h ] || [ -f "/usr/include/$(gcc -dumpmachine 2>/dev/null)/curl/curl.h" ]; }; then
+		missing+=(libcurl4-openssl-dev)
+	fi
 	# the differential and fuzz tests are Python scripts
 	command -v python3 >/dev/null || missing+=(python3)
 	if [ -n "${EB_EXTRA_PACKAGES:-}" ]; then
