@@ -2027,3 +2027,18 @@ GRANT SELECT ON eventbus.delivery_workers TO PUBLIC;
 COMMENT ON VIEW eventbus.delivery_workers IS
 'Delivery workers of every database: state (starting, running, absent = no extension there, stopping), pid, last wake-up, messages delivered and failed since start; backlog (messages waiting for push targets) for the current database, shown to eventbus_admin only (NULL for others); activity (idle, delivering, invoking, or stalled: no sign of life for longer than an idle worker sleeps, or inside one invocation well past its timeout), since when, the target it works on (eventbus_admin only), when a visit of a target last ended (last_progress), the last sign of life (heartbeat), and whether the launcher started it on demand.';
 
+
+
+-- HTTP targets (API destinations), worker side: see src/target_http.c and
+-- src/http_*.c.  The delivery workers make every request; no function here
+-- makes one.
+
+CREATE FUNCTION eventbus._http_guard_check(address text, host text, allowed_networks text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'eventbus_http_guard_check'
+LANGUAGE C IMMUTABLE;
+
+COMMENT ON FUNCTION eventbus._http_guard_check(text, text, text) IS
+'Internal: NULL when a request to host may connect to address with eventbus.http_allowed_networks set to allowed_networks, else the class of address that is refused (the check the delivery workers make on every connection).';
+
+REVOKE ALL ON FUNCTION eventbus._http_guard_check(text, text, text) FROM PUBLIC;
