@@ -824,15 +824,21 @@ delivery_step(int slot, TimestampTz *next_due, int64 *delivered, int64 *failed)
 		VisitOutcome out;
 		MemoryContext cxt = CurrentMemoryContext;
 		volatile bool ok = false;
+		TimestampTz visit_start;
 
 		if (eventbus_worker_stopping)
 			break;
 		CHECK_FOR_INTERRUPTS();
 		if (!has_work(kt, now, &earliest))
 			continue;
+		/* a slow target must not take the last free worker */
+		if (board_is_slow(kt->entry) && !worker_may_take_slow_target())
+			continue;
 		/* another worker delivers to it: leave it to that one */
 		if (!board_try_lease(kt->entry, slot))
 			continue;
+		worker_set_on_slow(board_is_slow(kt->entry));
+		visit_start = GetCurrentTimestamp();
 
 		kt->visit_anyway = false;
 		(void) board_take_pending(kt->entry);
@@ -875,6 +881,20 @@ delivery_step(int slot, TimestampTz *next_due, int64 *delivered, int64 *failed)
 			set_due(kt, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000));
 		}
 		PG_END_TRY();
+		worker_set_on_slow(false);
+		/* slow: it held the worker long; quick again: not slow any more */
+		{
+			long		secs;
+			int			usecs;
+			long		ms;
+
+			TimestampDifference(visit_start, GetCurrentTimestamp(), &secs, &usecs);
+			ms = secs * 1000 + usecs / 1000;
+			if (ms > eventbus_delivery_stall_timeout)
+				board_set_slow(kt->entry, true);
+			else if (ms < eventbus_delivery_stall_timeout / 2)
+				board_set_slow(kt->entry, false);
+		}
 		if (!ok)
 		{
 			next_visit = (i + 1) % Max(nknown, 1);

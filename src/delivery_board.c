@@ -48,6 +48,7 @@ struct BoardEntry
 	pg_atomic_uint32 pending;
 	pg_atomic_uint32 lease;		/* 0: free; else the worker's slot + 1 */
 	pg_atomic_uint64 next_due;	/* TimestampTz, 0: none known */
+	pg_atomic_uint32 slow;		/* its last visit held a worker long */
 	pg_atomic_uint32 error_hash;	/* the error last logged for it */
 	pg_atomic_uint64 error_logged_at;	/* TimestampTz */
 };
@@ -106,6 +107,7 @@ board_enter(Oid dboid, Oid outbox)
 		pg_atomic_init_u32(&entry->pending, 1);
 		pg_atomic_init_u32(&entry->lease, 0);
 		pg_atomic_init_u64(&entry->next_due, 0);
+		pg_atomic_init_u32(&entry->slow, 0);
 		pg_atomic_init_u32(&entry->error_hash, 0);
 		pg_atomic_init_u64(&entry->error_logged_at, 0);
 	}
@@ -206,6 +208,19 @@ board_release_all(int slot)
 	while ((entry = hash_seq_search(&seq)) != NULL)
 		board_release(entry, slot);
 	LWLockRelease(board_lock);
+}
+
+bool
+board_is_slow(BoardEntry *entry)
+{
+	return entry != NULL && pg_atomic_read_u32(&entry->slow) != 0;
+}
+
+void
+board_set_slow(BoardEntry *entry, bool slow)
+{
+	if (entry != NULL && (pg_atomic_read_u32(&entry->slow) != 0) != slow)
+		pg_atomic_write_u32(&entry->slow, slow ? 1 : 0);
 }
 
 TimestampTz

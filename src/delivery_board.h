@@ -41,6 +41,14 @@ extern bool board_try_lease(BoardEntry *entry, int slot);
 extern void board_release(BoardEntry *entry, int slot);
 extern void board_release_all(int slot);
 
+/*
+ * Slow targets: one whose last visit held its worker longer than
+ * eventbus.delivery_stall_timeout (a call that runs into its timeout, an
+ * endpoint that does not answer) is marked slow until a visit is quick.
+ */
+extern bool board_is_slow(BoardEntry *entry);
+extern void board_set_slow(BoardEntry *entry, bool slow);
+
 /* When the target's earliest not-yet-visible message comes due (0: none). */
 extern TimestampTz board_next_due(BoardEntry *entry);
 extern void board_set_next_due(BoardEntry *entry, TimestampTz due);

@@ -107,6 +107,7 @@ typedef struct DeliverySlot
 	TimestampTz heartbeat;		/* the loop last ran */
 	TimestampTz last_progress;	/* a visit last ended */
 	int			invoke_timeout_ms;	/* of the current invocation, 0: none */
+	bool		on_slow;		/* delivering to a slow target */
 	char		target[SLOT_TARGET_LEN];
 } DeliverySlot;
 
@@ -115,6 +116,7 @@ typedef struct DeliveryShared
 	LWLock	   *lock;
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch;
+	Oid			wants_worker;	/* a database whose workers asked for one more */
 	DeliverySlot slots[MAX_DELIVERY_SLOTS];
 } DeliveryShared;
 
@@ -716,6 +718,7 @@ launch_in_slot(int free_slot, Oid dboid, int worker_index, TimestampTz now)
 	slot->activity = WORKER_IDLE;
 	slot->activity_since = now;
 	slot->busy_since = 0;
+	slot->on_slow = false;
 	slot->heartbeat = 0;
 	slot->last_progress = 0;
 	slot->target[0] = '\0';
@@ -783,6 +786,12 @@ launcher_add_workers(void)
 			if (slot->state != SLOT_RUNNING || busy == 0 ||
 				!TimestampDifferenceExceeds(busy, now, eventbus_delivery_stall_timeout))
 				all_stalled = false;
+		}
+		/* its workers asked for one more (a slow target waits) */
+		if (delivery_shared->wants_worker == dboid)
+		{
+			delivery_shared->wants_worker = InvalidOid;
+			all_stalled = true;
 		}
 		if (all_stalled && nworkers < eventbus_max_delivery_workers && free_slot >= 0)
 		{
@@ -1084,6 +1093,7 @@ worker_detach(int code, Datum arg)
 	LWLockAcquire(delivery_shared->lock, LW_EXCLUSIVE);
 	slot->activity = WORKER_IDLE;
 	slot->busy_since = 0;
+	slot->on_slow = false;
 	slot->pid = 0;
 	slot->latch = NULL;
 	if (slot->state == SLOT_RUNNING || slot->state == SLOT_STARTING)
@@ -1202,6 +1212,43 @@ worker_note_progress(void)
 {
 	if (my_slot >= 0)
 		delivery_shared->slots[my_slot].last_progress = GetCurrentTimestamp();
+}
+
+bool
+worker_may_take_slow_target(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			running = 0;
+	int			held = 0;
+
+	if (my_slot < 0)
+		return true;
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+		TimestampTz busy = slot->busy_since;
+
+		if (i == my_slot || slot->dboid != MyDatabaseId || slot->state != SLOT_RUNNING)
+			continue;
+		running++;
+		if (slot->on_slow ||
+			(busy != 0 && TimestampDifferenceExceeds(busy, now, eventbus_delivery_stall_timeout)))
+			held++;
+	}
+	/* another worker stays free for the others */
+	if (running - held >= 1)
+		return true;
+	delivery_shared->wants_worker = MyDatabaseId;
+	if (delivery_shared->launcher_latch)
+		SetLatch(delivery_shared->launcher_latch);
+	return false;
+}
+
+void
+worker_set_on_slow(bool on_slow)
+{
+	if (my_slot >= 0)
+		delivery_shared->slots[my_slot].on_slow = on_slow;
 }
 
 /* An on-demand worker leaves after this long without work. */

@@ -74,4 +74,14 @@ extern void worker_set_activity(WorkerActivity activity, const char *target, int
 extern void worker_note_progress(void);
 extern void worker_wake_peer(void);
 
+/*
+ * The slow lane: a worker may take a slow target only if at least one
+ * other worker of the database stays free for the others; if none would,
+ * it asks the launcher for another worker (up to
+ * eventbus.max_delivery_workers) and leaves the target to it.  While it
+ * delivers to a slow target its slot says so.
+ */
+extern bool worker_may_take_slow_target(void);
+extern void worker_set_on_slow(bool on_slow);
+
 #endif							/* EVENTBUS_WORKER_H */

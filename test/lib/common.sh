@@ -110,6 +110,9 @@ eb_cluster_start() {
 		echo "unix_socket_directories = '$EB_TMP'"
 		[ -n "${EB_NO_PRELOAD:-}" ] || echo "shared_preload_libraries = 'eventbus'"
 		echo "max_prepared_transactions = 10"
+		# every database with eventbus runs eventbus.delivery_workers workers
+		# (2), and more on demand: the default 8 is soon used up
+		echo "max_worker_processes = 32"
 		echo "fsync = off"
 		echo "log_min_messages = warning"
 		for line in "$@"; do echo "$line"; done
