@@ -195,3 +195,81 @@ http_apply_settings() {
 	q "SELECT pg_reload_conf()" >/dev/null
 	wait_for "SELECT current_setting('$name') = '$value'" 5
 }
+
+# ---------------------------------------------------------------------
+# For the scripts on a cluster (after delivery.bash):
+#   http_cluster_start [conf lines...]
+#                             a private cluster (own_cluster_start) with
+#                             eventbus.retry_base_delay = 20ms and
+#                             eventbus.http_allowed_networks =
+#                             $HTTP_ALLOWED_NETWORKS (default 127.0.0.1/32;
+#                             set it empty for the SSRF tests), the
+#                             extension, the delivery helpers, the SQL
+#                             helpers below and a running delivery worker;
+#                             checks that the settings applied at start
+#   install_http_helpers [DB] the SQL helpers (public schema):
+#     eb_h_dest(name, endpoint, method DEFAULT 'POST', auth_type DEFAULT NULL,
+#               auth jsonb DEFAULT NULL, rate int DEFAULT 300, timeout numeric DEFAULT NULL)
+#         connection "<name>-conn" (auth NULL: an API key nobody checks)
+#         and API destination <name>
+#     eb_h_route(name, extra jsonb DEFAULT '{}')
+#         rule <name> for source "http.<name>" with target "t" whose Arn is
+#         "api-destination:<name>" (extra: more target keys)
+#   http_put NAME DETAIL      put one event from source http.NAME, print its id
+#   http_put_many NAME N      N events (detail {"i": 1..N}) in one INSERT
+#   http_ids_of NAME          the ids of the events put from source http.NAME (SQL array)
+HTTP_ALLOWED_NETWORKS=${HTTP_ALLOWED_NETWORKS-127.0.0.1/32}
+
+http_cluster_start() {
+	own_cluster_start "eventbus.retry_base_delay = '20ms'" \
+		"eventbus.http_allowed_networks = '$HTTP_ALLOWED_NETWORKS'" "$@"
+	local got
+	got=$(q "SHOW eventbus.http_allowed_networks" 2>&1)
+	check_eq "eventbus.http_allowed_networks from postgresql.conf applies at start" "$got" "$HTTP_ALLOWED_NETWORKS"
+	[ "$got" = "$HTTP_ALLOWED_NETWORKS" ] || http_apply_settings eventbus.http_allowed_networks "$HTTP_ALLOWED_NETWORKS"
+	q "CREATE EXTENSION eventbus" || exit 1
+	install_helpers || exit 1
+	install_http_helpers || exit 1
+	if ! wait_for "SELECT EXISTS (SELECT FROM eventbus.delivery_workers
+	                WHERE database = current_database() AND state = 'running')" 15; then
+		echo "no delivery worker started"
+		exit 1
+	fi
+}
+
+install_http_helpers() {
+	local db=${1:-${PGDATABASE:-postgres}}
+	q "$(cat <<'SQL'
+CREATE OR REPLACE FUNCTION public.eb_h_dest(p_name text, p_endpoint text, p_method text DEFAULT 'POST',
+                                            p_auth_type text DEFAULT NULL, p_auth jsonb DEFAULT NULL,
+                                            p_rate integer DEFAULT 300, p_timeout numeric DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM eventbus.create_connection(p_name || '-conn', coalesce(p_auth_type, 'API_KEY'),
+        coalesce(p_auth, '{"ApiKeyAuthParameters": {"ApiKeyName": "x-unchecked-key", "ApiKeyValue": "unchecked"}}'));
+    PERFORM eventbus.create_api_destination(p_name, p_name || '-conn', p_endpoint, p_method,
+                                            p_rate, NULL, p_timeout);
+    RETURN p_name;
+END $f$;
+
+CREATE OR REPLACE FUNCTION public.eb_h_route(p_name text, p_extra jsonb DEFAULT '{}')
+RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    PERFORM eventbus.put_rule(p_name, jsonb_build_object('source', jsonb_build_array('http.' || p_name)));
+    PERFORM public.eb_t_put_target(p_name, 'default', 't', 'api-destination:' || p_name, p_extra);
+    RETURN p_name;
+END $f$;
+SQL
+)" "$db" >/dev/null
+}
+
+http_put() { q "SELECT eventbus.put_event('http.$1', 'test', '$2'::jsonb)"; }
+
+http_put_many() {
+	# an INSERT routes like put_events, without its 10 entries per call
+	q "WITH e AS (INSERT INTO eventbus.events (source, detail_type, detail)
+	              SELECT 'http.$1', 'test', jsonb_build_object('i', i) FROM generate_series(1, $2) i
+	              RETURNING 1) SELECT count(*) FROM e"
+}
+
+http_ids_of() { echo "(SELECT array_agg(id::text) FROM eventbus.events WHERE source = 'http.$1')"; }
