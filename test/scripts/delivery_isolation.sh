@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Delivery isolation (issue 9, part 1), on a private cluster: no target
+# holds up another one's deliveries.  Four targets on the live events:
+#   healthy  a function recording when it is invoked
+#   slow     a function sleeping 2 s against its Config.TimeoutSeconds 1:
+#            every call times out (and is retried)
+#   failing  a function raising on every call, with 100,000 messages
+#            waiting in its outbox before the run starts
+#   never    an API destination at the test server's /never (no answer:
+#            every request runs into eventbus.http_timeout)
+# A producer puts ~100 events/s for ~20 s, one per transaction, recording
+# each event id with clock_timestamp() in its own table in the same
+# transaction; the latency is from that time (commit follows at once) to
+# the healthy function's invocation.  Bound: p99 <= $EB_ISO_P99_MS ms
+# (default 50); p50, p99 and max are printed.
+# Then a delivery worker is stopped with SIGSTOP: delivery_workers must
+# show it as not making progress; after SIGCONT it does again.
+set -uo pipefail
+# shellcheck source=test/scripts/lib/delivery.bash
+. "$(dirname "$0")/lib/delivery.bash"
+# shellcheck source=test/scripts/lib/http.bash
+. "$(dirname "$0")/lib/http.bash"
+
+P99_MS=${EB_ISO_P99_MS:-50}
+RATE=${EB_ISO_RATE:-100}       # events per second
+SECS=${EB_ISO_SECONDS:-20}
+BACKLOG=${EB_ISO_BACKLOG:-100000}
+
+# What delivery_workers says about a worker.  The columns: activity (idle,
+# delivering, invoking, stalled), target (what it works on), activity_since,
+# last_progress.  A stopped worker counts as stuck when this is true:
+STUCK_SQL="activity = 'stalled'"
+SHOW_COLS="state, activity, target, activity_since, last_progress"
+
+http_cluster_start
+http_start || exit 1
+run_on_exit stop_producer
+
+q "CREATE TABLE public.produced (event_id uuid PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT clock_timestamp());
+   CREATE TABLE public.healthy_log (event_id uuid NOT NULL, invoked_at timestamptz NOT NULL DEFAULT clock_timestamp());
+   CREATE FUNCTION public.healthy(p jsonb) RETURNS void LANGUAGE sql AS
+       'INSERT INTO public.healthy_log (event_id) VALUES ((p->>''id'')::uuid)';
+   CREATE FUNCTION public.slow(p jsonb) RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(2)';
+   CREATE FUNCTION public.failing(p jsonb) RETURNS void LANGUAGE plpgsql AS
+       \$\$ BEGIN RAISE EXCEPTION 'failing on purpose'; END \$\$;
+   SELECT eventbus.put_rule('healthy', '{\"source\": [\"iso.live\"]}');
+   SELECT eb_t_put_target('healthy', 'default', 't', 'function:public.healthy');
+   SELECT eventbus.put_rule('slow', '{\"source\": [\"iso.live\"]}');
+   SELECT eb_t_put_target('slow', 'default', 't', 'function:public.slow', '{\"Config\": {\"TimeoutSeconds\": 1}}');
+   SELECT eventbus.put_rule('failing', '{\"source\": [\"iso.live\", \"iso.backlog\"]}');
+   SELECT eb_t_put_target('failing', 'default', 't', 'function:public.failing');
+   SELECT eb_h_dest('never', '$HTTP_URL/never/iso', 'POST');
+   SELECT eventbus.put_rule('never', '{\"source\": [\"iso.live\"]}');
+   SELECT eb_t_put_target('never', 'default', 't', 'api-destination:never')" >/dev/null || exit 1
+
+section "setup: $BACKLOG messages for the failing target"
+t0=$SECONDS
+q "INSERT INTO eventbus.events (source, detail_type, detail)
+   SELECT 'iso.backlog', 'backlog', jsonb_build_object('i', i) FROM generate_series(1, $BACKLOG) i" >/dev/null || exit 1
+check_eq "the failing target's outbox holds $BACKLOG messages (inserted in $((SECONDS - t0)) s)" \
+	"$(q "SELECT eb_t_outbox_count('default', 'failing', 't') >= $BACKLOG - 1000")" t
+# the bad targets are at work before the measurement starts
+http_put_iso() { q "SELECT eventbus.put_event('iso.live', 'warmup', '{}')" >/dev/null; }
+http_put_iso
+check_ok "the failing target fails" \
+	"$(wait_for "SELECT failed_invocations > 0 FROM eventbus.target_stats WHERE rule = 'failing'" 30; echo $?)"
+check_ok "the slow target times out" \
+	"$(wait_for "SELECT failed_invocations > 0 FROM eventbus.target_stats WHERE rule = 'slow'" 30; echo $?)"
+check_ok "the API destination's request hangs at /never" "$(http_wait_count '^/never/iso$' 1 30; echo $?)"
+check_ok "the warm-up event reached the healthy target" \
+	"$(wait_for "SELECT count(*) = 1 FROM public.healthy_log" 30; echo $?)"
+q "TRUNCATE public.healthy_log"
+
+section "producing $RATE events/s for $SECS s"
+PRODUCER=
+stop_producer() { [ -n "$PRODUCER" ] && kill -TERM -- "-$PRODUCER" 2>/dev/null; PRODUCER=; }
+n_events=$((RATE * SECS))
+sleep_s=$(awk -v r="$RATE" 'BEGIN { printf "%.4f", 1 / r }')
+fails_before=$(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'")
+t0=$(date +%s%N)
+setsid bash -c "yes \"INSERT INTO public.produced (event_id) SELECT eventbus.put_event('iso.live', 'live', '{}');
+                     SELECT pg_sleep($sleep_s);\" | head -n $n_events |
+                '$EB_BINDIR/psql' -X -q -v ON_ERROR_STOP=1 >/dev/null" &
+PRODUCER=$!
+wait "$PRODUCER"
+PRODUCER=
+ms=$((($(date +%s%N) - t0) / 1000000))
+produced=$(q "SELECT count(*) FROM public.produced")
+echo "     produced $produced events in $ms ms ($(awk -v n="$produced" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')/s)"
+check_eq "all $n_events events produced" "$produced" "$n_events"
+check_ok "every event reached the healthy target" \
+	"$(wait_for "SELECT count(*) >= $produced FROM public.healthy_log" 30; echo $?)"
+stats=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+                  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+                  round(max(ms)::numeric, 2)
+             FROM (SELECT extract(epoch FROM h.invoked_at - p.committed_at) * 1000 AS ms
+                     FROM public.produced p JOIN public.healthy_log h USING (event_id)) s")
+read -r p50 p99 pmax <<<"$stats"
+echo "     healthy target, commit to invocation: p50 $p50 ms, p99 $p99 ms, max $pmax ms"
+echo "     meanwhile: failing target $(($(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'") - fails_before)) failed calls," \
+	"its outbox $(q "SELECT eb_t_outbox_count('default', 'failing', 't')");" \
+	"slow target $(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'slow'") timeouts;" \
+	"requests held at /never: $(http_count '^/never/iso$')"
+check "healthy target p99 ($p99 ms) <= $P99_MS ms" "SELECT $p99 <= $P99_MS"
+check "each event invoked the healthy target once" \
+	"SELECT count(*) = count(DISTINCT event_id) FROM public.healthy_log"
+check "the failing target kept failing during the run" \
+	"SELECT failed_invocations > $fails_before FROM eventbus.target_stats WHERE rule = 'failing'"
+
+section "a worker stopped with SIGSTOP"
+echo "     delivery_workers now:"
+q "SELECT worker, pid, $SHOW_COLS FROM eventbus.delivery_workers WHERE database = current_database() ORDER BY worker" | sed 's/^/       /'
+pid=$(q "SELECT pid FROM eventbus.delivery_workers WHERE database = current_database() AND state = 'running' ORDER BY worker LIMIT 1")
+if [ -z "$pid" ]; then
+	check_eq "a running worker to stop" none some
+else
+	kill -STOP "$pid"
+	run_on_exit "kill -CONT $pid"
+	# work for it: the live targets get events
+	for _ in 1 2 3 4 5; do http_put_iso; done
+	stuck=$(wait_for "SELECT $STUCK_SQL FROM eventbus.delivery_workers WHERE pid = $pid" 20; echo $?)
+	echo "     worker $pid stopped; delivery_workers says:"
+	q "SELECT worker, pid, $SHOW_COLS FROM eventbus.delivery_workers WHERE database = current_database() ORDER BY worker" | sed 's/^/       /'
+	check_ok "delivery_workers shows the stopped worker as not making progress ($STUCK_SQL)" "$stuck"
+	check "... its last_progress is older than 2 s" \
+		"SELECT last_progress < clock_timestamp() - interval '2 s' FROM eventbus.delivery_workers WHERE pid = $pid"
+	kill -CONT "$pid"
+	check_ok "after SIGCONT it is no longer shown stuck" \
+		"$(wait_for "SELECT NOT ($STUCK_SQL) FROM eventbus.delivery_workers WHERE pid = $pid" 20; echo $?)"
+	check_ok "... and the healthy target got the 5 events" \
+		"$(wait_for "SELECT count(*) >= $produced + 5 FROM public.healthy_log" 20; echo $?)"
+fi
+
+eb_finish
