@@ -75,12 +75,21 @@ section "producing $RATE events/s for $SECS s"
 PRODUCER=
 stop_producer() { [ -n "$PRODUCER" ] && kill -TERM -- "-$PRODUCER" 2>/dev/null; PRODUCER=; }
 n_events=$((RATE * SECS))
-sleep_s=$(awk -v r="$RATE" 'BEGIN { printf "%.4f", 1 / r }')
 fails_before=$(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'")
 t0=$(date +%s%N)
-setsid bash -c "yes \"INSERT INTO public.produced (event_id) SELECT eventbus.put_event('iso.live', 'live', '{}');
-                     SELECT pg_sleep($sleep_s);\" | head -n $n_events |
-                '$EB_BINDIR/psql' -X -q -v ON_ERROR_STOP=1 >/dev/null" &
+# one event per transaction (COMMIT in the DO block), paced to the clock:
+# event i is put at start + i / RATE
+setsid "$EB_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -c "
+DO \$\$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    FOR i IN 1..$n_events LOOP
+        INSERT INTO public.produced (event_id) SELECT eventbus.put_event('iso.live', 'live', '{}');
+        COMMIT;
+        PERFORM pg_sleep(greatest(0, extract(epoch FROM t0 + i * interval '1 s' / $RATE - clock_timestamp())));
+    END LOOP;
+END \$\$" >/dev/null &
 PRODUCER=$!
 wait "$PRODUCER"
 PRODUCER=
@@ -97,6 +106,9 @@ stats=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric
                      FROM public.produced p JOIN public.healthy_log h USING (event_id)) s")
 read -r p50 p99 pmax <<<"$stats"
 echo "     healthy target, commit to invocation: p50 $p50 ms, p99 $p99 ms, max $pmax ms"
+echo "     events over 10 / 50 / 500 ms: $(q "SELECT count(*) FILTER (WHERE ms > 10) || ' / ' || count(*) FILTER (WHERE ms > 50) || ' / ' || count(*) FILTER (WHERE ms > 500)
+      FROM (SELECT extract(epoch FROM h.invoked_at - p.committed_at) * 1000 AS ms
+              FROM public.produced p JOIN public.healthy_log h USING (event_id)) s") of $produced"
 echo "     meanwhile: failing target $(($(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'") - fails_before)) failed calls," \
 	"its outbox $(q "SELECT eb_t_outbox_count('default', 'failing', 't')");" \
 	"slow target $(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'slow'") timeouts;" \

@@ -174,6 +174,7 @@ http_load_log() {
 	# CSV with a quote and a delimiter that never occur in the log's
 	# ASCII JSON lines: each line is read as it is
 	"$EB_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$db" <<SQL >/dev/null
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS $table;
 CREATE TABLE $table (n bigserial, line jsonb);
 \\copy $table (line) FROM '$HTTP_LOG' WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')
