@@ -6,7 +6,7 @@
 #
 #   test/http/selftest.sh        exits 1 when any check failed
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 CHECKS=0
 FAILS=0
@@ -153,6 +153,15 @@ expect "... the third is request 3 of its connection" "$(last '^/ok/ka-3$' 'r["c
 C -o /dev/null -o /dev/null -X POST -d 'x' "$U/status/500/ka-4" "$U/ok/ka-5"
 expect "an error response keeps the connection (Content-Length always set)" "$(http_ports '^/(ok|status/500)/ka-[45]$')" "2 1"
 
+section "log questions (lib/http.bash)"
+for e in aaaa aaaa bbbb; do C -o /dev/null -H "X-Eventbus-Event-Id: $e" "$U/ok/ids/$e"; done
+C -o /dev/null "$U/ok/ids/none"
+expect "http_ids: requests, distinct event ids, ids seen twice" "$(http_ids '^/ok/ids/')" "4 2 1"
+C -o /dev/null "$U/ok/gap"; sleep 0.5; C -o /dev/null "$U/ok/gap"
+expect "http_gaps: the 0.5 s between two requests" "$(http_gaps '^/ok/gap$' | awk '{ print ($1 >= 0.45 && $1 < 1.5) ? "yes" : $1 }')" yes
+expect "http_wait_count: times out (1) when too few came" "$(http_wait_count '^/ok/gap$' 3 1; echo $?)" 1
+expect "http_wait_count: 0 when enough came" "$(http_wait_count '^/ok/gap$' 2 1; echo $?)" 0
+
 section "control endpoints"
 s=$(http_ctl stats)
 expect "stats: /retry-after/3/p1 counted 3 times" "$(echo "$s" | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["/retry-after/3/p1"])')" 3
@@ -192,9 +201,11 @@ expect "... which then goes on" "$(http_count '.')" 1
 http_stop
 
 section "--fast"
-HTTP_LOG=$HTTP_DIR/fast.jsonl HTTP_PORT= http_start --fast || exit 1
+HTTP_LOG=$HTTP_DIR/fast.jsonl
+HTTP_PORT=
+http_start --fast || exit 1
 expect "--fast: every path answers 200" "$(status "$HTTP_URL/status/500/x")/$(status -X POST -d '{}' "$HTTP_URL/never/x")" 200/200
-expect "--fast: nothing logged" "$(HTTP_LOG=$HTTP_DIR/fast.jsonl http_count .)" 0
+expect "--fast: nothing logged" "$(http_count .)" 0
 expect "--fast: stats still count" "$(http_ctl stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')" 2
 http_stop
 

@@ -65,11 +65,11 @@ http_wait_up() {
 
 http_start() {
 	_http_dir
-	local portfile=$HTTP_DIR/port tries
+	local portfile=$HTTP_DIR/port
 	rm -f "$portfile"
 	# a port of our own when none is given; the server binds it (a race
 	# with another process is possible, then we try another)
-	for tries in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		local want=${HTTP_PORT:-0}
 		setsid python3 "$HTTP_SERVER_PY" --port "$want" --log "$HTTP_LOG" \
 			--port-file "$portfile" "$@" >>"$HTTP_DIR/server.out" 2>&1 &
@@ -230,7 +230,7 @@ http_cluster_start() {
 	[ "$got" = "$HTTP_ALLOWED_NETWORKS" ] || http_apply_settings eventbus.http_allowed_networks "$HTTP_ALLOWED_NETWORKS"
 	q "CREATE EXTENSION eventbus" || exit 1
 	install_helpers || exit 1
-	install_http_helpers || exit 1
+	install_http_helpers "${PGDATABASE:-postgres}" || exit 1
 	if ! wait_for "SELECT EXISTS (SELECT FROM eventbus.delivery_workers
 	                WHERE database = current_database() AND state = 'running')" 15; then
 		echo "no delivery worker started"
