@@ -12,7 +12,8 @@
 # each event id with clock_timestamp() in its own table in the same
 # transaction; the latency is from that time (commit follows at once) to
 # the healthy function's invocation.  Bound: p99 <= $EB_ISO_P99_MS ms
-# (default 50); p50, p99 and max are printed.
+# (default 50); p50, p99 and max are printed, with those of a baseline run
+# of the healthy target alone ($EB_ISO_BASELINE_SECONDS s, default 5) first.
 # Then a delivery worker is stopped with SIGSTOP: delivery_workers must
 # show it as not making progress; after SIGCONT it does again.
 set -uo pipefail
@@ -24,6 +25,7 @@ set -uo pipefail
 P99_MS=${EB_ISO_P99_MS:-50}
 RATE=${EB_ISO_RATE:-100}       # events per second
 SECS=${EB_ISO_SECONDS:-20}
+BASE_SECS=${EB_ISO_BASELINE_SECONDS:-5}
 BACKLOG=${EB_ISO_BACKLOG:-100000}
 
 # What delivery_workers says about a worker.  The columns: activity (idle,
@@ -36,15 +38,66 @@ http_cluster_start
 http_start || exit 1
 run_on_exit stop_producer
 
+PRODUCER=
+stop_producer() { [ -n "$PRODUCER" ] && kill -TERM -- "-$PRODUCER" 2>/dev/null; PRODUCER=; }
+# produce SECONDS: RATE events/s, one per transaction (COMMIT in the DO
+# block), paced to the clock (event i is put at start + i / RATE); each
+# event id recorded in public.produced with the time, in its transaction
+produce() {
+	local n=$((RATE * $1)) t0 ms
+	t0=$(date +%s%N)
+	setsid "$EB_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -c "
+DO \$\$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    FOR i IN 1..$n LOOP
+        INSERT INTO public.produced (event_id) SELECT eventbus.put_event('iso.live', 'live', '{}');
+        COMMIT;
+        PERFORM pg_sleep(greatest(0, extract(epoch FROM t0 + i * interval '1 s' / $RATE - clock_timestamp())));
+    END LOOP;
+END \$\$" >/dev/null &
+	PRODUCER=$!
+	wait "$PRODUCER"
+	PRODUCER=
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	PRODUCED=$(q "SELECT count(*) FROM public.produced")
+	echo "     produced $PRODUCED events in $ms ms ($(awk -v n="$PRODUCED" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')/s)"
+	check_eq "all $n events produced" "$PRODUCED" "$n"
+	check_ok "every event reached the healthy target" \
+		"$(wait_for "SELECT count(*) >= $PRODUCED FROM public.healthy_log" 30; echo $?)"
+}
+# latency: "p50 p99 max" (ms) of the healthy target, commit to invocation;
+# also prints how many were slow
+LAT_SQL="SELECT extract(epoch FROM h.invoked_at - p.committed_at) * 1000 AS ms
+           FROM public.produced p JOIN public.healthy_log h USING (event_id)"
+latency() {
+	q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+	          round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+	          round(max(ms)::numeric, 2) FROM ($LAT_SQL) s"
+}
+slow_counts() {
+	q "SELECT count(*) FILTER (WHERE ms > 10) || ' / ' || count(*) FILTER (WHERE ms > 50) || ' / ' ||
+	          count(*) FILTER (WHERE ms > 500) FROM ($LAT_SQL) s"
+}
+
 q "CREATE TABLE public.produced (event_id uuid PRIMARY KEY, committed_at timestamptz NOT NULL DEFAULT clock_timestamp());
    CREATE TABLE public.healthy_log (event_id uuid NOT NULL, invoked_at timestamptz NOT NULL DEFAULT clock_timestamp());
    CREATE FUNCTION public.healthy(p jsonb) RETURNS void LANGUAGE sql AS
        'INSERT INTO public.healthy_log (event_id) VALUES ((p->>''id'')::uuid)';
-   CREATE FUNCTION public.slow(p jsonb) RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(2)';
+   SELECT eventbus.put_rule('healthy', '{\"source\": [\"iso.live\"]}');
+   SELECT eb_t_put_target('healthy', 'default', 't', 'function:public.healthy')" >/dev/null || exit 1
+
+section "baseline: the healthy target alone, $RATE events/s for $BASE_SECS s"
+produce "$BASE_SECS"
+read -r b50 b99 bmax <<<"$(latency)"
+echo "     healthy target alone, commit to invocation: p50 $b50 ms, p99 $b99 ms, max $bmax ms; over 10 / 50 / 500 ms: $(slow_counts)"
+q "TRUNCATE public.produced, public.healthy_log"
+
+section "setup: the bad targets, $BACKLOG messages for the failing one"
+q "CREATE FUNCTION public.slow(p jsonb) RETURNS void LANGUAGE sql AS 'SELECT pg_sleep(2)';
    CREATE FUNCTION public.failing(p jsonb) RETURNS void LANGUAGE plpgsql AS
        \$\$ BEGIN RAISE EXCEPTION 'failing on purpose'; END \$\$;
-   SELECT eventbus.put_rule('healthy', '{\"source\": [\"iso.live\"]}');
-   SELECT eb_t_put_target('healthy', 'default', 't', 'function:public.healthy');
    SELECT eventbus.put_rule('slow', '{\"source\": [\"iso.live\"]}');
    SELECT eb_t_put_target('slow', 'default', 't', 'function:public.slow', '{\"Config\": {\"TimeoutSeconds\": 1}}');
    SELECT eventbus.put_rule('failing', '{\"source\": [\"iso.live\", \"iso.backlog\"]}');
@@ -52,8 +105,6 @@ q "CREATE TABLE public.produced (event_id uuid PRIMARY KEY, committed_at timesta
    SELECT eb_h_dest('never', '$HTTP_URL/never/iso', 'POST');
    SELECT eventbus.put_rule('never', '{\"source\": [\"iso.live\"]}');
    SELECT eb_t_put_target('never', 'default', 't', 'api-destination:never')" >/dev/null || exit 1
-
-section "setup: $BACKLOG messages for the failing target"
 t0=$SECONDS
 q "INSERT INTO eventbus.events (source, detail_type, detail)
    SELECT 'iso.backlog', 'backlog', jsonb_build_object('i', i) FROM generate_series(1, $BACKLOG) i" >/dev/null || exit 1
@@ -71,44 +122,13 @@ check_ok "the warm-up event reached the healthy target" \
 	"$(wait_for "SELECT count(*) = 1 FROM public.healthy_log" 30; echo $?)"
 q "TRUNCATE public.healthy_log"
 
-section "producing $RATE events/s for $SECS s"
-PRODUCER=
-stop_producer() { [ -n "$PRODUCER" ] && kill -TERM -- "-$PRODUCER" 2>/dev/null; PRODUCER=; }
-n_events=$((RATE * SECS))
+section "with the bad targets: $RATE events/s for $SECS s"
 fails_before=$(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'")
-t0=$(date +%s%N)
-# one event per transaction (COMMIT in the DO block), paced to the clock:
-# event i is put at start + i / RATE
-setsid "$EB_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -c "
-DO \$\$
-DECLARE
-    t0 timestamptz := clock_timestamp();
-BEGIN
-    FOR i IN 1..$n_events LOOP
-        INSERT INTO public.produced (event_id) SELECT eventbus.put_event('iso.live', 'live', '{}');
-        COMMIT;
-        PERFORM pg_sleep(greatest(0, extract(epoch FROM t0 + i * interval '1 s' / $RATE - clock_timestamp())));
-    END LOOP;
-END \$\$" >/dev/null &
-PRODUCER=$!
-wait "$PRODUCER"
-PRODUCER=
-ms=$((($(date +%s%N) - t0) / 1000000))
-produced=$(q "SELECT count(*) FROM public.produced")
-echo "     produced $produced events in $ms ms ($(awk -v n="$produced" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')/s)"
-check_eq "all $n_events events produced" "$produced" "$n_events"
-check_ok "every event reached the healthy target" \
-	"$(wait_for "SELECT count(*) >= $produced FROM public.healthy_log" 30; echo $?)"
-stats=$(q "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
-                  round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
-                  round(max(ms)::numeric, 2)
-             FROM (SELECT extract(epoch FROM h.invoked_at - p.committed_at) * 1000 AS ms
-                     FROM public.produced p JOIN public.healthy_log h USING (event_id)) s")
-read -r p50 p99 pmax <<<"$stats"
-echo "     healthy target, commit to invocation: p50 $p50 ms, p99 $p99 ms, max $pmax ms"
-echo "     events over 10 / 50 / 500 ms: $(q "SELECT count(*) FILTER (WHERE ms > 10) || ' / ' || count(*) FILTER (WHERE ms > 50) || ' / ' || count(*) FILTER (WHERE ms > 500)
-      FROM (SELECT extract(epoch FROM h.invoked_at - p.committed_at) * 1000 AS ms
-              FROM public.produced p JOIN public.healthy_log h USING (event_id)) s") of $produced"
+produce "$SECS"
+produced=$PRODUCED
+read -r p50 p99 pmax <<<"$(latency)"
+echo "     healthy target, commit to invocation: p50 $p50 ms, p99 $p99 ms, max $pmax ms; over 10 / 50 / 500 ms: $(slow_counts) of $produced"
+echo "     (alone: p50 $b50 ms, p99 $b99 ms, max $bmax ms)"
 echo "     meanwhile: failing target $(($(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'failing'") - fails_before)) failed calls," \
 	"its outbox $(q "SELECT eb_t_outbox_count('default', 'failing', 't')");" \
 	"slow target $(q "SELECT failed_invocations FROM eventbus.target_stats WHERE rule = 'slow'") timeouts;" \
@@ -136,6 +156,12 @@ else
 	check_ok "delivery_workers shows the stopped worker as not making progress ($STUCK_SQL)" "$stuck"
 	check "... its last_progress is older than 2 s" \
 		"SELECT last_progress < clock_timestamp() - interval '2 s' FROM eventbus.delivery_workers WHERE pid = $pid"
+	# not a check (the bound is for the view): do the others take over?
+	if wait_for "SELECT count(*) >= $produced + 5 FROM public.healthy_log" 10; then
+		echo "     while it is stopped, the healthy target got the 5 events (from the other workers)"
+	else
+		echo "     while it is stopped, the healthy target did not get the 5 events within 10 s"
+	fi
 	kill -CONT "$pid"
 	check_ok "after SIGCONT it is no longer shown stuck" \
 		"$(wait_for "SELECT NOT ($STUCK_SQL) FROM eventbus.delivery_workers WHERE pid = $pid" 20; echo $?)"
