@@ -36,6 +36,8 @@ eb_need_packages() {
 	fi
 	# the differential and fuzz tests are Python scripts
 	command -v python3 >/dev/null || missing+=(python3)
+	# the test HTTP server's self-test (test/http/selftest.sh) is a curl client
+	command -v curl >/dev/null || missing+=(curl)
 	if [ -n "${EB_EXTRA_PACKAGES:-}" ]; then
 		for p in $EB_EXTRA_PACKAGES; do
 			dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
