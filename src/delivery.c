@@ -483,7 +483,7 @@ deliver_batch(const PushTarget *target, List *messages, VisitOutcome *out)
 	{
 		if (target->kind->invoke_batch != NULL)
 		{
-			worker_set_activity(WORKER_INVOKING, NULL, 0);
+			worker_set_activity(WORKER_INVOKING, NULL, -1);
 			target->kind->invoke_batch(&batch);
 			worker_set_activity(WORKER_DELIVERING, NULL, 0);
 		}

@@ -44,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "http.h"
+#include "worker.h"
 
 typedef struct SockWatch
 {
@@ -511,6 +512,8 @@ http_engine_wait(long timeout_ms, HttpCall **done, int maxdone)
 	/* never longer than a second: the caller checks its deadline and SIGTERM */
 	if (wait_ms < 0 || wait_ms > 1000)
 		wait_ms = 1000;
+	/* a sign of life for delivery_workers while requests are in flight */
+	worker_heartbeat();
 
 	if (wait_ms > 0)
 	{

@@ -1208,6 +1208,13 @@ worker_set_activity(WorkerActivity activity, const char *target, int timeout_ms)
 }
 
 void
+worker_heartbeat(void)
+{
+	if (my_slot >= 0)
+		delivery_shared->slots[my_slot].heartbeat = GetCurrentTimestamp();
+}
+
+void
 worker_note_progress(void)
 {
 	if (my_slot >= 0)
@@ -1453,11 +1460,12 @@ eventbus_delivery_workers_status(PG_FUNCTION_ARGS)
 		/*
 		 * Stalled: no sign of life for longer than an idle worker sleeps, or
 		 * inside one invocation well past its timeout (a stopped process, a
-		 * call that ignores its timeout).
+		 * call that ignores its timeout); a kind that delivers a whole batch
+		 * (timeout -1) gives signs of life while it waits.
 		 */
 		if (slot->state != SLOT_RUNNING || heartbeat == 0)
 			stalled = false;
-		else if (activity == WORKER_INVOKING)
+		else if (activity == WORKER_INVOKING && timeout_ms >= 0)
 			stalled = TimestampDifferenceExceeds(since, now,
 												 (timeout_ms > 0 ? timeout_ms : 60000) + 5000);
 		else

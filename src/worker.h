@@ -72,6 +72,8 @@ typedef enum WorkerActivity
  */
 extern void worker_set_activity(WorkerActivity activity, const char *target, int timeout_ms);
 extern void worker_note_progress(void);
+/* A sign of life from inside a long invocation (timeout_ms -1: the kind gives them). */
+extern void worker_heartbeat(void);
 extern void worker_wake_peer(void);
 
 /*
