@@ -73,3 +73,5 @@ SET ROLE http_guard_public;
 SELECT eventbus._http_guard_check('8.8.8.8', NULL, '');
 RESET ROLE;
 DROP ROLE http_guard_public;
+-- NULL arguments (as the fuzzer passes them): no address, nothing checked
+SELECT eventbus._http_guard_check(NULL, NULL, NULL) IS NULL AS no_address;

@@ -440,7 +440,15 @@ deliver_batch(const PushTarget *target, List *messages, VisitOutcome *out)
 	batch.target = (PushTarget *) target;
 	batch.nmessages = 0;
 	batch.messages = tried;
-	batch.deadline = TimestampTzPlusMilliseconds(now, eventbus_delivery_target_budget);
+	/*
+	 * The budget bounds the invocations started one after another; a kind
+	 * that has a batch in flight at once (its rate limit spreading the
+	 * starts) may start them for up to a second.
+	 */
+	batch.deadline = TimestampTzPlusMilliseconds(now, target->kind->invoke_batch != NULL ?
+												 Max(eventbus_delivery_target_budget, 1000) :
+												 eventbus_delivery_target_budget);
+	batch.not_before = 0;
 
 	foreach(lc, messages)
 	{
@@ -501,7 +509,11 @@ deliver_batch(const PushTarget *target, List *messages, VisitOutcome *out)
 		age_ms = (now - msg->event_ingestion_time) / 1000;
 		if (result->status == DELIVERY_NOT_TRIED)
 		{
-			out->more = true;
+			/* rate-limited: visit again when the kind can start one */
+			if (batch.not_before > now)
+				note_due(out, batch.not_before);
+			else
+				out->more = true;
 			continue;
 		}
 		if (msg->attempts == 0)

@@ -265,6 +265,29 @@ board_claim_error_log(Oid dboid, Oid outbox, uint32 hash, int interval_ms)
 	return true;
 }
 
+bool
+board_claim_recovery_log(Oid dboid, Oid outbox)
+{
+	BoardKey	key;
+	BoardEntry *entry;
+	uint64		logged_at;
+
+	if (board == NULL)
+		return true;
+	memset(&key, 0, sizeof(key));
+	key.dboid = dboid;
+	key.outbox = outbox;
+	LWLockAcquire(board_lock, LW_SHARED);
+	entry = hash_search(board, &key, HASH_FIND, NULL);
+	LWLockRelease(board_lock);
+	if (entry == NULL)
+		return true;
+	logged_at = pg_atomic_read_u64(&entry->error_logged_at);
+	/* an error was logged, and no other worker has said it is over */
+	return logged_at != 0 &&
+		pg_atomic_compare_exchange_u64(&entry->error_logged_at, &logged_at, 0);
+}
+
 void
 board_note_enqueued(Oid outbox)
 {

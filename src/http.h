@@ -33,6 +33,7 @@ extern int	eventbus_http_timeout;
 extern char *eventbus_http_allowed_networks;
 extern char *eventbus_http_ca_file;
 extern bool eventbus_http_verify_tls;
+extern bool eventbus_http_rate_limits;
 
 extern void http_define_settings(void);
 

@@ -366,7 +366,7 @@ http_guard_url_host(const char *url, char **host)
 Datum
 eventbus_http_guard_check(PG_FUNCTION_ARGS)
 {
-	char	   *address = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *address;
 	char	   *host = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *value = PG_ARGISNULL(2) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	unsigned char bytes[16];
@@ -379,6 +379,10 @@ eventbus_http_guard_check(PG_FUNCTION_ARGS)
 	const char *why;
 	bool		ok;
 
+	/* no address: nothing to check (host and the list may be NULL) */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	address = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (inet_pton(AF_INET, address, bytes) == 1)
 		family = AF_INET;
 	else if (inet_pton(AF_INET6, address, bytes) == 1)

@@ -19,6 +19,7 @@ int			eventbus_http_max_in_flight = 64;
 int			eventbus_http_timeout = 5000;
 char	   *eventbus_http_allowed_networks = NULL;
 char	   *eventbus_http_ca_file = NULL;
+bool		eventbus_http_rate_limits = true;
 bool		eventbus_http_verify_tls = true;
 
 static bool
@@ -64,6 +65,13 @@ http_define_settings(void)
 							   "",
 							   PGC_SIGHUP, 0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("eventbus.http_rate_limits",
+							 "Whether API destinations' InvocationRateLimitPerSecond is applied.",
+							 "Off: requests start as fast as eventbus.http_max_in_flight allows (for endpoints that take any rate, and benchmarks).",
+							 &eventbus_http_rate_limits,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("eventbus.http_verify_tls",
 							 "Whether HTTPS requests verify the server's certificate and host name.",
 							 "Turn off only for tests.",

@@ -150,8 +150,9 @@ http_stats_entry(const char *destination)
 
 /*
  * Take the next start time of the destination (*slot: now or later) if it
- * is no later than not_after; false (nothing taken) when it is, so that a
- * batch never holds a start time it will not use.
+ * is no later than not_after; false (nothing taken, *slot the time it would
+ * have been) when it is, so that a batch never holds a start time it will
+ * not use.
  */
 bool
 http_stats_take_slot(HttpDestStats *entry, TimestampTz *local_slot,
@@ -170,6 +171,7 @@ http_stats_take_slot(HttpDestStats *entry, TimestampTz *local_slot,
 	if (entry == NULL)
 	{
 		next = Max(now, *local_slot);
+		*slot = next;
 		if (next > not_after)
 			return false;
 		*local_slot = next + interval;
@@ -179,16 +181,13 @@ http_stats_take_slot(HttpDestStats *entry, TimestampTz *local_slot,
 	SpinLockAcquire(&entry->mutex);
 	next = Max(now, entry->next_slot);
 	if (next <= not_after)
-	{
 		entry->next_slot = next + interval;
-		if (next > now)
-			entry->rate_limited_waits++;
-	}
+	/* the request waits for the rate limit: now, or until a later batch */
+	if (next > now)
+		entry->rate_limited_waits++;
 	SpinLockRelease(&entry->mutex);
-	if (next > not_after)
-		return false;
 	*slot = next;
-	return true;
+	return next <= not_after;
 }
 
 void

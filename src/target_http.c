@@ -415,12 +415,14 @@ start_requests(HttpBatch *hb, TimestampTz now, long *wait_ms,
 		{
 			TimestampTz not_after = batch->deadline != 0 ? batch->deadline : DT_NOEND;
 
-			if (!http_stats_take_slot(t->stats, &t->local_slot, t->rate_limit, now,
+			if (!http_stats_take_slot(t->stats, &t->local_slot,
+									  eventbus_http_rate_limits ? t->rate_limit : 0, now,
 									  not_after, slot))
 			{
 				/* none before the deadline: the rest waits for a later batch */
 				hb->no_more_starts = true;
 				hb->rate_limited = true;
+				batch->not_before = *slot;
 				return;
 			}
 			*slot_reserved = true;

@@ -83,6 +83,8 @@ typedef struct DeliveryBatch
 	DeliveryMessage **messages;
 	DeliveryResult *results;	/* nmessages of them, all NOT_TRIED at first */
 	TimestampTz deadline;		/* start no invocation after it (time budget) */
+	TimestampTz not_before;		/* set by the kind: what was not tried cannot
+								 * start before then (a rate limit) */
 } DeliveryBatch;
 
 typedef struct TargetKind
