@@ -53,6 +53,14 @@
 #   BENCH_BASELINE_ONLY=1 bash test/bench/http_bench.sh   # no cluster: the load
 #       generator alone, with bodies of the same shape made here
 #
+# InvocationRateLimitPerSecond: EventBridge allows 1 to 300, and so does the
+# catalog (contract of issue #9), with no setting that turns the limit off.
+# So the throughput runs spread their events over DESTINATIONS destinations
+# (rule tp-<i> takes the events whose detail.shard is i; all point at the same
+# nginx): 100 at 300/s allow 30,000 requests/s together, more than the
+# engine is asked to reach.  One more run ("limited") measures a single
+# destination at its limit: it must take LIMITED_SECONDS s.
+#
 # Without API destinations in the build (no eventbus.create_api_destination),
 # the baseline runs alone, with the bodies of real events, and the report
 # says so.
@@ -65,6 +73,11 @@
 #   EB_BENCH_RATE_LIMIT    InvocationRateLimitPerSecond asked  (default 1000000)
 #   EB_BENCH_LAT_RATE      events/s of the latency phase       (default 1000)
 #   EB_BENCH_LAT_SECONDS   seconds of the latency phase        (default 20; 0: none)
+#   EB_BENCH_DESTINATIONS  API destinations sharing the throughput runs' events
+#                          (default auto: enough that their rate limits allow
+#                          EB_BENCH_UNLIMITED_RATE, default 30000, requests/s)
+#   EB_BENCH_LIMITED_SECONDS  seconds of traffic for the one-destination run
+#                          at its rate limit (default 10; 0: none)
 #   EB_BENCH_TIMEOUT       seconds a drain may take            (default 300)
 #   EB_BENCH_NGINX_WORKERS nginx worker processes              (default 1)
 #   BENCH_BASELINE_ONLY=1  the baseline alone, without a cluster
@@ -86,8 +99,12 @@ ROUNDS=${EB_BENCH_ROUNDS:-3}
 IN_FLIGHT=${EB_BENCH_IN_FLIGHT:-64}
 BATCH=${EB_BENCH_BATCH_SIZE:-1000}
 RATE_LIMIT=${EB_BENCH_RATE_LIMIT:-1000000}
+DESTINATIONS=${EB_BENCH_DESTINATIONS:-auto}
+# with DESTINATIONS auto: enough destinations for this rate under their limits
+UNLIMITED_RATE=${EB_BENCH_UNLIMITED_RATE:-30000}
 LAT_RATE=${EB_BENCH_LAT_RATE:-1000}
 LAT_SECS=${EB_BENCH_LAT_SECONDS:-20}
+LIMITED_SECS=${EB_BENCH_LIMITED_SECONDS:-10}
 TIMEOUT=${EB_BENCH_TIMEOUT:-300}
 BASELINE_ONLY=${BENCH_BASELINE_ONLY:-}
 API_KEY_NAME=x-api-key
@@ -168,8 +185,8 @@ else
 CREATE EXTENSION eventbus;
 CREATE SCHEMA bench;
 SELECT eventbus.create_event_bus('http');
-SELECT eventbus.put_rule('tp', '{"source": ["bench.http"]}', event_bus_name => 'http');
 SELECT eventbus.put_rule('lat', '{"source": ["bench.http.latency"]}', event_bus_name => 'http');
+SELECT eventbus.put_rule('limited', '{"source": ["bench.http.limited"]}', event_bus_name => 'http');
 -- nginx's log of the latency phase: when it had read each request
 CREATE TABLE bench.received (msec numeric NOT NULL, event_id text);
 $BENCH_PARTITIONS_SQL
@@ -201,27 +218,41 @@ SQL
 	# The highest InvocationRateLimitPerSecond the catalog takes, from the one asked.
 	for limit in "$RATE_LIMIT" 100000 10000 5000 1000 300; do
 		[ "$limit" -le "$RATE_LIMIT" ] || continue
-		if err=$(psql_q -c "SELECT eventbus.create_api_destination('nginx-tp', 'bench', '$TP_URL/events', 'POST', $limit)" 2>&1 >/dev/null); then
+		if err=$(psql_q -c "SELECT eventbus.create_api_destination('nginx-limited', 'bench', '$TP_URL/limited', 'POST', $limit)" 2>&1 >/dev/null); then
 			RATE_LIMIT_USED=$limit
 			break
 		fi
 		[ -n "$RATE_LIMIT_REFUSED" ] || RATE_LIMIT_REFUSED="$limit refused: $(echo "$err" | head -1)"
 	done
 	[ -n "$RATE_LIMIT_USED" ] || { eb_log "create_api_destination refused every rate limit: $RATE_LIMIT_REFUSED"; exit 1; }
-	psql_q >/dev/null <<SQL
-SELECT eventbus.create_api_destination('nginx-lat', 'bench', '$LAT_URL/events', 'POST', $RATE_LIMIT_USED);
-SELECT eventbus.put_targets('tp', '[{"Id": "t", "Arn": "api-destination:nginx-tp"}]', 'http');
+	# Enough destinations that their limits together do not bind: each takes
+	# every DESTINATIONS-th event (rule tp-<i>: detail.shard = i).
+	if [ "$DESTINATIONS" = auto ]; then
+		DESTINATIONS=$(((UNLIMITED_RATE + RATE_LIMIT_USED - 1) / RATE_LIMIT_USED))
+	fi
+	psql_q -v limit="$RATE_LIMIT_USED" -v d="$DESTINATIONS" -v tp="$TP_URL" -v lat="$LAT_URL" >/dev/null <<'SQL'
+SELECT eventbus.create_api_destination('nginx-lat', 'bench', :'lat' || '/events', 'POST', :limit);
 SELECT eventbus.put_targets('lat', '[{"Id": "t", "Arn": "api-destination:nginx-lat"}]', 'http');
+SELECT eventbus.put_targets('limited', '[{"Id": "t", "Arn": "api-destination:nginx-limited"}]', 'http');
+SELECT count(*) FROM generate_series(1, :d) AS i,
+       LATERAL eventbus.create_api_destination('nginx-tp-' || i, 'bench', :'tp' || '/events', 'POST', :limit),
+       LATERAL eventbus.put_rule('tp-' || i, jsonb_build_object('source', jsonb_build_array('bench.http'),
+                                                               'detail', jsonb_build_object('shard', jsonb_build_array(i))),
+                                 event_bus_name => 'http'),
+       LATERAL eventbus.put_targets('tp-' || i, jsonb_build_array(jsonb_build_object('Id', 't', 'Arn', 'api-destination:nginx-tp-' || i)), 'http');
 SQL
 	# a setting that turns rate limiting off, if the engine has one
 	RATE_GUC=$(psql_q -c "SELECT coalesce(string_agg(name || ' (' || vartype || ')', ', '), '') FROM pg_settings
 		WHERE name LIKE 'eventbus.%' AND name ~ 'rate_limit'")
 	eb_log "API destinations made; InvocationRateLimitPerSecond $RATE_LIMIT_USED${RATE_LIMIT_REFUSED:+ ($RATE_LIMIT_REFUSED)}"
-	OUTBOX=$(psql_q -c "SELECT outbox::text FROM eventbus.targets WHERE bus = 'http' AND rule = 'tp' AND target_id = 't'")
+	OUTBOX=$(psql_q -c "SELECT string_agg(outbox::text, ', ') FROM eventbus.targets WHERE bus = 'http' AND rule LIKE 'tp-%'")
+	LIMITED_OUTBOX=$(psql_q -c "SELECT outbox::text FROM eventbus.targets WHERE bus = 'http' AND rule = 'limited'")
+	LAT_OUTBOX=$(psql_q -c "SELECT outbox::text FROM eventbus.targets WHERE bus = 'http' AND rule = 'lat'")
 	SETTINGS=$(psql_q -F ' ' -c "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name)
 		FROM pg_settings WHERE name IN ('eventbus.delivery_batch_size', 'eventbus.delivery_workers',
 		     'eventbus.http_max_in_flight', 'eventbus.http_timeout')")
 fi
+[ "$DESTINATIONS" != auto ] || DESTINATIONS=1
 
 # Polled by psql's \watch while the workers drain (as in
 # delivery_throughput_bench.sh): "drained" once this database's workers
@@ -250,6 +281,19 @@ $fn$;
 SQL
 fi
 
+# drain BASE N SECONDS: until this database's workers have handled N
+# messages since BASE (polled every 20 ms by one psql session that holds no
+# snapshot between polls); fails after SECONDS
+drain() {
+	local out
+	out=$(printf 'SELECT bench.check_drained(%s, %s, clock_timestamp() + interval '"'"'%s seconds'"'"')\n\\watch 0.02\n' \
+		"$1" "$2" "$3" | psql_q 2>&1 >/dev/null || true)
+	case "$out" in
+		*drained*) return 0 ;;
+		*) eb_log "not drained: $out"; return 1 ;;
+	esac
+}
+
 handled() {
 	psql_q -c "SELECT coalesce(sum(delivered + failed), 0) FROM eventbus._delivery_workers() WHERE database_oid = $DBOID"
 }
@@ -257,30 +301,38 @@ failed_count() {
 	psql_q -c "SELECT coalesce(sum(failed), 0) FROM eventbus._delivery_workers() WHERE database_oid = $DBOID"
 }
 
-# fill: EVENTS events on bus http (delivery off: they wait in the outbox)
+# outbox_count OUTBOXES: messages in them
+outbox_count() {
+	psql_q -c "SELECT $(sed 's/\([^, ][^,]*\)/(SELECT count(*) FROM \1)/g; s/, */ + /g' <<<"$1")"
+}
+
+# fill [N [SOURCE [OUTBOXES]]]: N (EVENTS) events on bus http from SOURCE
+# (bench.http, spread over the tp-<i> destinations by detail.shard), with
+# delivery off: they wait in OUTBOXES (the tp ones)
 fill() {
-	local left=$EVENTS chunk n
-	psql_q -c "TRUNCATE eventbus.events${OUTBOX:+, $OUTBOX}" >/dev/null
+	local total=${1:-$EVENTS} source=${2:-bench.http} outboxes=${3:-${OUTBOX:-}} left chunk n
+	left=$total
+	psql_q -c "TRUNCATE eventbus.events${OUTBOX:+, $OUTBOX}${LIMITED_OUTBOX:+, $LIMITED_OUTBOX}${LAT_OUTBOX:+, $LAT_OUTBOX}" >/dev/null
 	while [ "$left" -gt 0 ]; do
 		chunk=$((left > 50000 ? 50000 : left))
-		psql_q -v n="$chunk" -v d="$BENCH_DETAIL_JSON" >/dev/null <<'SQL'
+		psql_q -v n="$chunk" -v d="$BENCH_DETAIL_JSON" -v shards="$DESTINATIONS" -v source="$source" >/dev/null <<'SQL'
 INSERT INTO eventbus.events (bus, source, detail_type, detail)
-SELECT 'http', 'bench.http', 'Tick', jsonb_build_object('n', i) || :'d'::jsonb
+SELECT 'http', :'source', 'Tick', jsonb_build_object('n', i, 'shard', i % :shards + 1) || :'d'::jsonb
   FROM generate_series(1, :n) AS i;
 SQL
 		left=$((left - chunk))
 	done
-	if [ -n "$OUTBOX" ]; then
-		n=$(psql_q -c "SELECT count(*) FROM $OUTBOX")
-		[ "$n" = "$EVENTS" ] || { eb_log "the outbox holds $n messages, expected $EVENTS (was delivery really off?)"; return 1; }
-		psql_q -c "VACUUM ANALYZE $OUTBOX" >/dev/null
+	if [ -n "$outboxes" ]; then
+		n=$(outbox_count "$outboxes")
+		[ "$n" = "$total" ] || { eb_log "the outboxes hold $n messages, expected $total (was delivery really off?)"; return 1; }
+		psql_q -c "VACUUM ANALYZE" >/dev/null
 	fi
 	psql_q -c "VACUUM ANALYZE eventbus.events" -c "CHECKPOINT" >/dev/null
 }
 
 # run_eventbus: "seconds others worker_us nginx_us requests"
 run_eventbus() {
-	local base failed0 t0 t1 out s0 s1 n0 me=$BASHPID w0 w1 x0 x1 r0 r1 left failed
+	local base failed0 t0 t1 s0 s1 n0 me=$BASHPID w0 w1 x0 x1 r0 r1 left failed
 	set_delivery off
 	sleep 1				# every worker has read the reloaded settings
 	fill
@@ -294,19 +346,14 @@ run_eventbus() {
 	s0=$(snap "$me" $(nginx_pids))
 	t0=$(now)
 	set_delivery on
-	out=$(printf 'SELECT bench.check_drained(%s, %s, clock_timestamp() + interval '"'"'%s seconds'"'"')\n\\watch 0.02\n' \
-		"$base" "$EVENTS" "$TIMEOUT" | psql_q 2>&1 >/dev/null || true)
+	drain "$base" "$EVENTS" "$TIMEOUT" || { eb_log "eventbus run did not drain"; return 1; }
 	t1=$(now)
 	w1=$(cpu_snapshot $(delivery_worker_pids))
 	x1=$(cpu_snapshot $(nginx_pids))
 	r1=$(nginx_requests)
 	settle "$n0"
 	s1=$(snap "$me" $(nginx_pids))
-	case "$out" in
-		*drained*) ;;
-		*) eb_log "eventbus run did not drain: $out"; return 1 ;;
-	esac
-	left=$(psql_q -c "SELECT count(*) FROM $OUTBOX")
+	left=$(outbox_count "$OUTBOX")
 	failed=$(($(failed_count) - failed0))
 	if [ "$left" != 0 ] || [ "$failed" != 0 ]; then
 		eb_log "eventbus run: $left messages left, $failed failed; from the server log:"
@@ -383,13 +430,41 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # ---------------------------------------------------------------------------
+# One destination under its rate limit, when the limit binds: the time
+# LIMITED_SECS s worth of its events take.
+# ---------------------------------------------------------------------------
+LIMITED_RATE=""
+if [ -n "$HAVE_HTTP" ] && [ "$RATE_LIMIT_USED" -le 10000 ] && [ "$LIMITED_SECS" -gt 0 ]; then
+	LIMITED_N=$((RATE_LIMIT_USED * LIMITED_SECS))
+	eb_log "one destination limited to $RATE_LIMIT_USED requests/s: $LIMITED_N events"
+	set_delivery off
+	sleep 1
+	fill "$LIMITED_N" bench.http.limited "$LIMITED_OUTBOX"
+	base=$(handled)
+	t0=$(now)
+	set_delivery on
+	drain "$base" "$LIMITED_N" $((LIMITED_SECS * 10 + 30)) || { eb_log "the limited run did not drain"; exit 1; }
+	t1=$(now)
+	LIMITED_RATE=$(awk -v n="$LIMITED_N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", n / (b - a) }')
+	eb_log "  $LIMITED_RATE requests/s"
+fi
+
+# The engine's own figures for the destinations, when it has them.
+dest_stats() {			# dest_stats NAME_LIKE
+	[ -n "$(psql_q -c "SELECT to_regprocedure('eventbus._api_destination_stats()')")" ] || return 0
+	psql_q -F ' ' -c "SELECT sum(requests), sum(responses_2xx), sum(responses_4xx + responses_5xx), sum(timeouts + network_errors),
+	                         sum(rate_limited_waits), round(max(latency_p50_ms)::numeric, 2), round(max(latency_p99_ms)::numeric, 2)
+	                    FROM eventbus._api_destination_stats() WHERE name LIKE '$1'"
+}
+
+# ---------------------------------------------------------------------------
 # Latency at a steady rate.
 # ---------------------------------------------------------------------------
 LAT_LINE=""
 if [ -n "$HAVE_HTTP" ] && [ "$LAT_SECS" -gt 0 ]; then
 	eb_log "latency: $LAT_RATE events/s for $LAT_SECS s to the logging nginx"
 	set_delivery on
-	psql_q -c "TRUNCATE eventbus.events, $OUTBOX" >/dev/null
+	psql_q -c "TRUNCATE eventbus.events, $OUTBOX, $LIMITED_OUTBOX, $LAT_OUTBOX" >/dev/null
 	echo "SELECT eventbus.put_event('bench.http.latency', 'Tick', jsonb_build_object('xid', pg_current_xact_id(), 'order', :d::jsonb), 'http');" \
 		>"$EB_TMP/producer.sql"
 	base=$(handled)
@@ -398,9 +473,7 @@ if [ -n "$HAVE_HTTP" ] && [ "$LAT_SECS" -gt 0 ]; then
 	"$EB_BINDIR/pgbench" -n -M prepared -c 4 -j 2 -R "$LAT_RATE" -T "$LAT_SECS" -D d="$BENCH_DETAIL_JSON" \
 		-f "$EB_TMP/producer.sql" >"$EB_TMP/pgbench-lat.log" 2>&1 || { cat "$EB_TMP/pgbench-lat.log" >&2; exit 1; }
 	produced=$(sed -n 's/^number of transactions actually processed: *\([0-9]*\).*/\1/p' "$EB_TMP/pgbench-lat.log")
-	out=$(printf 'SELECT bench.check_drained(%s, %s, clock_timestamp() + interval '"'"'60 seconds'"'"')\n\\watch 0.05\n' \
-		"$base" "$produced" | psql_q 2>&1 >/dev/null || true)
-	case "$out" in *drained*) ;; *) eb_log "latency phase did not drain: $out"; exit 1 ;; esac
+	drain "$base" "$produced" 60 || { eb_log "the latency phase did not drain"; exit 1; }
 	w1=$(cpu_snapshot $(delivery_worker_pids))
 	LAT_WORKER_US=$(ticks_per_item_us "$(cpu_delta "$w0" "$w1" | cut -d' ' -f1)" "$produced")
 	psql_q -c "\\copy bench.received (msec, event_id) FROM '$LAT_DIR/access.log' WITH (FORMAT text, DELIMITER ' ', NULL '-')"
@@ -441,9 +514,10 @@ missed=0
 	echo "$EVENTS requests per run, bodies of $BODY_BYTES bytes on average (event envelopes with ~1 KB of detail), $IN_FLIGHT in flight;"
 	echo "$ROUNDS round(s), medians over rounds (the ratio: median of the per-round ratios)."
 	if [ -n "$HAVE_HTTP" ]; then
-		echo "eventbus: API_KEY connection, API destination POST $TP_URL/events, InvocationRateLimitPerSecond"
-		echo "$RATE_LIMIT_USED${RATE_LIMIT_REFUSED:+ (asked $RATE_LIMIT; $RATE_LIMIT_REFUSED)}; settings: $SETTINGS."
-		echo "Rate-limit settings of the engine: ${RATE_GUC:-none}."
+		echo "eventbus: API_KEY connection; $DESTINATIONS API destination(s) POST $TP_URL/events, each with InvocationRateLimitPerSecond"
+		echo "$RATE_LIMIT_USED${RATE_LIMIT_REFUSED:+ (asked $RATE_LIMIT; $RATE_LIMIT_REFUSED)}, the events spread evenly over them (one rule and"
+		echo "api_destination target each, on detail.shard): together at most $((DESTINATIONS * RATE_LIMIT_USED)) requests/s; settings: $SETTINGS."
+		echo "Settings of the engine that turn rate limiting off: ${RATE_GUC:-none}."
 	elif [ -n "$BASELINE_ONLY" ]; then
 		echo "**The baseline alone (BENCH_BASELINE_ONLY=1).**"
 	else
@@ -466,6 +540,18 @@ missed=0
 		ratio=$(awk -F'\t' '{ s[$1, $2] = $3; r[$1] = 1 } END { for (i in r) if ((i, "eventbus") in s) print s[i, "baseline"] / s[i, "eventbus"] }' "$TIMINGS" | median_of %.2f)
 		echo
 		echo "Ratio eventbus / baseline (deliveries/s over requests/s): **$ratio**."
+		st=$(dest_stats 'nginx-tp-%')
+		if [ -n "$st" ]; then
+			read -r s_req s_2xx s_err s_net s_waits s_p50 s_p99 <<<"$st"
+			echo "The engine's metrics of the throughput destinations (all rounds together):"
+			echo "$s_req requests, $s_2xx 2xx, $s_err 4xx/5xx, $s_net timeouts or network errors, $s_waits rate-limited waits;"
+			echo "request latency p50 $s_p50 ms, p99 $s_p99 ms (the highest of the destinations)."
+		fi
+		if [ -n "$LIMITED_RATE" ]; then
+			echo
+			echo "One destination at its InvocationRateLimitPerSecond $RATE_LIMIT_USED, $LIMITED_N events waiting: $LIMITED_RATE"
+			echo "requests/s ($(awk -v r="$LIMITED_RATE" -v l="$RATE_LIMIT_USED" 'BEGIN { printf "%s", (r <= l * 1.02) ? "within the limit" : "ABOVE THE LIMIT" }'))."
+		fi
 		if [ -n "$LAT_LINE" ]; then
 			echo
 			echo "Latency, COMMIT -> request received by nginx (its \$msec, ms resolution), $LAT_RATE events/s (pgbench -R,"
