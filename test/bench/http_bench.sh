@@ -286,10 +286,11 @@ fi
 # snapshot between polls); fails after SECONDS
 drain() {
 	local out
-	out=$(printf 'SELECT bench.check_drained(%s, %s, clock_timestamp() + interval '"'"'%s seconds'"'"')\n\\watch 0.02\n' \
-		"$1" "$2" "$3" | psql_q 2>&1 >/dev/null || true)
+	# the deadline a literal: \watch runs the same text again and again
+	out=$(printf 'SELECT bench.check_drained(%s, %s, %s)\n\\watch 0.02\n' \
+		"$1" "$2" "'$(date -u -d "+$3 seconds" '+%Y-%m-%d %H:%M:%S.%N')+00'" | psql_q 2>&1 >/dev/null || true)
 	case "$out" in
-		*drained*) return 0 ;;
+		*"ERROR:  drained"*) return 0 ;;
 		*) eb_log "not drained: $out"; return 1 ;;
 	esac
 }
