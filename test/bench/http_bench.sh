@@ -376,17 +376,17 @@ run_baseline() {
 	wait_quiet
 	r0=$(nginx_requests)
 	x0=$(cpu_snapshot $(nginx_pids))
-	if [ -n "$BASELINE_ONLY" ]; then s0=$(machine_ticks) ; else s0=$(snap "$me" $(nginx_pids)); fi
+	s0=$(snap "$me" $(nginx_pids))
 	out=$("$LOADGEN" --url "$TP_URL/events" --bodies "$BODIES" --requests "$EVENTS" --parallel "$IN_FLIGHT" \
 		--header "$API_KEY_NAME: $API_KEY_VALUE" --id-header X-Eventbus-Event-Id) \
 		|| { eb_log "the load generator failed: $out"; return 1; }
-	if [ -n "$BASELINE_ONLY" ]; then s1=$(machine_ticks); else s1=$(snap "$me" $(nginx_pids)); fi
+	s1=$(snap "$me" $(nginx_pids))
 	x1=$(cpu_snapshot $(nginx_pids))
 	r1=$(($(nginx_requests) - r0 - 1))
 	[ "$r1" -ge "$EVENTS" ] || { eb_log "nginx received $r1 requests, $EVENTS sent"; return 1; }
 	secs=$(awk '$1 == "seconds" { print $2 }' <<<"$out")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$secs" \
-		"$(if [ -n "$BASELINE_ONLY" ]; then echo "-"; else others_pct "$s0" "$s1"; fi)" \
+		"$(others_pct "$s0" "$s1")" \
 		"$(awk '$1 == "latency_p50_ms" { print $2 }' <<<"$out")" "$(awk '$1 == "latency_p99_ms" { print $2 }' <<<"$out")" \
 		"$(ticks_per_item_us "$(cpu_delta "$x0" "$x1" | cut -d' ' -f1)" "$r1")" "$r1"
 }

@@ -217,15 +217,19 @@ proc_ticks() {			# proc_ticks PID CHILDREN: user + system (+ reaped children's) 
 # own_ticks [PID...]: CPU ticks of this cluster (the postmaster, its
 # children and the children it reaped), of this script and the children it
 # reaped, and of the processes PID (and theirs); children first: one reaped
-# meanwhile is then counted twice, never missed
+# meanwhile is then counted twice, never missed; without a cluster,
+# this script's and the PIDs' alone
 own_ticks() {
-	local sum=0 p t pm
-	pm=$(postmaster_pid)
-	for p in $(ps -o pid= --ppid "$pm"); do
-		t=$(proc_ticks "$p" 0)
-		sum=$((sum + ${t:-0}))
-	done
-	for p in "$pm" $$ "$@"; do
+	local sum=0 p t pm=""
+	# no cluster (a benchmark's part that runs without one): this script and PIDs
+	[ -n "${PGDATA_EB:-}" ] && [ -f "$PGDATA_EB/postmaster.pid" ] && pm=$(postmaster_pid)
+	if [ -n "$pm" ]; then
+		for p in $(ps -o pid= --ppid "$pm"); do
+			t=$(proc_ticks "$p" 0)
+			sum=$((sum + ${t:-0}))
+		done
+	fi
+	for p in $pm $$ "$@"; do
 		t=$(proc_ticks "$p" 1)
 		sum=$((sum + ${t:-0}))
 	done
