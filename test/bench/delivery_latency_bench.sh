@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2046  # lists of pids are split into arguments on purpose
 # Delivery latency benchmark: time from a producer's COMMIT to the
 # invocation of a function target, at steady event rates (100 and 1,000
 # events/s), against a polling consumer of a plain table (what teams do
@@ -319,7 +320,7 @@ measure() {
 	local lag tps
 	tps=$(pgbench_value "$run" 'tps =')
 	lag=$(sed -n 's/^rate limit schedule lag: avg \([0-9.]*\) (max \([0-9.]*\)) ms.*/\1 (max \2)/p' "$EB_TMP/pgbench-$run.log")
-	printf '%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$rate" "$kind" "$run" "$(stats "$run")" "$tps" "${lag:-?}" \
+	printf '%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n' "$rate" "$kind" "$run" "$(stats "$run")" "$tps" "${lag:-?}" \
 		"$best_others" "$best of $attempt" "$(tr ' ' '\t' <<<"$wcpu")" >>"$RUNLOG"
 }
 

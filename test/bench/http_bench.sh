@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2046  # lists of pids are split into arguments on purpose
 # HTTP delivery benchmark: deliveries per second from eventbus to a fast
 # local HTTP server (an API destination target), against a plain load
 # generator sending the same requests straight at the same server.
@@ -209,7 +210,7 @@ set_delivery() {
 		-c "SELECT pg_reload_conf()" >/dev/null
 }
 
-RATE_LIMIT_USED= RATE_LIMIT_REFUSED= RATE_GUC=
+RATE_LIMIT_USED="" RATE_LIMIT_REFUSED="" RATE_GUC=""
 if [ -n "$HAVE_HTTP" ]; then
 	psql_q >/dev/null <<SQL
 SELECT eventbus.create_connection('bench', 'API_KEY',

@@ -390,7 +390,7 @@ bench_need_nginx() {
 	fi
 }
 
-NGINX_DIR= NGINX_PORT= NGINX_URL=
+NGINX_DIR="" NGINX_PORT="" NGINX_URL=""
 NGINX_WORKERS=${EB_BENCH_NGINX_WORKERS:-1}
 nginx_start() {
 	local dir=$1 log=${2:-} access i
