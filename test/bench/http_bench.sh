@@ -72,7 +72,8 @@
 #   EB_BENCH_IN_FLIGHT     requests in flight, both sides      (default 64)
 #   EB_BENCH_BATCH_SIZE    eventbus.delivery_batch_size        (default 1000)
 #   EB_BENCH_RATE_LIMIT    InvocationRateLimitPerSecond asked  (default 1000000)
-#   EB_BENCH_LAT_RATE      events/s of the latency phase       (default 1000)
+#   EB_BENCH_LAT_RATE      events/s of the latency phase       (default 100: below
+#                          one destination's highest rate limit, 300)
 #   EB_BENCH_LAT_SECONDS   seconds of the latency phase        (default 20; 0: none)
 #   EB_BENCH_DESTINATIONS  API destinations sharing the throughput runs' events
 #                          (default auto: enough that their rate limits allow
@@ -103,7 +104,7 @@ RATE_LIMIT=${EB_BENCH_RATE_LIMIT:-1000000}
 DESTINATIONS=${EB_BENCH_DESTINATIONS:-auto}
 # with DESTINATIONS auto: enough destinations for this rate under their limits
 UNLIMITED_RATE=${EB_BENCH_UNLIMITED_RATE:-30000}
-LAT_RATE=${EB_BENCH_LAT_RATE:-1000}
+LAT_RATE=${EB_BENCH_LAT_RATE:-100}
 LAT_SECS=${EB_BENCH_LAT_SECONDS:-20}
 LIMITED_SECS=${EB_BENCH_LIMITED_SECONDS:-10}
 TIMEOUT=${EB_BENCH_TIMEOUT:-300}
@@ -556,6 +557,10 @@ missed=0
 		fi
 		if [ -n "$LAT_LINE" ]; then
 			echo
+			if [ "$LAT_RATE" -gt "$RATE_LIMIT_USED" ]; then
+				echo "**The latency phase's $LAT_RATE events/s exceed its destination's rate limit ($RATE_LIMIT_USED/s): a backlog"
+				echo "grows, and the latency shows it.**"
+			fi
 			echo "Latency, COMMIT -> request received by nginx (its \$msec, ms resolution), $LAT_RATE events/s (pgbench -R,"
 			echo "one event per transaction) for $LAT_SECS s: $LAT_N events ($LAT_RECEIVED requests received),"
 			echo "p50 **$LAT_P50 ms**, p99 **$LAT_P99 ms**, max $LAT_MAX ms; delivery workers' CPU $LAT_WORKER_US µs per event."
