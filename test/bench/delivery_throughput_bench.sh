@@ -276,8 +276,9 @@ run_eventbus() {
 	s0=$(snap "$me")
 	t0=$(now)
 	set_delivery on "$batch" "$workers"
-	out=$(printf 'SELECT bench.check_drained(%s, %s, clock_timestamp() + interval '"'"'%s seconds'"'"')\n\\watch 0.02\n' \
-		"$base" "$MESSAGES" "$TIMEOUT" | psql_q 2>&1 >/dev/null || true)
+	# the deadline a literal: \watch runs the same text again and again
+	out=$(printf 'SELECT bench.check_drained(%s, %s, %s)\n\\watch 0.02\n' \
+		"$base" "$MESSAGES" "'$(date -u -d "+$TIMEOUT seconds" '+%Y-%m-%d %H:%M:%S.%N')+00'" | psql_q 2>&1 >/dev/null || true)
 	t1=$(now)
 	settle "$n0"
 	s1=$(snap "$me")
@@ -287,7 +288,7 @@ run_eventbus() {
 		wait "$perf_pid" || true
 	fi
 	case "$out" in
-		*drained*) ;;
+		*"ERROR:  drained"*) ;;
 		*) eb_log "eventbus run (batch $batch, workers $workers) did not drain: $out"; return 1 ;;
 	esac
 	local left failed

@@ -23,6 +23,8 @@
 #   median_of [FORMAT [EMPTY]]  the median (printf FORMAT, default %.4f; EMPTY
 #                       when there are none, default n/a)
 #   range_of            "min-max" (%.2f)
+#   percentiles_of P... the P-th percentiles (0-100), space-separated, %.3f,
+#                       interpolated as percentile_cont; n/a when there are none
 #
 # pgbench
 #   bench_pgbench ARGS...  pgbench -n -M prepared ARGS as the cluster's owner;
@@ -36,12 +38,35 @@
 #   machine_ticks, machine_busy_ticks, proc_ticks, own_ticks, nchildren,
 #   settle, snap, others_pct, own_pct, cpu_busy, wait_quiet, may_retry
 #
+# CPU time of a set of processes (whose members may come and go)
+#   cpu_snapshot PID... "pid starttime ticks" a line for each live process
+#   cpu_delta SNAP0 SNAP1  "ticks gone": the ticks (utime + stime) the
+#                       processes of SNAP1 used since SNAP0 (all of theirs for
+#                       those started since), and how many of SNAP0's are gone
+#   ticks_per_item_us TICKS N  CPU microseconds per item (%.1f)
+#
 # Delivery workers of the current database
 #   DBOID=$(bench_dboid) first, then worker_pid, worker_pids, wait_workers N
+#   delivery_worker_pids  every delivery worker process of the current
+#                       database (pg_stat_activity), whatever its state
+#   wait_delivery_workers  until there is at least one
 #   put_function_target BUS RULE FUNCTION  the target "t", made with
 #                       put_targets, or inserted into eventbus.targets directly
 #                       where put_targets does not take function targets;
 #                       prints how
+#
+# HTTP servers and tools
+#   bench_need_nginx    nginx, installed (nginx-light) when missing and root
+#   nginx_start DIR [LOG]  nginx as an unprivileged process with its own
+#                       config in DIR, on a free 127.0.0.1 port: "return 200"
+#                       for every path but /_status (stub_status), keep-alive;
+#                       access log off, or to the file LOG ("$msec
+#                       $http_x_eventbus_event_id" a line); sets NGINX_PORT,
+#                       NGINX_URL; nginx_stop (also run from the EXIT trap)
+#   nginx_pids          its processes (master and workers)
+#   nginx_requests      requests nginx has handled since it started
+#   bench_compile_tool NAME DIR  gcc test/bench/tools/NAME.c into DIR/NAME
+#                       (-lcurl), prints the path
 #
 # perf
 #   perf_available      perf is installed (else says so)
@@ -73,6 +98,7 @@ bench_on_exit() {
 		eb_log "failed; from the server log:"
 		grep -E 'PANIC|FATAL|ERROR|WARNING|terminated by signal|exited with exit code' "$EB_TMP/server.log" | tail -20 >&2 || true
 	fi
+	nginx_stop
 	eb_cluster_stop
 }
 
@@ -128,6 +154,21 @@ range_of() {
 	sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'
 }
 
+percentiles_of() {
+	sort -g | awk -v ps="$*" '{ v[NR] = $1 } END {
+		n = split(ps, p, " ");
+		for (i = 1; i <= n; i++) {
+			if (NR == 0)
+				out = "n/a";
+			else {
+				pos = p[i] / 100 * (NR - 1) + 1; lo = int(pos);
+				out = sprintf("%.3f", (lo >= NR) ? v[NR] : v[lo] + (pos - lo) * (v[lo + 1] - v[lo]))
+			}
+			printf "%s%s", (i > 1) ? " " : "", out
+		}
+		printf "\n" }'
+}
+
 # ---------------------------------------------------------------------------
 # pgbench.
 # ---------------------------------------------------------------------------
@@ -176,15 +217,19 @@ proc_ticks() {			# proc_ticks PID CHILDREN: user + system (+ reaped children's) 
 # own_ticks [PID...]: CPU ticks of this cluster (the postmaster, its
 # children and the children it reaped), of this script and the children it
 # reaped, and of the processes PID (and theirs); children first: one reaped
-# meanwhile is then counted twice, never missed
+# meanwhile is then counted twice, never missed; without a cluster,
+# this script's and the PIDs' alone
 own_ticks() {
-	local sum=0 p t pm
-	pm=$(postmaster_pid)
-	for p in $(ps -o pid= --ppid "$pm"); do
-		t=$(proc_ticks "$p" 0)
-		sum=$((sum + ${t:-0}))
-	done
-	for p in "$pm" $$ "$@"; do
+	local sum=0 p t pm=""
+	# no cluster (a benchmark's part that runs without one): this script and PIDs
+	[ -n "${PGDATA_EB:-}" ] && [ -f "$PGDATA_EB/postmaster.pid" ] && pm=$(postmaster_pid)
+	if [ -n "$pm" ]; then
+		for p in $(ps -o pid= --ppid "$pm"); do
+			t=$(proc_ticks "$p" 0)
+			sum=$((sum + ${t:-0}))
+		done
+	fi
+	for p in $pm $$ "$@"; do
 		t=$(proc_ticks "$p" 1)
 		sum=$((sum + ${t:-0}))
 	done
@@ -235,6 +280,29 @@ may_retry() {			# may_retry OTHERS ATTEMPT
 }
 
 # ---------------------------------------------------------------------------
+# CPU time of a set of processes.  A process is known by its pid and its
+# start time (field 22 of /proc/PID/stat), so a pid reused meanwhile is not
+# mistaken for the old process.
+# ---------------------------------------------------------------------------
+cpu_snapshot() {
+	local p
+	for p in "$@"; do
+		awk -v p="$p" '{ print p, $22, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	done
+}
+cpu_delta() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] != "") before[f[1] " " f[2]] = f[3] }
+		m = split(b, y, "\n"); for (i = 1; i <= m; i++) { split(y[i], f, " "); if (f[1] == "") continue;
+			k = f[1] " " f[2]; t += f[3] - ((k in before) ? before[k] : 0); seen[k] = 1 }
+		for (k in before) if (!(k in seen)) gone++;
+		printf "%d %d\n", t, gone }'
+}
+ticks_per_item_us() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'
+}
+
+# ---------------------------------------------------------------------------
 # Delivery workers of the current database.
 # ---------------------------------------------------------------------------
 bench_dboid() { psql_q -c "SELECT oid FROM pg_database WHERE datname = current_database()"; }
@@ -243,6 +311,22 @@ worker_pid() {
 }
 worker_pids() {
 	psql_q -c "SELECT string_agg(pid::text, ' ') FROM eventbus._delivery_workers() WHERE database_oid = $DBOID AND state = 'running'"
+}
+delivery_worker_pids() {
+	psql_q -c "SELECT coalesce(string_agg(pid::text, ' ' ORDER BY pid), '') FROM pg_stat_activity
+	            WHERE backend_type = 'eventbus delivery worker' AND datname = current_database()"
+}
+# wait_delivery_workers: until the current database has a delivery worker
+# process (whatever the engine calls its state)
+wait_delivery_workers() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ -n "$(delivery_worker_pids)" ] && return 0
+		sleep 0.1
+	done
+	eb_log "no delivery worker started for this database"
+	psql_q -c "SELECT * FROM eventbus._delivery_workers()" >&2
+	return 1
 }
 # wait_workers N: until exactly N workers of this database are running
 wait_workers() {
@@ -285,6 +369,98 @@ BEGIN
 END;
 $$;
 SQL
+}
+
+# ---------------------------------------------------------------------------
+# HTTP servers and tools.
+# ---------------------------------------------------------------------------
+NGINX_BIN=
+bench_need_nginx() {
+	NGINX_BIN=$(command -v nginx || true)
+	[ -z "$NGINX_BIN" ] && [ -x /usr/sbin/nginx ] && NGINX_BIN=/usr/sbin/nginx
+	if [ -z "$NGINX_BIN" ]; then
+		if [ "$(id -u)" -ne 0 ]; then
+			eb_log "nginx is missing (run as root to install nginx-light, or install it)"
+			return 1
+		fi
+		eb_log "installing nginx-light"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+		NGINX_BIN=/usr/sbin/nginx
+	fi
+}
+
+NGINX_DIR="" NGINX_PORT="" NGINX_URL=""
+NGINX_WORKERS=${EB_BENCH_NGINX_WORKERS:-1}
+nginx_start() {
+	local dir=$1 log=${2:-} access i
+	[ -n "$NGINX_BIN" ] || bench_need_nginx || return 1
+	mkdir -p "$dir"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+	NGINX_PORT=$(eb_free_port)
+	if [ -n "$log" ]; then access="access_log $log eb;"; else access="access_log off;"; fi
+	cat >"$dir/nginx.conf" <<EOF
+# written by test/bench/lib/bench.sh: the benchmark's own instance
+worker_processes $NGINX_WORKERS;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1000; }
+http {
+    log_format eb '\$msec \$http_x_eventbus_event_id';
+    $access
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    keepalive_timeout 300s;
+    keepalive_requests 100000000;
+    client_body_buffer_size 64k;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / { return 200; }
+        location = /_status { stub_status; }
+    }
+}
+EOF
+	eb_as_owner "$NGINX_BIN" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+		|| { cat "$dir/error.log" >&2 2>/dev/null; return 1; }
+	NGINX_DIR=$dir
+	NGINX_URL="http://127.0.0.1:$NGINX_PORT"
+	for ((i = 0; i < 100; i++)); do
+		curl -fsS -o /dev/null "$NGINX_URL/_status" 2>/dev/null && break
+		sleep 0.05
+	done
+	curl -fsS -o /dev/null "$NGINX_URL/_status" || { eb_log "nginx did not answer on port $NGINX_PORT"; return 1; }
+	eb_log "nginx (pid $(cat "$dir/nginx.pid"), $NGINX_WORKERS worker process(es)) on $NGINX_URL"
+}
+nginx_stop() {
+	local pid i
+	[ -n "${NGINX_DIR:-}" ] && [ -f "$NGINX_DIR/nginx.pid" ] || return 0
+	pid=$(cat "$NGINX_DIR/nginx.pid")
+	kill -QUIT "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	NGINX_DIR=
+}
+# the pids of nginx's processes (master and workers)
+nginx_pids() {
+	local m
+	m=$(cat "$NGINX_DIR/nginx.pid")
+	echo "$m $(ps -o pid= --ppid "$m" | tr '\n' ' ')"
+}
+nginx_requests() {
+	curl -fsS "$NGINX_URL/_status" | awk 'NR == 3 { print $3 }'
+}
+
+bench_compile_tool() {
+	local out=$2/$1
+	gcc -O2 -Wall -Wextra -Werror -o "$out" "$EB_ROOT/test/bench/tools/$1.c" -lcurl \
+		|| { eb_log "could not build test/bench/tools/$1.c (libcurl4-openssl-dev installed?)"; return 1; }
+	echo "$out"
 }
 
 # ---------------------------------------------------------------------------
