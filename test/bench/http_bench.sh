@@ -227,8 +227,19 @@ SQL
 		[ -n "$RATE_LIMIT_REFUSED" ] || RATE_LIMIT_REFUSED="$limit refused: $(echo "$err" | head -1)"
 	done
 	[ -n "$RATE_LIMIT_USED" ] || { eb_log "create_api_destination refused every rate limit: $RATE_LIMIT_REFUSED"; exit 1; }
-	# Enough destinations that their limits together do not bind: each takes
-	# every DESTINATIONS-th event (rule tp-<i>: detail.shard = i).
+	# "No rate limit", as the benchmark asks: eventbus.http_rate_limits = off
+	# where the engine has it (then one destination takes every event);
+	# else enough destinations that their limits together do not bind: each
+	# takes every DESTINATIONS-th event (rule tp-<i>: detail.shard = i).
+	RATE_LIMITS_OFF=
+	if [ "$(psql_q -c "SELECT count(*) FROM pg_settings WHERE name = 'eventbus.http_rate_limits'")" = 1 ]; then
+		psql_q -c "ALTER SYSTEM SET eventbus.http_rate_limits = off" >/dev/null
+		psql_q -c "SELECT pg_reload_conf()" >/dev/null
+		RATE_LIMITS_OFF=1
+		[ "$DESTINATIONS" != auto ] || DESTINATIONS=1
+		# the one-destination run at its limit needs the limits
+		LIMITED_SECS=0
+	fi
 	if [ "$DESTINATIONS" = auto ]; then
 		DESTINATIONS=$(((UNLIMITED_RATE + RATE_LIMIT_USED - 1) / RATE_LIMIT_USED))
 	fi
@@ -252,7 +263,7 @@ SQL
 	LAT_OUTBOX=$(psql_q -c "SELECT outbox::text FROM eventbus.targets WHERE bus = 'http' AND rule = 'lat'")
 	SETTINGS=$(psql_q -F ' ' -c "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name)
 		FROM pg_settings WHERE name IN ('eventbus.delivery_batch_size', 'eventbus.delivery_workers',
-		     'eventbus.http_max_in_flight', 'eventbus.http_timeout')")
+		     'eventbus.http_max_in_flight', 'eventbus.http_timeout', 'eventbus.http_rate_limits')")
 fi
 [ "$DESTINATIONS" != auto ] || DESTINATIONS=1
 
@@ -517,10 +528,15 @@ missed=0
 	echo "$EVENTS requests per run, bodies of $BODY_BYTES bytes on average (event envelopes with ~1 KB of detail), $IN_FLIGHT in flight;"
 	echo "$ROUNDS round(s), medians over rounds (the ratio: median of the per-round ratios)."
 	if [ -n "$HAVE_HTTP" ]; then
-		echo "eventbus: API_KEY connection; $DESTINATIONS API destination(s) POST $TP_URL/events, each with InvocationRateLimitPerSecond"
-		echo "$RATE_LIMIT_USED${RATE_LIMIT_REFUSED:+ (asked $RATE_LIMIT; $RATE_LIMIT_REFUSED)}, the events spread evenly over them (one rule and"
-		echo "api_destination target each, on detail.shard): together at most $((DESTINATIONS * RATE_LIMIT_USED)) requests/s; settings: $SETTINGS."
-		echo "Settings of the engine that turn rate limiting off: ${RATE_GUC:-none}."
+		if [ -n "$RATE_LIMITS_OFF" ]; then
+			echo "eventbus: API_KEY connection; $DESTINATIONS API destination(s) POST $TP_URL/events, rate limits off"
+			echo "(eventbus.http_rate_limits = off), one rule and api_destination target; settings: $SETTINGS."
+		else
+			echo "eventbus: API_KEY connection; $DESTINATIONS API destination(s) POST $TP_URL/events, each with InvocationRateLimitPerSecond"
+			echo "$RATE_LIMIT_USED${RATE_LIMIT_REFUSED:+ (asked $RATE_LIMIT; $RATE_LIMIT_REFUSED)}, the events spread evenly over them (one rule and"
+			echo "api_destination target each, on detail.shard): together at most $((DESTINATIONS * RATE_LIMIT_USED)) requests/s; settings: $SETTINGS."
+			echo "Settings of the engine that turn rate limiting off: ${RATE_GUC:-none}."
+		fi
 	elif [ -n "$BASELINE_ONLY" ]; then
 		echo "**The baseline alone (BENCH_BASELINE_ONLY=1).**"
 	else
