@@ -80,6 +80,30 @@ board_shmem_startup(LWLock *lock)
 	board_lock = lock;
 }
 
+static void
+board_key(BoardKey *key, Oid dboid, Oid outbox)
+{
+	memset(key, 0, sizeof(*key));
+	key->dboid = dboid;
+	key->outbox = outbox;
+}
+
+/* The entry of (dboid, outbox), or NULL (entries never move while they exist). */
+static BoardEntry *
+board_find(Oid dboid, Oid outbox)
+{
+	BoardKey	key;
+	BoardEntry *entry;
+
+	if (board == NULL)
+		return NULL;
+	board_key(&key, dboid, outbox);
+	LWLockAcquire(board_lock, LW_SHARED);
+	entry = hash_search(board, &key, HASH_FIND, NULL);
+	LWLockRelease(board_lock);
+	return entry;
+}
+
 static BoardEntry *
 board_enter(Oid dboid, Oid outbox)
 {
@@ -89,15 +113,10 @@ board_enter(Oid dboid, Oid outbox)
 
 	if (board == NULL)
 		return NULL;
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.outbox = outbox;
-
-	LWLockAcquire(board_lock, LW_SHARED);
-	entry = hash_search(board, &key, HASH_FIND, NULL);
-	LWLockRelease(board_lock);
+	entry = board_find(dboid, outbox);
 	if (entry != NULL)
 		return entry;
+	board_key(&key, dboid, outbox);
 
 	LWLockAcquire(board_lock, LW_EXCLUSIVE);
 	entry = hash_search(board, &key, HASH_ENTER_NULL, &found);
@@ -239,19 +258,10 @@ board_set_next_due(BoardEntry *entry, TimestampTz due)
 bool
 board_claim_error_log(Oid dboid, Oid outbox, uint32 hash, int interval_ms)
 {
-	BoardKey	key;
-	BoardEntry *entry;
+	BoardEntry *entry = board_find(dboid, outbox);
 	TimestampTz now = GetCurrentTimestamp();
 	uint64		logged_at;
 
-	if (board == NULL)
-		return true;
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.outbox = outbox;
-	LWLockAcquire(board_lock, LW_SHARED);
-	entry = hash_search(board, &key, HASH_FIND, NULL);
-	LWLockRelease(board_lock);
 	if (entry == NULL)
 		return true;
 	logged_at = pg_atomic_read_u64(&entry->error_logged_at);
@@ -268,18 +278,9 @@ board_claim_error_log(Oid dboid, Oid outbox, uint32 hash, int interval_ms)
 bool
 board_claim_recovery_log(Oid dboid, Oid outbox)
 {
-	BoardKey	key;
-	BoardEntry *entry;
+	BoardEntry *entry = board_find(dboid, outbox);
 	uint64		logged_at;
 
-	if (board == NULL)
-		return true;
-	memset(&key, 0, sizeof(key));
-	key.dboid = dboid;
-	key.outbox = outbox;
-	LWLockAcquire(board_lock, LW_SHARED);
-	entry = hash_search(board, &key, HASH_FIND, NULL);
-	LWLockRelease(board_lock);
 	if (entry == NULL)
 		return true;
 	logged_at = pg_atomic_read_u64(&entry->error_logged_at);
