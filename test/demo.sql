@@ -164,7 +164,43 @@ SELECT application FROM bank.bureau_reports ORDER BY 1;
 SELECT database, state, delivered, failed, backlog FROM delivery_workers;
 
 -- ------------------------------------------------------------------
--- 5. Metrics
+-- 5. Webhooks: the partner is told of every rejection over HTTP
+-- ------------------------------------------------------------------
+-- A connection holds how to authorize (here an API key, never shown
+-- again), an API destination where to send; the delivery workers make the
+-- requests (never the application's session), with the event id in
+-- X-Eventbus-Event-Id, retries and dead letters as for every push target.
+SELECT create_connection('partner', 'API_KEY',
+         '{"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "s3cret"}}')
+       ->> 'ConnectionState' AS connection_state;
+SELECT describe_connection('partner') -> 'AuthParameters' AS shown_parameters;
+SELECT create_api_destination('partner-rejections', 'partner', :'webhook_url' || '/ok/rejections/*',
+         'POST', 10) ->> 'ApiDestinationState' AS destination_state;
+SELECT put_rule('notify-partner', '{"detail-type": ["APPLICATION_REJECTED"]}',
+         event_bus_name => 'banking-demo-events') IS NOT NULL AS rule_put;
+SELECT put_targets('notify-partner', '[{"Id": "partner", "Arn": "api-destination:partner-rejections",
+         "HttpParameters": {"PathParameterValues": ["$.detail.applicationId"],
+                            "HeaderParameters": {"X-Reason": "$.detail.reason"}}}]',
+         event_bus_name => 'banking-demo-events') ->> 'FailedEntryCount' AS failed_targets;
+SELECT put_events('[
+  {"EventBusName": "banking-demo-events", "Source": "bank.account-applications", "DetailType": "APPLICATION_REJECTED",
+   "Detail": {"name": "Eve", "applicationId": "a-3", "reason": "identity not verified"}},
+  {"EventBusName": "banking-demo-events", "Source": "bank.account-applications", "DetailType": "APPLICATION_REJECTED",
+   "Detail": {"name": "Mallory", "applicationId": "a-6", "reason": "fraud suspected"}}
+]') ->> 'FailedEntryCount' AS failed_entries;
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        EXIT WHEN (SELECT responses_2xx FROM api_destination_metrics
+                    WHERE api_destination = 'partner-rejections') = 2;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
+SELECT api_destination, requests, responses_2xx, responses_4xx, responses_5xx, in_flight
+  FROM api_destination_metrics;
+
+-- ------------------------------------------------------------------
+-- 6. Metrics
 -- ------------------------------------------------------------------
 SELECT bus, rule, matched_events, triggered_rules FROM rule_stats
  WHERE bus = 'banking-demo-events' ORDER BY rule;
