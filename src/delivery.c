@@ -63,6 +63,7 @@
 #include "compat.h"
 #include "delivery.h"
 #include "delivery_board.h"
+#include "delivery_events.h"
 #include "eventbus.h"
 #include "outbox.h"
 #include "privileges.h"
@@ -176,6 +177,18 @@ claim_messages(const PushTarget *target, int limit)
 		d = SPI_getbinval(tup, desc, 9, &isnull);
 		m->hops = isnull ? 0 : DatumGetInt16(d);
 		messages = lappend(messages, m);
+	}
+	/* the events of the messages that reference theirs */
+	if (messages != NIL)
+	{
+		int			n = list_length(messages);
+		DeliveryMessage **array = palloc(sizeof(DeliveryMessage *) * n);
+		int			i = 0;
+		ListCell   *lc;
+
+		foreach(lc, messages)
+			array[i++] = lfirst(lc);
+		delivery_read_events(array, n);
 	}
 	return messages;
 }

@@ -322,20 +322,14 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			break;
 		case OUTBOX_CLAIM:
 			/*
-			 * The event of each claimed message is looked up by its key (a
-			 * parameterized subquery: one partition, one index probe), never
-			 * joined with all of eventbus.events, whatever the statistics.
+			 * The messages only: the events of those that reference theirs
+			 * are read by delivery.c, by key (delivery_events.c).  hops is
+			 * the event's, read with it.
 			 */
 			sql = psprintf("SELECT o.message_id, o.event_id, o.event_ingestion_time,"
-						   "       coalesce(o.payload, e.envelope),"
-						   "       o.payload IS NULL, o.receive_count, o.enqueued_at,"
-						   "       o.first_attempt_at, coalesce(e.hops, 0)"
+						   "       o.payload, o.payload IS NULL, o.receive_count, o.enqueued_at,"
+						   "       o.first_attempt_at, 0::smallint"
 						   "  FROM %s o"
-						   "  LEFT JOIN LATERAL (SELECT eventbus.event_envelope(ev) AS envelope, ev.hops"
-						   "                       FROM eventbus.events ev"
-						   "                      WHERE ev.id = o.event_id"
-						   "                        AND ev.ingestion_time = o.event_ingestion_time"
-						   "                     OFFSET 0) e ON true"
 						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
 						   " ORDER BY o.message_id"
 						   " LIMIT %d"
@@ -693,8 +687,8 @@ static int	outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit,
 								Datum *args, const char *nulls, bool read_only,
 								long tcount);
 
-static int
-ordered_scan_settings(void)
+int
+outbox_ordered_scan_settings(void)
 {
 	int			nestlevel = NewGUCNestLevel();
 
@@ -717,7 +711,7 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 	/* what finds messages by message_id: the claims, delete, reschedule, dead letter */
 	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
-	nestlevel = ordered_scan_settings();
+	nestlevel = outbox_ordered_scan_settings();
 	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	AtEOXact_GUC(true, nestlevel);
 	return rc;

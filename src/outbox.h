@@ -44,6 +44,13 @@ extern int	outbox_execute(Oid outbox, OutboxStatement statement, int limit,
 						   long tcount);
 
 /*
+ * Plan and run what follows with sequential scans, bitmap scans and sorts
+ * off (a few rows found by key, whatever the statistics say); returns the
+ * GUC nest level to pass to AtEOXact_GUC(true, level) after it.
+ */
+extern int	outbox_ordered_scan_settings(void);
+
+/*
  * The columns of a message, in the order outbox_insert() takes them:
  * event_id uuid, event_ingestion_time timestamptz, bus, rule, target_id
  * text, payload jsonb (may be NULL: the message references its event).
