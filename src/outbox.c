@@ -672,21 +672,20 @@ outbox_slot(OutboxPlans *entry, OutboxStatement statement, int limit)
 	return free_slot;
 }
 
-/*
- * The statements that find messages by message_id (the claims of receive
- * and delivery, delete, reschedule, dead letter) are planned and run with
- * sequential scans, bitmap scans and sorts off, for that statement only:
- * they touch a few messages, found by the primary key in message_id
- * order, and each one's event by its key, which index scans and probes do
- * whatever the statistics say (an outbox analyzed while nearly empty and
- * full of dead rows since, a partition planned while empty).
- * Returns the GUC nest level to pass to AtEOXact_GUC (an error unwinds it
- * with the transaction).
- */
 static int	outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit,
 								Datum *args, const char *nulls, bool read_only,
 								long tcount);
 
+/*
+ * The statements of delivery that find messages by message_id (the claim,
+ * delete, reschedule, dead letter) are planned and run with
+ * sequential scans, bitmap scans and sorts off, for that statement only:
+ * they touch a few messages, found by the primary key in message_id
+ * order, which index scans do whatever the statistics say (an outbox
+ * analyzed while nearly empty and full of dead rows since).
+ * Returns the GUC nest level to pass to AtEOXact_GUC (an error unwinds it
+ * with the transaction).
+ */
 int
 outbox_ordered_scan_settings(void)
 {
@@ -708,8 +707,12 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 	int			nestlevel;
 	int			rc;
 
-	/* what finds messages by message_id: the claims, delete, reschedule, dead letter */
-	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE)
+	/*
+	 * What delivery runs to find messages by message_id: the claim, delete,
+	 * reschedule, dead letter.  Not receive(): its plan (a locking CTE, the
+	 * events read per message) becomes far slower with these settings.
+	 */
+	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE || statement == OUTBOX_RECEIVE)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	nestlevel = outbox_ordered_scan_settings();
 	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);

@@ -396,7 +396,11 @@ class Gen:
             if isinstance(cond, str) and self.chance(0.3):
                 return cond.upper() if self.chance(0.5) else cond + "x"
             if isinstance(cond, (int, float)) and not isinstance(cond, bool) and self.chance(0.3):
-                return float(cond)
+                # the same number as a float, when a float can hold it
+                try:
+                    return float(cond)
+                except OverflowError:
+                    return cond
             return cond
         op, arg = next(iter(cond.items()))
         s = arg if isinstance(arg, str) else self.string()
