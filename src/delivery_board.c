@@ -33,6 +33,9 @@
 
 #include "delivery_board.h"
 
+/* error_logged_at once a worker has logged the recovery (long ago: a new error is logged) */
+#define BOARD_RECOVERY_LOGGED ((uint64) 1)
+
 /* Push targets the board holds, over all databases. */
 #define BOARD_SIZE 8192
 
@@ -276,7 +279,7 @@ board_claim_error_log(Oid dboid, Oid outbox, uint32 hash, int interval_ms)
 }
 
 bool
-board_claim_recovery_log(Oid dboid, Oid outbox)
+board_claim_recovery_log(Oid dboid, Oid outbox, bool logged_here)
 {
 	BoardEntry *entry = board_find(dboid, outbox);
 	uint64		logged_at;
@@ -284,9 +287,14 @@ board_claim_recovery_log(Oid dboid, Oid outbox)
 	if (entry == NULL)
 		return true;
 	logged_at = pg_atomic_read_u64(&entry->error_logged_at);
-	/* an error was logged, and no other worker has said it is over */
-	return logged_at != 0 &&
-		pg_atomic_compare_exchange_u64(&entry->error_logged_at, &logged_at, 0);
+	/* nothing recorded here (the entry is new): the worker that logged it says it */
+	if (logged_at == 0)
+		return logged_here;
+	/* another worker said it is over */
+	if (logged_at == BOARD_RECOVERY_LOGGED)
+		return false;
+	return pg_atomic_compare_exchange_u64(&entry->error_logged_at, &logged_at,
+										  BOARD_RECOVERY_LOGGED);
 }
 
 void

@@ -62,7 +62,7 @@ extern void board_set_next_due(BoardEntry *entry, TimestampTz due);
 extern bool board_claim_error_log(Oid dboid, Oid outbox, uint32 hash, int interval_ms);
 
 /* Whether this worker is the one to log that the target works again. */
-extern bool board_claim_recovery_log(Oid dboid, Oid outbox);
+extern bool board_claim_recovery_log(Oid dboid, Oid outbox, bool logged_here);
 
 /*
  * Producer side: routing notes each push target's outbox it enqueued for;

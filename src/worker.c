@@ -1073,7 +1073,8 @@ worker_report_success(Oid key, const char *what)
 	if (entry == NULL)
 		return;
 	/* a target's recovery is said once, by whichever worker sees it first */
-	if (OidIsValid(key) ? board_claim_recovery_log(MyDatabaseId, key) : entry->logged_here)
+	if (OidIsValid(key) ? board_claim_recovery_log(MyDatabaseId, key, entry->logged_here) :
+		entry->logged_here)
 		ereport(LOG,
 				(errmsg("eventbus: %s works again", what ? what : "the delivery worker")));
 	hash_search(reported_errors, &key, HASH_REMOVE, NULL);
