@@ -126,7 +126,7 @@ OUTBOX=$(psql_q -c "SELECT outbox FROM eventbus.queues WHERE name = 'bench'")
 # pgmq, the peer: its SQL loaded into schema pgmq, queue "bench".  Its
 # messages are the envelopes eventbus's receive() returns for the same
 # events (one taken here; each message gets its own id and seq).
-PGMQ_SKIPPED= PGMQ_TABLE=
+PGMQ_SKIPPED="" PGMQ_TABLE=""
 [ "$PGMQ" = 1 ] || PGMQ_SKIPPED="not run (EB_BENCH_PGMQ=0)"
 if [ "$PGMQ" = 1 ]; then
 	if bench_pgmq_sql "$EB_TMP/pgmq.sql"; then
@@ -332,7 +332,7 @@ bench_machine
 			[[ $g2 != MISSED* ]] || missed=$((missed + 1))
 			qb=$(ratios_of "$c" pgmq baseline | median_of %.2f)
 		else
-			q=- pq=- g2= qb=-
+			q=- pq=- g2="" qb=-
 		fi
 		awk -v c="$c" -v b="$b" -v e="$e" -v r="$ratio" -v rg="$range" -v k="$BATCH" -v g1="$g1" \
 			-v q="$q" -v pq="$pq" -v g2="$g2" -v qb="$qb" \

@@ -224,7 +224,7 @@ OUTBOXES=$(psql_q -c "SELECT string_agg(outbox::text, ', ' ORDER BY name) FROM e
 
 # PgQ's queue "bench": its events go to the queue's event tables
 # (pgq.event_<id>, whose children the ticker rotates; none runs here).
-PGQ_TABLE= PGQ_VERSION=
+PGQ_TABLE="" PGQ_VERSION=""
 if [ "$PGQ" = 1 ]; then
 	PGQ_TABLE=$(psql_q -c "CREATE EXTENSION pgq" -c "SELECT pgq.create_queue('bench')" \
 		-c "SELECT queue_data_pfx FROM pgq.queue WHERE queue_name = 'bench'" | tail -1)
