@@ -399,7 +399,9 @@ fast_rows() {
 			w = (NR > 5) ? NR - 5 : 1
 			p5 = (ins[NR] - ins[w]) / (t[NR] - t[w])
 			prod = (ins[NR] - ins[NR - 1]) / dt; cons = (del[NR] - del[NR - 1]) / dt
-			printf "%.1f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%d\n", t[NR] - s, prod, cons, p5, (ins[NR] - i0) - (del[NR] - d0),
+			# a consumer may report its deletes before the producer its inserts
+			bl = (ins[NR] - i0) - (del[NR] - d0); if (bl < 0) bl = 0
+			printf "%.1f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%d\n", t[NR] - s, prod, cons, p5, bl,
 				sz[NR] / 1048576, (p5 > 0 && cons < f * p5) ? 1 : 0 }' "$FAST"
 }
 # dips (runs of dip intervals) after SKIP s: "start end seconds min-consumed/s
