@@ -532,7 +532,7 @@ missed=0
 		pgq_ratio=$(ratios_of pgq | median_of)
 		echo
 		echo "Against PgQ (the issue's moonshot: put_events at least PgQ's insert_event rate, while routing), each"
-		echo "configuration's ratio to the baseline over PgQ's ($(printf '%.2f' "$pgq_ratio")):"
+		echo "configuration's ratio to the baseline over PgQ's ($(awk -v r="$pgq_ratio" 'BEGIN { printf "%.2f", r }')):"
 		for cfg in "${CONFIGS[@]}"; do
 			[ "$cfg" = pgq ] && continue
 			printf '%s %.2f;' "$cfg" "$(awk -v a="$(ratios_of "$cfg" | median_of)" -v b="$pgq_ratio" 'BEGIN { print (b > 0) ? a / b : 0 }')"
