@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "eventbus.h"
+#include "fifo.h"
 #include "http.h"
 #include "stats.h"
 #include "worker.h"
@@ -224,6 +225,7 @@ _PG_init(void)
 	define_settings();
 	delivery_define_settings();
 	http_define_settings();
+	fifo_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 
