@@ -892,9 +892,13 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 	 * What delivery runs to find messages by message_id: the claim, delete,
 	 * reschedule, dead letter.  Not receive(): its plan (a locking CTE, the
 	 * events read per message) becomes far slower with these settings.
+	 * Nor the FIFO receive: its sorts of a few rows would count as
+	 * disabled, and a plan that costly is compiled by JIT on every call;
+	 * it reaches every row by key (LIMIT 1 probes of the group index, the
+	 * primary key for the heads) whatever the statistics say.
 	 */
 	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE || statement == OUTBOX_RECEIVE ||
-		statement == OUTBOX_SEND)
+		statement == OUTBOX_RECEIVE_FIFO || statement == OUTBOX_SEND)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	nestlevel = outbox_ordered_scan_settings();
 	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
