@@ -294,7 +294,8 @@ static const char *receive_fifo_sql =
  * same id waits on the unique index for the first one's transaction: it
  * writes nothing if that one commits, and its message if it aborts.
  *   $1-$6 as OUTBOX_INSERT, $7 group ids, $8 deduplication ids (NULL:
- *   none), $9 window (seconds), $10 delay (seconds; NULL: the queue's);
+ *   none), $9 window (seconds; 0: no deduplication at all), $10 delay
+ *   (seconds; NULL: the queue's);
  *   the outbox's OID is written in
  */
 static const char *send_sql =
@@ -305,7 +306,7 @@ static const char *send_sql =
 "), kept AS ("
 "    INSERT INTO eventbus.deduplication AS d (outbox, deduplication_id, expires_at)"
 "    SELECT %2$u, m.dedup, pg_catalog.now() + pg_catalog.make_interval(secs => $9)"
-"      FROM m WHERE m.dedup IS NOT NULL AND m.nth = 1"
+"      FROM m WHERE m.dedup IS NOT NULL AND m.nth = 1 AND $9 > 0"
 "    ON CONFLICT (outbox, deduplication_id) DO UPDATE SET expires_at = excluded.expires_at"
 "     WHERE d.expires_at <= pg_catalog.now()"
 "    RETURNING d.deduplication_id"
@@ -317,7 +318,8 @@ static const char *send_sql =
 "       pg_catalog.now() + pg_catalog.make_interval(secs => coalesce($10,"
 "           (SELECT q.delay_seconds FROM eventbus.queues q WHERE q.outbox = %2$u::pg_catalog.regclass), 0))"
 "  FROM m"
-" WHERE m.dedup IS NULL OR (m.nth = 1 AND m.dedup IN (SELECT k.deduplication_id FROM kept k))"
+" WHERE m.dedup IS NULL OR $9 = 0"
+"    OR (m.nth = 1 AND m.dedup IN (SELECT k.deduplication_id FROM kept k))"
 " ORDER BY m.ord"
 " RETURNING message_id, deduplication_id";
 

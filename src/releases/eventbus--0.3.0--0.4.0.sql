@@ -666,8 +666,15 @@ BEGIN
         END IF;
         v := params ->> k;
         IF v LIKE '$.%' OR v = '$' THEN
-            -- the same paths as InputPath (22023 for a bad one)
-            PERFORM eventbus.validate_target_input(NULL, v, NULL);
+            -- the same paths as InputPath
+            BEGIN
+                PERFORM eventbus.validate_target_input(NULL, v, NULL);
+            EXCEPTION WHEN invalid_parameter_value THEN
+                PERFORM eventbus._raise('22023',
+                    format('%s: %s %L is not a valid JSON path', what, k, left(v, 100)),
+                    replace(SQLERRM, 'InputPath', 'The path'),
+                    'Use a path such as "$.detail.customer", as in InputPath.');
+            END;
         ELSIF k = 'MessageDeduplicationId' THEN
             PERFORM eventbus._raise('22023',
                 format('%s: MessageDeduplicationId must be a JSON path', what),
