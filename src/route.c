@@ -190,8 +190,15 @@ batch_flush(OutboxBatch *b)
 	SetUserIdAndSecContext(outbox_owner(b->outbox),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (b->fifo)
-		(void) outbox_insert_fifo(b->outbox, b->n, b->cols, b->payload_nulls,
-								  b->groups, b->fifo_nulls, b->dedups, b->fifo_nulls, -1);
+	{
+		uint64		written = outbox_insert_fifo(b->outbox, b->n, b->cols, b->payload_nulls,
+												 b->groups, b->fifo_nulls, b->dedups,
+												 b->fifo_nulls, -1);
+
+		/* duplicates were counted as enqueued when they were appended */
+		if (b->queue && written < (uint64) b->n)
+			stats_count_queue(b->queue, STATS_ENQUEUED, (int64) written - b->n);
+	}
 	else
 		outbox_insert(b->outbox, b->n, b->cols, b->payload_nulls);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
