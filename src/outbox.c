@@ -64,6 +64,7 @@
 #include "fifo.h"
 #include "invalidation.h"
 #include "outbox.h"
+#include "outbox_floor.h"
 #include "privileges.h"
 #include "rule_index.h"
 #include "stats.h"
@@ -96,6 +97,7 @@ typedef struct OutboxPlans
 	int			fifo_shape;		/* the same for the FIFO columns too */
 	bool		registered_queue;	/* eventbus.queues names it */
 	bool		registered_fifo;	/* ... as a FIFO queue's */
+	char	   *fifo_resume;	/* FIFO receive: the group to start after */
 	bool		registered_target;	/* eventbus.targets names it */
 	OutboxPlanSlot slots[OUTBOX_SLOTS];
 } OutboxPlans;
@@ -114,32 +116,42 @@ PG_FUNCTION_INFO_V1(eventbus_notify_queue);
 PG_FUNCTION_INFO_V1(eventbus_outbox_plans);
 
 /*
- * One pass of receive(): lock the first visible messages after $4 that no
- * one else holds; hide and count those received fewer than $2 times and
- * return them with their payload (the event's envelope when the outbox row
- * has none).  A last row, whose message_id is NULL, holds the ids of the
- * other ones (which the caller moves to the dead letters) and the last
- * message id the pass locked.  The picked ids are handed on as arrays, so
- * that even a generic plan reaches the rows by index (a join with the CTE
- * was planned as a scan of the whole outbox).
- *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 message ids
- *   after this one; the LIMIT is written in
+ * One pass of receive(), in two statements, each reaching the outbox only
+ * through its primary key whatever the statistics say (they are planned
+ * and run with sequential scans, bitmap scans, sorts and JIT off: see
+ * outbox_execute):
+ *
+ * receive_pick_sql locks the first visible messages after $3 that no one
+ * else holds, in message_id order, and says which were received $2 times
+ * already.  Being one table, one ordered index scan and a LIMIT, the only
+ * plan left is a walk of the primary key from $3 that stops after LIMIT
+ * rows: no plan can read the whole outbox, however few rows an ANALYZE of
+ * an empty outbox made the planner expect.
+ *   $1 clock, $2 max_receive_count, $3 message ids after this one; the
+ *   LIMIT is written in
  */
-static const char *receive_sql =
-"WITH picked AS MATERIALIZED ("
-"    SELECT o.message_id, o.receive_count >= $2 AS exhausted"
-"      FROM %1$s o"
-"     WHERE o.visible_at <= $1 AND o.message_id > $4"
-"     ORDER BY o.message_id"
-"     LIMIT %2$d"
-"       FOR UPDATE SKIP LOCKED"
-"), received AS ("
+static const char *receive_pick_sql =
+"SELECT o.message_id, o.receive_count >= $2 AS exhausted"
+"  FROM %1$s o"
+" WHERE o.message_id > $3 AND o.visible_at <= $1"
+" ORDER BY o.message_id"
+" LIMIT %2$d"
+"   FOR UPDATE SKIP LOCKED";
+
+/*
+ * receive_take_sql hides and counts the picked messages that were not
+ * received too often, and returns them with their payload (the event's
+ * envelope, read by key, when the outbox row has none).
+ *   $1 clock, $2 visibility timeout, $3 the message ids (locked already)
+ */
+static const char *receive_take_sql =
+"WITH received AS ("
 "    UPDATE %1$s o"
-"       SET visible_at = $1 + pg_catalog.make_interval(secs => $3),"
+"       SET visible_at = $1 + pg_catalog.make_interval(secs => $2),"
 "           receive_count = o.receive_count + 1,"
 "           first_attempt_at = coalesce(o.first_attempt_at, $1),"
 "           last_attempt_at = $1"
-"     WHERE o.message_id = ANY (ARRAY(SELECT p.message_id FROM picked p WHERE NOT p.exhausted))"
+"     WHERE o.message_id = ANY ($3)"
 "    RETURNING o.message_id, o.event_id, o.event_ingestion_time,"
 "              o.payload, o.receive_count, o.enqueued_at, o.rule,"
 "              o.target_id"
@@ -150,14 +162,9 @@ static const char *receive_sql =
 "                   FROM eventbus.events e"
 "                  WHERE e.id = r.event_id"
 "                    AND e.ingestion_time = r.event_ingestion_time)) AS payload,"
-"       r.receive_count, r.enqueued_at, r.rule, r.target_id,"
-"       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
+"       r.receive_count, r.enqueued_at, r.rule, r.target_id"
 "  FROM received r"
-" UNION ALL "
-"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-"       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
-"       (SELECT max(p.message_id) FROM picked p)"
-" ORDER BY 1 NULLS LAST";
+" ORDER BY r.message_id";
 
 /*
  * The one statement that writes dead letters: the messages $1 leave their
@@ -192,7 +199,11 @@ static const char *dead_letter_sql =
  * hidden head (received and not acknowledged) holds back its whole group.
  * The heads are found by a walk of the index on (message_group_id,
  * message_id), one probe per group, and locked FOR UPDATE SKIP LOCKED: a
- * consumer that holds a head holds its group.  After a locked head come
+ * consumer that holds a head holds its group.  The walk starts after the
+ * group $5 (the last one this backend locked in the outbox: round robin,
+ * so that no group waits for the others to run dry), wraps around, and
+ * stops once it has locked LIMIT heads: it reads the heads of the groups
+ * held by other consumers, and not much more.  After a locked head come
  * the visible messages that follow it in its group, in order, up to the
  * first one that is not visible (or received too often); if that one is
  * hidden and was received (in flight: a head given back while later
@@ -202,37 +213,54 @@ static const char *dead_letter_sql =
  * a group (written by paths that set none: redrive, DeadLetterConfig) are
  * each a head of their own.
  *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 heads after
- *   this message id; the LIMIT is written in
+ *   this message id, $5 the group to start after ('': the first); the
+ *   LIMIT is written in.  The last row's target_id is the last group of
+ *   the walk that was locked (NULL: none), where the next walk starts.
  */
 static const char *receive_fifo_sql =
-"WITH RECURSIVE grp AS ("
+"WITH RECURSIVE after_start AS ("
 "    (SELECT o.message_group_id AS g, o.message_id AS head"
 "       FROM %1$s o"
-"      WHERE o.message_group_id IS NOT NULL"
+"      WHERE o.message_group_id > $5"
 "      ORDER BY o.message_group_id, o.message_id"
 "      LIMIT 1)"
 "  UNION ALL"
 "    SELECT n.g, n.head"
-"      FROM grp CROSS JOIN LATERAL ("
+"      FROM after_start a CROSS JOIN LATERAL ("
 "           SELECT o.message_group_id AS g, o.message_id AS head"
 "             FROM %1$s o"
-"            WHERE o.message_group_id > grp.g"
+"            WHERE o.message_group_id > a.g"
 "            ORDER BY o.message_group_id, o.message_id"
 "            LIMIT 1) n"
+"), up_to_start AS ("
+"    (SELECT o.message_group_id AS g, o.message_id AS head"
+"       FROM %1$s o"
+"      WHERE o.message_group_id IS NOT NULL AND o.message_group_id <= $5"
+"      ORDER BY o.message_group_id, o.message_id"
+"      LIMIT 1)"
+"  UNION ALL"
+"    SELECT n.g, n.head"
+"      FROM up_to_start a CROSS JOIN LATERAL ("
+"           SELECT o.message_group_id AS g, o.message_id AS head"
+"             FROM %1$s o"
+"            WHERE o.message_group_id > a.g AND o.message_group_id <= $5"
+"            ORDER BY o.message_group_id, o.message_id"
+"            LIMIT 1) n"
+"), walk AS ("
+"    (SELECT u.message_id AS head, 0 AS part FROM %1$s u"
+"      WHERE u.message_group_id IS NULL AND u.visible_at <= $1 AND u.message_id > $4"
+"      ORDER BY u.message_group_id, u.message_id"
+"      LIMIT %2$d)"
+"    UNION ALL SELECT a.head, 1 FROM after_start a"
+"    UNION ALL SELECT b.head, 2 FROM up_to_start b"
 "), heads AS MATERIALIZED ("
-"    SELECT o.message_id, o.message_group_id AS g, o.receive_count >= $2 AS exhausted"
-"      FROM %1$s o"
-"     WHERE o.message_id = ANY (ARRAY("
-"               SELECT grp.head FROM grp"
-"                UNION ALL"
-"               (SELECT u.message_id FROM %1$s u"
-"                 WHERE u.message_group_id IS NULL AND u.visible_at <= $1 AND u.message_id > $4"
-"                 ORDER BY u.message_group_id, u.message_id"
-"                 LIMIT %2$d)))"
-"       AND o.visible_at <= $1 AND o.message_id > $4"
-"     ORDER BY o.message_id"
+"    SELECT l.message_id, l.g, l.exhausted, w.part"
+"      FROM walk w CROSS JOIN LATERAL ("
+"           SELECT o.message_id, o.message_group_id AS g, o.receive_count >= $2 AS exhausted"
+"             FROM %1$s o"
+"            WHERE o.message_id = w.head AND o.visible_at <= $1 AND o.message_id > $4"
+"              FOR UPDATE SKIP LOCKED) l"
 "     LIMIT %2$d"
-"       FOR UPDATE SKIP LOCKED"
 "), follow AS MATERIALIZED ("
 "    SELECT h.message_id AS head, n.message_id, n.visible_at <= $1 AS visible, n.receive_count"
 "      FROM heads h CROSS JOIN LATERAL ("
@@ -280,7 +308,8 @@ static const char *receive_fifo_sql =
 "       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
 "  FROM received r"
 " UNION ALL "
-"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+"SELECT NULL, NULL, NULL, NULL, NULL, NULL,"
+"       (SELECT h.g FROM heads h WHERE h.g IS NOT NULL ORDER BY h.part DESC, h.g DESC LIMIT 1),"
 "       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
 "       (SELECT max(h.message_id) FROM heads h)"
 " ORDER BY 1 NULLS LAST";
@@ -462,12 +491,18 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			nargs = OUTBOX_NCOLS;
 			break;
 		case OUTBOX_RECEIVE:
-			sql = psprintf(receive_sql, table, limit);
+			sql = psprintf(receive_pick_sql, table, limit);
 			argtypes[0] = TIMESTAMPTZOID;
 			argtypes[1] = INT4OID;
-			argtypes[2] = INT4OID;
-			argtypes[3] = INT8OID;
-			nargs = 4;
+			argtypes[2] = INT8OID;
+			nargs = 3;
+			break;
+		case OUTBOX_RECEIVE_TAKE:
+			sql = psprintf(receive_take_sql, table);
+			argtypes[0] = TIMESTAMPTZOID;
+			argtypes[1] = INT4OID;
+			argtypes[2] = INT8ARRAYOID;
+			nargs = 3;
 			break;
 		case OUTBOX_DELETE:
 			sql = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", table);
@@ -484,11 +519,13 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 						   "       o.payload, o.payload IS NULL, o.receive_count, o.enqueued_at,"
 						   "       o.first_attempt_at, 0::smallint"
 						   "  FROM %s o"
-						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
+						   " WHERE o.message_id > $1"
+						   "   AND o.visible_at <= pg_catalog.clock_timestamp()"
 						   " ORDER BY o.message_id"
 						   " LIMIT %d"
 						   "   FOR UPDATE OF o SKIP LOCKED", table, limit);
-			nargs = 0;
+			argtypes[0] = INT8OID;
+			nargs = 1;
 			break;
 		case OUTBOX_NEXT_DUE:
 			sql = psprintf("SELECT min(visible_at) FROM %s", table);
@@ -528,7 +565,8 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			argtypes[1] = INT4OID;
 			argtypes[2] = INT4OID;
 			argtypes[3] = INT8OID;
-			nargs = 4;
+			argtypes[4] = TEXTOID;
+			nargs = 5;
 			break;
 		case OUTBOX_SEND:
 			sql = psprintf(send_sql, table, outbox);
@@ -639,6 +677,8 @@ outbox_sweep(void)
 		for (int i = 0; i < OUTBOX_SLOTS; i++)
 			if (entry->slots[i].plan != NULL)
 				SPI_freeplan(entry->slots[i].plan);
+		if (entry->fifo_resume)
+			pfree(entry->fifo_resume);
 		hash_search(outbox_plans, &entry->outbox, HASH_REMOVE, NULL);
 	}
 }
@@ -691,6 +731,7 @@ outbox_entry(Oid outbox)
 		entry->fifo_shape = -1;
 		entry->registered_queue = entry->registered_target = false;
 		entry->registered_fifo = false;
+		entry->fifo_resume = NULL;
 		memset(entry->slots, 0, sizeof(entry->slots));
 		ReleaseSysCache(tup);
 	}
@@ -860,9 +901,9 @@ static int	outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit,
 								long tcount);
 
 /*
- * The statements of delivery that find messages by message_id (the claim,
- * delete, reschedule, dead letter) are planned and run with
- * sequential scans, bitmap scans and sorts off, for that statement only:
+ * The statements that find messages by message_id (receive's, the claim,
+ * delete, reschedule, dead letter) are planned and run with sequential
+ * scans, bitmap scans, sorts and JIT off, for that statement only:
  * they touch a few messages, found by the primary key in message_id
  * order, which index scans do whatever the statistics say (an outbox
  * analyzed while nearly empty and full of dead rows since).
@@ -880,6 +921,14 @@ outbox_ordered_scan_settings(void)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * A sort left in the plan (of a few returned rows) costs what disabled
+	 * paths cost, which is far above jit_above_cost: compiling the
+	 * statement would take a thousand times longer than running it.
+	 */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
 }
 
@@ -891,15 +940,14 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 	int			rc;
 
 	/*
-	 * What delivery runs to find messages by message_id: the claim, delete,
-	 * reschedule, dead letter.  Not receive(): its plan (a locking CTE, the
-	 * events read per message) becomes far slower with these settings.
-	 * Nor the FIFO receive: its sorts of a few rows would count as
-	 * disabled, and a plan that costly is compiled by JIT on every call;
-	 * it reaches every row by key (LIMIT 1 probes of the group index, the
-	 * primary key for the heads) whatever the statistics say.
+	 * Every statement that finds messages by message_id: receive's two, the
+	 * claim, delete, reschedule, dead letter.  Not the FIFO receive: its
+	 * sorts of a few rows would count as disabled, and a plan that costly
+	 * is compiled by JIT on every call; it reaches every row by key (LIMIT 1
+	 * probes of the group index, the primary key for the heads) whatever
+	 * the statistics say.  Nor the write with deduplication (an INSERT).
 	 */
-	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE || statement == OUTBOX_RECEIVE ||
+	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE ||
 		statement == OUTBOX_RECEIVE_FIFO || statement == OUTBOX_SEND)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	nestlevel = outbox_ordered_scan_settings();
@@ -1074,32 +1122,34 @@ outbox_notify_queue(const char *queue)
 }
 
 /*
- * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
- * visibility_timeout, queue, after): one pass of receive(), whose checks
- * and loop stay in SQL.  Its last row (message_id NULL) reports how many
- * messages moved to the dead letters and the last id it locked.
+ * One pass of receive() from a FIFO queue's outbox (eventbus_receive_pass
+ * for a FIFO queue): one statement (receive_fifo_sql) locks the group
+ * heads, hides and returns them with their followers; its last row holds
+ * the ids of the messages received too often, which move to the dead
+ * letters here, and the last head it locked.  Its heads are found through
+ * the group index, not from the scan floor.
  */
-Datum
-eventbus_receive_pass(PG_FUNCTION_ARGS)
+static Datum
+receive_fifo_pass(FunctionCallInfo fcinfo)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			outbox = PG_GETARG_OID(0);
 	int32		max_receive_count = PG_GETARG_INT32(3);
-	Datum		args[4];
+	OutboxPlans *entry = outbox_entry(outbox);
+	Datum		args[5];
 	int			rc;
 	SPITupleTable *tuptable;
 	uint64		nrows;
 	Datum		values[9];
 	bool		nulls[9];
 	int64		moved = 0;
-	bool		fifo;
 
-	fifo = outbox_require_registered(outbox, OUTBOX_USE_QUEUE);
 	InitMaterializedSRF(fcinfo, 0);
 	args[0] = PG_GETARG_DATUM(1);	/* clock */
 	args[1] = Int32GetDatum(max_receive_count);
 	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
 	args[3] = PG_GETARG_DATUM(6);	/* after */
+	args[4] = CStringGetTextDatum(entry->fifo_resume ? entry->fifo_resume : "");
 	if (PG_GETARG_INT32(2) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1109,8 +1159,7 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = outbox_execute(outbox, fifo ? OUTBOX_RECEIVE_FIFO : OUTBOX_RECEIVE,
-						PG_GETARG_INT32(2), args, NULL, false, 0);
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE_FIFO, PG_GETARG_INT32(2), args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
 	tuptable = SPI_tuptable;
@@ -1137,6 +1186,16 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 
 	/* the last row: the messages received too often, and the last id */
 	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
+	/* where the next walk starts: after the last group locked */
+	if (!nulls[6])
+	{
+		char	   *resume = MemoryContextStrdup(outbox_cxt, TextDatumGetCString(values[6]));
+
+		if (entry->fifo_resume)
+			pfree(entry->fifo_resume);
+		entry->fifo_resume = resume;
+		nulls[6] = true;
+	}
 	if (!nulls[7] &&
 		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
 					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
@@ -1155,6 +1214,137 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 	}
 	values[7] = Int64GetDatum(moved);
 	nulls[7] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
+ * visibility_timeout, queue, after): one pass of receive(), whose checks
+ * and loop stay in SQL.  Its last row (message_id NULL) reports how many
+ * messages moved to the dead letters and the last id it locked.
+ */
+Datum
+eventbus_receive_pass(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			outbox = PG_GETARG_OID(0);
+	int32		max_receive_count = PG_GETARG_INT32(3);
+	Datum		pick_args[3];
+	int			rc;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	Datum		values[9];
+	bool		nulls[9];
+	int64		moved = 0;
+	int64		last_id = 0;
+	Datum	   *take;
+	Datum	   *exhausted;
+	int			ntake = 0;
+	int			nexhausted = 0;
+
+	if (outbox_require_registered(outbox, OUTBOX_USE_QUEUE))
+		return receive_fifo_pass(fcinfo);
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
+				 errdetail("eventbus._receive_pass reads up to how_many messages."),
+				 errhint("Use eventbus.receive().")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+
+	/* lock the messages */
+	pick_args[0] = PG_GETARG_DATUM(1);	/* clock */
+	pick_args[1] = Int32GetDatum(max_receive_count);
+	/* after the floor: no message has a lower id */
+	pick_args[2] = Int64GetDatum(Max(PG_GETARG_INT64(6), outbox_floor_get(outbox)));
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), pick_args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	if (tuptable->tupdesc->natts != 2 ||
+		TupleDescAttr(tuptable->tupdesc, 0)->atttypid != INT8OID ||
+		TupleDescAttr(tuptable->tupdesc, 1)->atttypid != BOOLOID)
+		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+	take = palloc(sizeof(Datum) * (nrows + 1));
+	exhausted = palloc(sizeof(Datum) * (nrows + 1));
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+
+		if (DatumGetBool(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull)))
+			exhausted[nexhausted++] = id;
+		else
+			take[ntake++] = id;
+		last_id = Max(last_id, DatumGetInt64(id));
+	}
+	SPI_freetuptable(tuptable);
+
+	/* hide and return those received fewer than max_receive_count times */
+	if (ntake > 0)
+	{
+		Datum		take_args[3];
+
+		take_args[0] = PG_GETARG_DATUM(1);	/* clock */
+		take_args[1] = PG_GETARG_DATUM(4);	/* visibility timeout */
+		take_args[2] = PointerGetDatum(construct_array(take, ntake, INT8OID, sizeof(int64),
+													   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		rc = outbox_execute(outbox, OUTBOX_RECEIVE_TAKE, 0, take_args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+		tuptable = SPI_tuptable;
+		/* the statement's columns are the result's, whatever the table holds */
+		if (tuptable->tupdesc->natts != rsinfo->setDesc->natts - 2)
+			elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+		for (int c = 0; c < tuptable->tupdesc->natts; c++)
+			if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
+				TupleDescAttr(rsinfo->setDesc, c)->atttypid)
+				elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
+					 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
+					 format_type_be(TupleDescAttr(rsinfo->setDesc, c)->atttypid));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
+			nulls[7] = nulls[8] = true;
+			/* tuplestore_putvalues copies the values into the result */
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+
+	/* the messages received too often go to the dead letters */
+	if (nexhausted > 0)
+	{
+		DeadLetterReason reason = {0};
+
+		reason.queue = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		reason.error_code = "MaxReceiveCountExceeded";
+		reason.error_message =
+			psprintf("The message was received max_receive_count (%d) times without being acknowledged.",
+					 max_receive_count);
+		reason.exhausted_condition = "MaximumReceiveCount";
+		reason.retry_attempts = -1;
+		reason.dead_lettered_at = PG_GETARG_TIMESTAMPTZ(1);
+		moved = (int64) outbox_dead_letter(outbox,
+										   PointerGetDatum(construct_array(exhausted, nexhausted, INT8OID,
+																		   sizeof(int64), FLOAT8PASSBYVAL,
+																		   TYPALIGN_DOUBLE)),
+										   &reason);
+	}
+
+	/* the last row: how many moved, and the last id locked (NULL: none) */
+	for (int c = 0; c < rsinfo->setDesc->natts; c++)
+		nulls[c] = true;
+	values[7] = Int64GetDatum(moved);
+	nulls[7] = false;
+	values[8] = Int64GetDatum(last_id);
+	nulls[8] = (nrows == 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1314,7 +1504,7 @@ eventbus_outbox_plans(PG_FUNCTION_ARGS)
 {
 	static const char *const names[OUTBOX_NSTATEMENTS] = {
 		"insert", "receive", "delete", "claim", "next_due", "reschedule", "dead_letter",
-		"receive_fifo", "send"
+		"receive_take", "receive_fifo", "send"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
