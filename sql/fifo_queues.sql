@@ -56,7 +56,9 @@ INSERT INTO eventbus.events (id, source, detail_type, detail, ingestion_time)
 VALUES ('00000000-0000-4000-8000-00000000f001', 'fq.test', 'o', '{"customer": "c1", "n": 1}', now() + interval '1 ms');
 SELECT count(*) AS messages FROM eventbus_outbox.queue_fq_orders;
 
--- receive: group heads only, a group's messages in order; c1's 3 waits for 1
+-- receive: group heads first, the groups in round robin (after the last one
+-- this session locked; across groups no order), each group's messages in
+-- order: c1's 3 comes with 1 or after it, never without it
 SELECT message_id, payload -> 'detail' AS detail FROM eventbus.receive('fq_orders', 1, 60);
 SELECT message_id, payload -> 'detail' AS detail FROM eventbus.receive('fq_orders', 10, 60);
 SELECT message_id, payload -> 'detail' AS detail FROM eventbus.receive('fq_orders', 10, 60);
