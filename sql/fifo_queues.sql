@@ -159,6 +159,10 @@ SELECT eventbus._send(:plain_outbox::oid::regclass, 'fq_plain', '{}', NULL, NULL
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- many sends: the deletion of expired ids runs now and then (every 500
+-- messages a backend writes) and leaves every send its message id
+SELECT count(eventbus.send_message('fq_orders', jsonb_build_object('bulk', i), message_group_id => 'bulk')) AS sent
+  FROM generate_series(1, 600) i;
 -- delete_queue forgets the queue's deduplication ids
 SELECT count(*) > 0 AS has_ids FROM eventbus.deduplication d
  WHERE d.outbox = 'eventbus_outbox.queue_fq_orders'::regclass;

@@ -37,8 +37,11 @@ struct TargetSqs
 	TransformPath dedup_path;
 };
 
-/* Delete expired ids at every DEDUP_CLEANUP_EVERY-th write of a backend. */
-#define DEDUP_CLEANUP_EVERY 64
+/*
+ * Delete up to DEDUP_CLEANUP_ROWS expired ids each time a backend has
+ * written DEDUP_CLEANUP_EVERY messages with ids: twice as many as come in.
+ */
+#define DEDUP_CLEANUP_EVERY 500
 #define DEDUP_CLEANUP_ROWS 1000
 
 void
@@ -160,19 +163,21 @@ fifo_deduplication_id(const TargetSqs *sqs, Jsonb *event, const pg_uuid_t *event
 /*
  * Expired ids are reused in place by the next message with the same id
  * (INSERT .. ON CONFLICT DO UPDATE in outbox.c); the others are deleted
- * here, a bounded number at a time by every DEDUP_CLEANUP_EVERY-th write of
- * a backend, skipping rows that concurrent writers hold.  Runs as the
- * caller (the outbox's owner: the extension's owner).
+ * here, a bounded number at a time once a backend has written
+ * DEDUP_CLEANUP_EVERY messages, skipping rows that concurrent writers
+ * hold.  Runs as the caller (the outbox's owner: the extension's owner).
  */
 void
-fifo_deduplication_cleanup(void)
+fifo_deduplication_cleanup(uint64 written)
 {
-	static uint32 calls = 0;
+	static uint64 since = 0;
 	static SPIPlanPtr plan = NULL;
 	int			rc;
 
-	if (++calls % DEDUP_CLEANUP_EVERY != 0)
+	since += written;
+	if (since < DEDUP_CLEANUP_EVERY)
 		return;
+	since = 0;
 	if (plan == NULL)
 	{
 		SPIPlanPtr	p = SPI_prepare("DELETE FROM eventbus.deduplication d"

@@ -33,7 +33,10 @@ extern Datum fifo_group_id(const TargetSqs *sqs, Jsonb *event);
 extern Datum fifo_deduplication_id(const TargetSqs *sqs, Jsonb *event,
 								   const pg_uuid_t *event_id);
 
-/* Now and then, delete some expired deduplication ids (SPI connected). */
-extern void fifo_deduplication_cleanup(void);
+/*
+ * After a write of messages with deduplication ids: now and then, delete
+ * some expired ids (SPI connected).
+ */
+extern void fifo_deduplication_cleanup(uint64 written);
 
 #endif							/* EVENTBUS_FIFO_H */

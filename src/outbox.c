@@ -1057,7 +1057,14 @@ outbox_insert_fifo(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
 		elog(ERROR, "eventbus: insert into outbox %u failed: %s", outbox,
 			 SPI_result_code_string(rc));
 	written = SPI_processed;
-	fifo_deduplication_cleanup();
+	/* the cleanup's statement must not take the caller's result away */
+	{
+		SPITupleTable *result = SPI_tuptable;
+
+		fifo_deduplication_cleanup(written);
+		SPI_tuptable = result;
+		SPI_processed = written;
+	}
 	return written;
 }
 
