@@ -627,3 +627,20 @@ perf_report_worker() {
 	perf report -i "$data" --stdio --children -g none --percent-limit 2 --sort symbol 2>/dev/null \
 		| grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | grep -v '\] 0x0000' | head -80
 }
+
+# ---------------------------------------------------------------------------
+# Timed consumer runs (queues that may answer a receive with nothing: FIFO
+# queues whose groups are held by other consumers).
+#   bench_consume_timed SCRIPT CLIENTS SECONDS COUNT_SQL
+#                       pgbench -T SECONDS with CLIENTS clients running
+#                       SCRIPT; COUNT_SQL counts what is left to consume.
+#                       Prints "consumed seconds transactions"
+# ---------------------------------------------------------------------------
+bench_consume_timed() {
+	local script=$1 c=$2 seconds=$3 count_sql=$4 before after out tx tps
+	before=$(psql_q -c "$count_sql")
+	out=$(bench_pgbench -c "$c" -j "$c" -T "$seconds" -f "$script") || return 1
+	after=$(psql_q -c "$count_sql")
+	read -r tx tps <<<"$(pgbench_tx_tps <<<"$out")"
+	awk -v m="$((before - after))" -v tx="$tx" -v tps="$tps" 'BEGIN { printf "%d %.3f %d\n", m, tx / tps, tx }'
+}
