@@ -64,6 +64,7 @@
 #include "invalidation.h"
 #include "outbox.h"
 #include "privileges.h"
+#include "queue_wait.h"
 #include "rule_index.h"
 
 /* A kept plan: one statement (with one LIMIT) of one outbox. */
@@ -847,6 +848,8 @@ outbox_notify_queue(const char *queue)
 	/* queue names have at most 54 characters: the channel always fits */
 	snprintf(channel, sizeof(channel), "eventbus.%s", queue);
 	Async_Notify(channel, "");
+	/* and long-polling receive()s (queue_wait.c) */
+	queue_wait_wake_at_commit(queue, 0);
 }
 
 /*
