@@ -31,16 +31,18 @@
 # and the wake-up.  The first EB_BENCH_WARMUP seconds of each run are not
 # counted.  Every event must be received exactly once (checked).
 #
-# Also reported: the cluster's CPU (all its processes, % of one core)
-# during each run, which is what polling pays for its latency, and the
-# CPU share of other work on the machine (runs disturbed by more than
-# EB_BENCH_QUIET_MAX % are done again once).
+# Also reported: the cluster's CPU (all its processes, and the producer's
+# pgbench, % of one core) during each run and while the consumers (the
+# last count of EB_BENCH_CONSUMERS) find nothing for EB_BENCH_IDLE_SECONDS
+# (no producer), and the CPU share of other work on the machine (runs
+# disturbed by more than EB_BENCH_QUIET_MAX % are done again once).
 #
 #   EB_SKIP_BUILD=1 bash test/bench/long_poll_bench.sh
 #
 # Settings: EB_BENCH_SECONDS (20), EB_BENCH_RATE (200), EB_BENCH_CONSUMERS
 # ("1 4"), EB_BENCH_WAIT (wait_seconds, 5), EB_BENCH_POLL_MS (10),
-# EB_BENCH_WARMUP (2).  Writes test/bench/results/long_poll_bench.md.
+# EB_BENCH_WARMUP (2), EB_BENCH_IDLE_SECONDS (10).  Writes
+# test/bench/results/long_poll_bench.md.
 set -uo pipefail
 # shellcheck source=test/bench/lib/bench.sh
 . "$(dirname "$0")/lib/bench.sh"
@@ -51,6 +53,7 @@ CONSUMERS=${EB_BENCH_CONSUMERS:-"1 4"}
 WAIT=${EB_BENCH_WAIT:-5}
 POLL_MS=${EB_BENCH_POLL_MS:-10}
 WARMUP=${EB_BENCH_WARMUP:-2}
+IDLE=${EB_BENCH_IDLE_SECONDS:-10}
 RESULTS=$RESULTS_DIR/long_poll_bench.md
 GOAL_P99=5
 
@@ -133,7 +136,30 @@ run() {
 	done
 }
 
+# idle MODE CONSUMERS: the cluster's CPU while the consumers find nothing
+# for IDLE seconds; appends "mode consumers cpu others" to $EB_TMP/idle.tsv
+idle() {
+	local mode=$1 nc=$2 wait=0 s0 s1 cons
+	[ "$mode" = longpoll ] && wait=$WAIT
+	consume_script "idle-$mode" "$wait" >"$EB_TMP/consume-idle-$mode.sql"
+	wait_quiet
+	bench_pgbench -f "$EB_TMP/consume-idle-$mode.sql" -c "$nc" -j "$nc" -T $((IDLE + 2)) >/dev/null &
+	cons=$!
+	sleep 1
+	s0=$(snap "$BASHPID")
+	sleep "$IDLE"
+	s1=$(snap "$BASHPID")
+	wait "$cons" || { eb_log "a consumer failed"; exit 1; }
+	echo "$mode $nc $(own_pct "$s0" "$s1" "$IDLE") $(others_pct "$s0" "$s1")" >>"$EB_TMP/idle.tsv"
+}
+
 : >"$EB_TMP/runs.tsv"
+: >"$EB_TMP/idle.tsv"
+for mode in longpoll poll; do
+	nc=${CONSUMERS##* }
+	eb_log "idle: $mode, $nc consumer(s), $IDLE s"
+	idle "$mode" "$nc"
+done
 for nc in $CONSUMERS; do
 	for mode in longpoll poll; do
 		eb_log "run: $mode, $nc consumer(s), $RATE events/s for $SECS s"
@@ -151,7 +177,7 @@ missed=0
 	echo "Producer: pgbench -R $RATE (Poisson), 1 client, one put_event per transaction (autocommit), $SECS s a run; the first $WARMUP s not counted."
 	echo "Long poll: receive('lp', 10, 30, $WAIT) in a loop. Poll: receive('lp', 10, 30) in a loop, sleeping $POLL_MS ms after an empty answer."
 	echo "Latency: clock_timestamp() in the consumer's backend once receive() returned, minus pg_xact_commit_timestamp() of the producer's transaction."
-	echo "Cluster CPU: all of the cluster's processes (and pgbench, psql), % of one core, during the producer's run."
+	echo "Cluster CPU: all of the cluster's processes (and the producer's pgbench), % of one core, during the producer's run."
 	echo
 	echo "| consumers | mode | events counted | p50 ms | p95 ms | p99 ms | max ms | produced | received | received twice | cluster CPU % | other work % |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -162,6 +188,14 @@ missed=0
 		fi
 		[ "$produced" = "$received" ] && [ "$dup" = 0 ] || missed=$((missed + 1))
 	done <"$EB_TMP/runs.tsv"
+	echo
+	echo "Idle (no producer, $IDLE s): the cluster's CPU while the consumers find nothing."
+	echo
+	echo "| consumers | mode | cluster CPU % | other work % |"
+	echo "|---:|---|---:|---:|"
+	while read -r mode nc cpu others; do
+		echo "| $nc | $mode | $cpu | $others |"
+	done <"$EB_TMP/idle.tsv"
 	echo
 	if [ "$missed" -eq 0 ]; then
 		echo "Goal (p99 <= $GOAL_P99 ms for long polling, every event received once): met in every run."
