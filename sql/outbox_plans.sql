@@ -33,6 +33,7 @@ SELECT count(*) AS moved_to_dead_letters FROM eventbus.dead_letters WHERE queue 
 SELECT count(*) AS left_in_queue FROM eventbus_outbox.queue_plans_q;
 
 -- At most 4 receive plans (the most recently used LIMITs), one
+-- statement that hides and returns the locked messages (no LIMIT), one
 -- dead-letter statement.
 SELECT statement, "limit" FROM eventbus._outbox_plans()
  WHERE outbox = :plans_q_oid ORDER BY 1, 2;

@@ -66,6 +66,7 @@
 #include "delivery_events.h"
 #include "eventbus.h"
 #include "outbox.h"
+#include "outbox_floor.h"
 #include "privileges.h"
 #include "rule_index.h"
 #include "stats.h"
@@ -124,10 +125,13 @@ static List *
 claim_messages(const PushTarget *target, int limit)
 {
 	List	   *messages = NIL;
+	Datum		floor;
 
 	(void) outbox_name_or_error(target->outbox);
+	/* no message has an id at or below the outbox's floor */
+	floor = Int64GetDatum(outbox_floor_get(target->outbox));
 	if (outbox_execute(target->outbox, OUTBOX_CLAIM, limit,
-					   NULL, NULL, false, 0) != SPI_OK_SELECT)
+					   &floor, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: could not claim messages of target \"%s\"", target->target_id);
 
 	for (uint64 i = 0; i < SPI_processed; i++)

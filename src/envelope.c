@@ -17,6 +17,7 @@
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -107,8 +108,228 @@ push_text_field(JsonbParseState **state, const char *key, text *value)
 		push_string(state, WJB_VALUE, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
 }
 
-Jsonb *
-envelope_to_jsonb(const EventEnvelope *env)
+/*
+ * The envelope written straight in jsonb's binary format.  Its keys are
+ * fixed, so their order (jsonb sorts an object's keys by length, then
+ * bytes) is too; the detail, already a jsonb object, is copied in as a
+ * nested container instead of being taken apart and rebuilt, which is what
+ * pushJsonbValue does with a binary value.  The layout is jsonb_util.c's
+ * (convertJsonbObject / convertJsonbArray / convertJsonbScalar):
+ *	  container header, one JEntry per key and value (every JB_OFFSET_STRIDE-th
+ *	  one holds an end offset instead of a length), keys, then values; a
+ *	  nested container is int-aligned, its padding counted in its length.
+ */
+
+/* The envelope's keys in jsonb's order, and the value each one holds. */
+typedef enum EnvelopeKey
+{
+	EK_ID, EK_TIME, EK_DETAIL, EK_REGION, EK_SOURCE, EK_ACCOUNT, EK_VERSION,
+	EK_RESOURCES, EK_DETAIL_TYPE, EK_COUNT
+} EnvelopeKey;
+
+static const char *const envelope_keys[EK_COUNT] = {
+	"id", "time", "detail", "region", "source", "account", "version",
+	"resources", "detail-type"
+};
+
+typedef struct EnvelopeBuf
+{
+	StringInfoData buf;
+	bool		too_long;
+} EnvelopeBuf;
+
+static void
+pad_to_int(StringInfo buf)
+{
+	int			pad = INTALIGN(buf->len) - buf->len;
+
+	if (pad > 0)
+	{
+		enlargeStringInfo(buf, pad);
+		memset(buf->data + buf->len, 0, pad);
+		buf->len += pad;
+		buf->data[buf->len] = '\0';
+	}
+}
+
+/* JEntry i of a container whose JEntries start at jentries (buffer offset) */
+static void
+set_jentry(StringInfo buf, int jentries, int i, uint32 type, uint32 len,
+		   uint32 *totallen)
+{
+	JEntry		meta;
+
+	*totallen += len;
+	if ((i % JB_OFFSET_STRIDE) == 0)
+		meta = type | JENTRY_HAS_OFF | *totallen;
+	else
+		meta = type | len;
+	memcpy(buf->data + jentries + i * sizeof(JEntry), &meta, sizeof(JEntry));
+}
+
+/* a string (or a null for s == NULL) as container entry i */
+static void
+put_string(EnvelopeBuf *eb, int jentries, int i, const char *s, int len,
+		   uint32 *totallen)
+{
+	if (s == NULL)
+	{
+		set_jentry(&eb->buf, jentries, i, JENTRY_ISNULL, 0, totallen);
+		return;
+	}
+	if (len > JENTRY_OFFLENMASK)
+		eb->too_long = true;
+	appendBinaryStringInfo(&eb->buf, s, len);
+	set_jentry(&eb->buf, jentries, i, JENTRY_ISSTRING, len, totallen);
+}
+
+static int
+reserve(StringInfo buf, int len)
+{
+	int			off = buf->len;
+
+	enlargeStringInfo(buf, len);
+	memset(buf->data + off, 0, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return off;
+}
+
+static uint32
+put_resources(EnvelopeBuf *eb, const EventEnvelope *env)
+{
+	StringInfo	buf = &eb->buf;
+	int			base = buf->len;
+	Datum	   *elems = NULL;
+	bool	   *nulls = NULL;
+	int			nelems = 0;
+	uint32		header;
+	int			jentries;
+	uint32		totallen = 0;
+
+	pad_to_int(buf);
+	if (env->resources)
+		deconstruct_array(env->resources, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &nelems);
+	header = (uint32) nelems | JB_FARRAY;
+	appendBinaryStringInfo(buf, (char *) &header, sizeof(uint32));
+	jentries = reserve(buf, sizeof(JEntry) * nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		if (nulls[i])
+			put_string(eb, jentries, i, NULL, 0, &totallen);
+		else
+		{
+			text	   *t = DatumGetTextPP(elems[i]);
+
+			put_string(eb, jentries, i, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
+					   &totallen);
+		}
+	}
+	return buf->len - base;
+}
+
+static uint32
+put_detail(EnvelopeBuf *eb, const EventEnvelope *env)
+{
+	StringInfo	buf = &eb->buf;
+	int			base = buf->len;
+
+	pad_to_int(buf);
+	if (env->detail)
+		appendBinaryStringInfo(buf, (char *) &env->detail->root,
+							   VARSIZE(env->detail) - VARHDRSZ);
+	else
+	{
+		uint32		header = 0 | JB_FOBJECT;
+
+		appendBinaryStringInfo(buf, (char *) &header, sizeof(uint32));
+	}
+	return buf->len - base;
+}
+
+static Jsonb *
+envelope_to_jsonb_direct(const EventEnvelope *env)
+{
+	EnvelopeBuf eb;
+	StringInfo	buf = &eb.buf;
+	uint32		header = (uint32) EK_COUNT | JB_FOBJECT;
+	int			jentries;
+	uint32		totallen = 0;
+	char	   *s;
+	Jsonb	   *res;
+
+	eb.too_long = false;
+	initStringInfo(buf);
+	(void) reserve(buf, VARHDRSZ);
+	appendBinaryStringInfo(buf, (char *) &header, sizeof(uint32));
+	jentries = reserve(buf, sizeof(JEntry) * EK_COUNT * 2);
+
+	for (int k = 0; k < EK_COUNT; k++)
+		put_string(&eb, jentries, k, envelope_keys[k], strlen(envelope_keys[k]),
+				   &totallen);
+
+	for (int k = 0; k < EK_COUNT; k++)
+	{
+		int			i = EK_COUNT + k;
+
+		switch ((EnvelopeKey) k)
+		{
+			case EK_ID:
+				if (env->id)
+				{
+					s = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(env->id)));
+					put_string(&eb, jentries, i, s, strlen(s), &totallen);
+				}
+				else
+					put_string(&eb, jentries, i, NULL, 0, &totallen);
+				break;
+			case EK_TIME:
+				s = envelope_format_time(env->time);
+				put_string(&eb, jentries, i, s, strlen(s), &totallen);
+				break;
+			case EK_DETAIL:
+				set_jentry(buf, jentries, i, JENTRY_ISCONTAINER,
+						   put_detail(&eb, env), &totallen);
+				break;
+			case EK_REGION:
+			case EK_SOURCE:
+			case EK_ACCOUNT:
+			case EK_DETAIL_TYPE:
+				{
+					text	   *t = (k == EK_REGION) ? env->region
+						: (k == EK_SOURCE) ? env->source
+						: (k == EK_ACCOUNT) ? env->account
+						: env->detail_type;
+
+					put_string(&eb, jentries, i, t ? VARDATA_ANY(t) : NULL,
+							   t ? VARSIZE_ANY_EXHDR(t) : 0, &totallen);
+				}
+				break;
+			case EK_VERSION:
+				put_string(&eb, jentries, i, "0", 1, &totallen);
+				break;
+			case EK_RESOURCES:
+				set_jentry(buf, jentries, i, JENTRY_ISCONTAINER,
+						   put_resources(&eb, env), &totallen);
+				break;
+			case EK_COUNT:
+				break;
+		}
+	}
+	if (eb.too_long || totallen > JENTRY_OFFLENMASK)
+	{
+		pfree(buf->data);
+		return NULL;
+	}
+	res = (Jsonb *) buf->data;
+	SET_VARSIZE(res, buf->len);
+	return res;
+}
+
+/* The envelope built with pushJsonbValue: for what the direct form declines. */
+static Jsonb *
+envelope_to_jsonb_pushed(const EventEnvelope *env)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *result;
@@ -180,6 +401,17 @@ envelope_to_jsonb(const EventEnvelope *env)
 
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
+}
+
+Jsonb *
+envelope_to_jsonb(const EventEnvelope *env)
+{
+	Jsonb	   *res = NULL;
+
+	/* a detail that is not an object (a row without the CHECK) is rebuilt */
+	if (env->detail == NULL || JB_ROOT_IS_OBJECT(env->detail))
+		res = envelope_to_jsonb_direct(env);
+	return res ? res : envelope_to_jsonb_pushed(env);
 }
 
 PG_FUNCTION_INFO_V1(eventbus_event_envelope);

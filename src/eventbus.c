@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "eventbus.h"
+#include "outbox_floor.h"
 #include "http.h"
 #include "queue_wait.h"
 #include "stats.h"
@@ -200,8 +201,9 @@ eventbus_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
-	RequestAddinShmemSpace(add_size(add_size(add_size(stats_shmem_size(), delivery_shmem_size()),
-											 http_stats_shmem_size()),
+	RequestAddinShmemSpace(add_size(add_size(add_size(add_size(stats_shmem_size(), delivery_shmem_size()),
+													  http_stats_shmem_size()),
+											 outbox_floor_shmem_size()),
 									queue_wait_shmem_size()));
 	RequestNamedLWLockTranche("eventbus stats", 1);
 	RequestNamedLWLockTranche("eventbus delivery", 1);
@@ -217,6 +219,7 @@ eventbus_shmem_startup(void)
 	stats_shmem_startup();
 	delivery_shmem_startup();
 	http_stats_shmem_startup();
+	outbox_floor_shmem_startup();
 	queue_wait_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }

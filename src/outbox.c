@@ -63,6 +63,7 @@
 #include "compat.h"
 #include "invalidation.h"
 #include "outbox.h"
+#include "outbox_floor.h"
 #include "privileges.h"
 #include "queue_wait.h"
 #include "rule_index.h"
@@ -107,32 +108,42 @@ PG_FUNCTION_INFO_V1(eventbus_notify_queue);
 PG_FUNCTION_INFO_V1(eventbus_outbox_plans);
 
 /*
- * One pass of receive(): lock the first visible messages after $4 that no
- * one else holds; hide and count those received fewer than $2 times and
- * return them with their payload (the event's envelope when the outbox row
- * has none).  A last row, whose message_id is NULL, holds the ids of the
- * other ones (which the caller moves to the dead letters) and the last
- * message id the pass locked.  The picked ids are handed on as arrays, so
- * that even a generic plan reaches the rows by index (a join with the CTE
- * was planned as a scan of the whole outbox).
- *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 message ids
- *   after this one; the LIMIT is written in
+ * One pass of receive(), in two statements, each reaching the outbox only
+ * through its primary key whatever the statistics say (they are planned
+ * and run with sequential scans, bitmap scans, sorts and JIT off: see
+ * outbox_execute):
+ *
+ * receive_pick_sql locks the first visible messages after $3 that no one
+ * else holds, in message_id order, and says which were received $2 times
+ * already.  Being one table, one ordered index scan and a LIMIT, the only
+ * plan left is a walk of the primary key from $3 that stops after LIMIT
+ * rows: no plan can read the whole outbox, however few rows an ANALYZE of
+ * an empty outbox made the planner expect.
+ *   $1 clock, $2 max_receive_count, $3 message ids after this one; the
+ *   LIMIT is written in
  */
-static const char *receive_sql =
-"WITH picked AS MATERIALIZED ("
-"    SELECT o.message_id, o.receive_count >= $2 AS exhausted"
-"      FROM %1$s o"
-"     WHERE o.visible_at <= $1 AND o.message_id > $4"
-"     ORDER BY o.message_id"
-"     LIMIT %2$d"
-"       FOR UPDATE SKIP LOCKED"
-"), received AS ("
+static const char *receive_pick_sql =
+"SELECT o.message_id, o.receive_count >= $2 AS exhausted"
+"  FROM %1$s o"
+" WHERE o.message_id > $3 AND o.visible_at <= $1"
+" ORDER BY o.message_id"
+" LIMIT %2$d"
+"   FOR UPDATE SKIP LOCKED";
+
+/*
+ * receive_take_sql hides and counts the picked messages that were not
+ * received too often, and returns them with their payload (the event's
+ * envelope, read by key, when the outbox row has none).
+ *   $1 clock, $2 visibility timeout, $3 the message ids (locked already)
+ */
+static const char *receive_take_sql =
+"WITH received AS ("
 "    UPDATE %1$s o"
-"       SET visible_at = $1 + pg_catalog.make_interval(secs => $3),"
+"       SET visible_at = $1 + pg_catalog.make_interval(secs => $2),"
 "           receive_count = o.receive_count + 1,"
 "           first_attempt_at = coalesce(o.first_attempt_at, $1),"
 "           last_attempt_at = $1"
-"     WHERE o.message_id = ANY (ARRAY(SELECT p.message_id FROM picked p WHERE NOT p.exhausted))"
+"     WHERE o.message_id = ANY ($3)"
 "    RETURNING o.message_id, o.event_id, o.event_ingestion_time,"
 "              o.payload, o.receive_count, o.enqueued_at, o.rule,"
 "              o.target_id"
@@ -143,14 +154,9 @@ static const char *receive_sql =
 "                   FROM eventbus.events e"
 "                  WHERE e.id = r.event_id"
 "                    AND e.ingestion_time = r.event_ingestion_time)) AS payload,"
-"       r.receive_count, r.enqueued_at, r.rule, r.target_id,"
-"       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
+"       r.receive_count, r.enqueued_at, r.rule, r.target_id"
 "  FROM received r"
-" UNION ALL "
-"SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-"       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
-"       (SELECT max(p.message_id) FROM picked p)"
-" ORDER BY 1 NULLS LAST";
+" ORDER BY r.message_id";
 
 /*
  * The one statement that writes dead letters: the messages $1 leave their
@@ -309,12 +315,18 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			nargs = OUTBOX_NCOLS;
 			break;
 		case OUTBOX_RECEIVE:
-			sql = psprintf(receive_sql, table, limit);
+			sql = psprintf(receive_pick_sql, table, limit);
 			argtypes[0] = TIMESTAMPTZOID;
 			argtypes[1] = INT4OID;
-			argtypes[2] = INT4OID;
-			argtypes[3] = INT8OID;
-			nargs = 4;
+			argtypes[2] = INT8OID;
+			nargs = 3;
+			break;
+		case OUTBOX_RECEIVE_TAKE:
+			sql = psprintf(receive_take_sql, table);
+			argtypes[0] = TIMESTAMPTZOID;
+			argtypes[1] = INT4OID;
+			argtypes[2] = INT8ARRAYOID;
+			nargs = 3;
 			break;
 		case OUTBOX_DELETE:
 			sql = psprintf("DELETE FROM %s WHERE message_id = ANY ($1)", table);
@@ -331,11 +343,13 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 						   "       o.payload, o.payload IS NULL, o.receive_count, o.enqueued_at,"
 						   "       o.first_attempt_at, 0::smallint"
 						   "  FROM %s o"
-						   " WHERE o.visible_at <= pg_catalog.clock_timestamp()"
+						   " WHERE o.message_id > $1"
+						   "   AND o.visible_at <= pg_catalog.clock_timestamp()"
 						   " ORDER BY o.message_id"
 						   " LIMIT %d"
 						   "   FOR UPDATE OF o SKIP LOCKED", table, limit);
-			nargs = 0;
+			argtypes[0] = INT8OID;
+			nargs = 1;
 			break;
 		case OUTBOX_NEXT_DUE:
 			sql = psprintf("SELECT min(visible_at) FROM %s", table);
@@ -678,9 +692,9 @@ static int	outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit,
 								long tcount);
 
 /*
- * The statements of delivery that find messages by message_id (the claim,
- * delete, reschedule, dead letter) are planned and run with
- * sequential scans, bitmap scans and sorts off, for that statement only:
+ * The statements that find messages by message_id (receive's, the claim,
+ * delete, reschedule, dead letter) are planned and run with sequential
+ * scans, bitmap scans, sorts and JIT off, for that statement only:
  * they touch a few messages, found by the primary key in message_id
  * order, which index scans do whatever the statistics say (an outbox
  * analyzed while nearly empty and full of dead rows since).
@@ -698,6 +712,14 @@ outbox_ordered_scan_settings(void)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * A sort left in the plan (of a few returned rows) costs what disabled
+	 * paths cost, which is far above jit_above_cost: compiling the
+	 * statement would take a thousand times longer than running it.
+	 */
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
 }
 
@@ -709,11 +731,10 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 	int			rc;
 
 	/*
-	 * What delivery runs to find messages by message_id: the claim, delete,
-	 * reschedule, dead letter.  Not receive(): its plan (a locking CTE, the
-	 * events read per message) becomes far slower with these settings.
+	 * Every statement that finds messages by message_id: receive's two, the
+	 * claim, delete, reschedule, dead letter.
 	 */
-	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE || statement == OUTBOX_RECEIVE)
+	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	nestlevel = outbox_ordered_scan_settings();
 	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
@@ -864,20 +885,21 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			outbox = PG_GETARG_OID(0);
 	int32		max_receive_count = PG_GETARG_INT32(3);
-	Datum		args[4];
+	Datum		pick_args[3];
 	int			rc;
 	SPITupleTable *tuptable;
 	uint64		nrows;
 	Datum		values[9];
 	bool		nulls[9];
 	int64		moved = 0;
+	int64		last_id = 0;
+	Datum	   *take;
+	Datum	   *exhausted;
+	int			ntake = 0;
+	int			nexhausted = 0;
 
 	outbox_require_registered(outbox, OUTBOX_USE_QUEUE);
 	InitMaterializedSRF(fcinfo, 0);
-	args[0] = PG_GETARG_DATUM(1);	/* clock */
-	args[1] = Int32GetDatum(max_receive_count);
-	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
-	args[3] = PG_GETARG_DATUM(6);	/* after */
 	if (PG_GETARG_INT32(2) < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -887,36 +909,70 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), args, NULL, false, 0);
+
+	/* lock the messages */
+	pick_args[0] = PG_GETARG_DATUM(1);	/* clock */
+	pick_args[1] = Int32GetDatum(max_receive_count);
+	/* after the floor: no message has a lower id */
+	pick_args[2] = Int64GetDatum(Max(PG_GETARG_INT64(6), outbox_floor_get(outbox)));
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), pick_args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
 	tuptable = SPI_tuptable;
 	nrows = SPI_processed;
-
-	/* the statement's columns are the result's, whatever the table holds */
-	if (nrows == 0 || tuptable->tupdesc->natts != rsinfo->setDesc->natts)
+	if (tuptable->tupdesc->natts != 2 ||
+		TupleDescAttr(tuptable->tupdesc, 0)->atttypid != INT8OID ||
+		TupleDescAttr(tuptable->tupdesc, 1)->atttypid != BOOLOID)
 		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
-	for (int c = 0; c < rsinfo->setDesc->natts; c++)
-		if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
-			(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid))
-			elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
-				 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
-				 format_type_be(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid));
-
-	/* every row but the last: a received message */
-	for (uint64 i = 0; i + 1 < nrows; i++)
+	take = palloc(sizeof(Datum) * (nrows + 1));
+	exhausted = palloc(sizeof(Datum) * (nrows + 1));
+	for (uint64 i = 0; i < nrows; i++)
 	{
-		CHECK_FOR_INTERRUPTS();
-		heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
-		/* tuplestore_putvalues copies the values into the result */
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		bool		isnull;
+		Datum		id = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+
+		if (DatumGetBool(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull)))
+			exhausted[nexhausted++] = id;
+		else
+			take[ntake++] = id;
+		last_id = Max(last_id, DatumGetInt64(id));
+	}
+	SPI_freetuptable(tuptable);
+
+	/* hide and return those received fewer than max_receive_count times */
+	if (ntake > 0)
+	{
+		Datum		take_args[3];
+
+		take_args[0] = PG_GETARG_DATUM(1);	/* clock */
+		take_args[1] = PG_GETARG_DATUM(4);	/* visibility timeout */
+		take_args[2] = PointerGetDatum(construct_array(take, ntake, INT8OID, sizeof(int64),
+													   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		rc = outbox_execute(outbox, OUTBOX_RECEIVE_TAKE, 0, take_args, NULL, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+		tuptable = SPI_tuptable;
+		/* the statement's columns are the result's, whatever the table holds */
+		if (tuptable->tupdesc->natts != rsinfo->setDesc->natts - 2)
+			elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+		for (int c = 0; c < tuptable->tupdesc->natts; c++)
+			if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
+				TupleDescAttr(rsinfo->setDesc, c)->atttypid)
+				elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
+					 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
+					 format_type_be(TupleDescAttr(rsinfo->setDesc, c)->atttypid));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
+			nulls[7] = nulls[8] = true;
+			/* tuplestore_putvalues copies the values into the result */
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
 	}
 
-	/* the last row: the messages received too often, and the last id */
-	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
-	if (!nulls[7] &&
-		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
-					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
+	/* the messages received too often go to the dead letters */
+	if (nexhausted > 0)
 	{
 		DeadLetterReason reason = {0};
 
@@ -927,11 +983,21 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 					 max_receive_count);
 		reason.exhausted_condition = "MaximumReceiveCount";
 		reason.retry_attempts = -1;
-		reason.dead_lettered_at = DatumGetTimestampTz(args[0]);
-		moved = (int64) outbox_dead_letter(outbox, values[7], &reason);
+		reason.dead_lettered_at = PG_GETARG_TIMESTAMPTZ(1);
+		moved = (int64) outbox_dead_letter(outbox,
+										   PointerGetDatum(construct_array(exhausted, nexhausted, INT8OID,
+																		   sizeof(int64), FLOAT8PASSBYVAL,
+																		   TYPALIGN_DOUBLE)),
+										   &reason);
 	}
+
+	/* the last row: how many moved, and the last id locked (NULL: none) */
+	for (int c = 0; c < rsinfo->setDesc->natts; c++)
+		nulls[c] = true;
 	values[7] = Int64GetDatum(moved);
 	nulls[7] = false;
+	values[8] = Int64GetDatum(last_id);
+	nulls[8] = (nrows == 0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -1029,7 +1095,8 @@ Datum
 eventbus_outbox_plans(PG_FUNCTION_ARGS)
 {
 	static const char *const names[OUTBOX_NSTATEMENTS] = {
-		"insert", "receive", "delete", "claim", "next_due", "reschedule", "dead_letter"
+		"insert", "receive", "delete", "claim", "next_due", "reschedule", "dead_letter",
+		"receive_take"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;

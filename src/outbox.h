@@ -19,12 +19,13 @@
 typedef enum OutboxStatement
 {
 	OUTBOX_INSERT,				/* unnest($1..$6) into the outbox */
-	OUTBOX_RECEIVE,				/* one pass of receive(): up to limit messages */
+	OUTBOX_RECEIVE,				/* receive(): lock up to limit visible messages */
 	OUTBOX_DELETE,				/* ack(), delivery: message_id = ANY ($1) */
 	OUTBOX_CLAIM,				/* delivery: lock up to limit due messages */
 	OUTBOX_NEXT_DUE,			/* delivery: the earliest visible_at */
 	OUTBOX_RESCHEDULE,			/* delivery: a failed attempt, retried at $2 */
 	OUTBOX_DEAD_LETTER,			/* move messages to eventbus.dead_letters */
+	OUTBOX_RECEIVE_TAKE,		/* receive(): hide and return the locked ones */
 	OUTBOX_NSTATEMENTS
 } OutboxStatement;
 
@@ -44,8 +45,8 @@ extern int	outbox_execute(Oid outbox, OutboxStatement statement, int limit,
 						   long tcount);
 
 /*
- * Plan and run what follows with sequential scans, bitmap scans and sorts
- * off (a few rows found by key, whatever the statistics say); returns the
+ * Plan and run what follows with sequential scans, bitmap scans, sorts and
+ * JIT off (a few rows found by key, whatever the statistics say); returns the
  * GUC nest level to pass to AtEOXact_GUC(true, level) after it.
  */
 extern int	outbox_ordered_scan_settings(void);

@@ -164,7 +164,13 @@ insert_entries(PutEntry *entries, int n)
 			TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID, UUIDARRAYOID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("INSERT INTO eventbus.events"
+		/*
+		 * A generic plan, always: with the arrays known, a custom plan
+		 * estimates their true length and so always looks cheaper than the
+		 * generic one (100 rows a function), and the plan cache would plan
+		 * the statement again at every call.
+		 */
+		plan = SPI_prepare_cursor("INSERT INTO eventbus.events"
 						   " (id, bus, \"time\", source, detail_type, resources, detail)"
 						   " SELECT u.id, u.bus, u.t, u.source, u.detail_type,"
 						   " CAST(u.resources AS pg_catalog.text[]), u.detail"
@@ -173,7 +179,7 @@ insert_entries(PutEntry *entries, int n)
 						   " pg_catalog.unnest($5), pg_catalog.unnest($6),"
 						   " pg_catalog.unnest($7))"
 						   " AS u(bus, t, source, detail_type, resources, detail, id)",
-						   7, argtypes);
+						   7, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for the event insert: %s",
 				 SPI_result_code_string(SPI_result));

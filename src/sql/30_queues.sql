@@ -298,3 +298,11 @@ $fn$;
 
 COMMENT ON FUNCTION eventbus._target_queue(text) IS
 'Internal: the outbox of the queue a target names, for the caller of put_targets: raises 42501 unless the caller holds send on an existing queue; creates a missing one owned by the caller (42501 unless it may create queues).';
+
+CREATE FUNCTION eventbus._outbox_floor(outbox regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'eventbus_outbox_floor'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION eventbus._outbox_floor(regclass) IS
+'Internal: the scan floor of an outbox (no message has a lower or equal id; claims walk its primary key from there), kept in shared memory by the database''s first delivery worker; 0 when not known.';

@@ -31,6 +31,7 @@ REVOKE ALL ON FUNCTION eventbus._enqueue(regclass,uuid,timestamp with time zone,
 REVOKE ALL ON FUNCTION eventbus._dead_letter(regclass,bigint[],text,text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._notify_queue(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._outbox_plans() FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._outbox_floor(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._push_outbox(text,text,text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._target_removed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._target_queue(text) FROM PUBLIC;
