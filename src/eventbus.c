@@ -21,6 +21,7 @@
 
 #include "compat.h"
 #include "eventbus.h"
+#include "fifo.h"
 #include "outbox_floor.h"
 #include "http.h"
 #include "queue_wait.h"
@@ -230,6 +231,7 @@ _PG_init(void)
 	define_settings();
 	delivery_define_settings();
 	http_define_settings();
+	fifo_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 

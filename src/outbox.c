@@ -61,12 +61,14 @@
 #include "utils/uuid.h"
 
 #include "compat.h"
+#include "fifo.h"
 #include "invalidation.h"
 #include "outbox.h"
 #include "outbox_floor.h"
 #include "privileges.h"
 #include "queue_wait.h"
 #include "rule_index.h"
+#include "stats.h"
 
 /* A kept plan: one statement (with one LIMIT) of one outbox. */
 typedef struct OutboxPlanSlot
@@ -78,8 +80,11 @@ typedef struct OutboxPlanSlot
 	uint64		last_used;
 } OutboxPlanSlot;
 
-/* one slot per statement, OUTBOX_LIMIT_PLANS for the two with a LIMIT */
-#define OUTBOX_SLOTS (OUTBOX_NSTATEMENTS - 2 + 2 * OUTBOX_LIMIT_PLANS)
+/* one slot per statement, OUTBOX_LIMIT_PLANS for the three with a LIMIT */
+#define OUTBOX_SLOTS (OUTBOX_NSTATEMENTS - 3 + 3 * OUTBOX_LIMIT_PLANS)
+#define OUTBOX_LIMITED(statement) \
+	((statement) == OUTBOX_RECEIVE || (statement) == OUTBOX_CLAIM || \
+	 (statement) == OUTBOX_RECEIVE_FIFO)
 
 typedef struct OutboxPlans
 {
@@ -90,7 +95,10 @@ typedef struct OutboxPlans
 	/* registration in the catalogs, checked at this generation */
 	uint64		registered_generation;
 	int			full_shape;		/* every column right: 1, no: 0, unknown: -1 */
+	int			fifo_shape;		/* the same for the FIFO columns too */
 	bool		registered_queue;	/* eventbus.queues names it */
+	bool		registered_fifo;	/* ... as a FIFO queue's */
+	char	   *fifo_resume;	/* FIFO receive: the group to start after */
 	bool		registered_target;	/* eventbus.targets names it */
 	OutboxPlanSlot slots[OUTBOX_SLOTS];
 } OutboxPlans;
@@ -103,6 +111,7 @@ static uint64 outbox_use_count = 0;
 PG_FUNCTION_INFO_V1(eventbus_receive_pass);
 PG_FUNCTION_INFO_V1(eventbus_delete_messages);
 PG_FUNCTION_INFO_V1(eventbus_enqueue);
+PG_FUNCTION_INFO_V1(eventbus_send);
 PG_FUNCTION_INFO_V1(eventbus_dead_letter);
 PG_FUNCTION_INFO_V1(eventbus_notify_queue);
 PG_FUNCTION_INFO_V1(eventbus_outbox_plans);
@@ -184,6 +193,166 @@ static const char *dead_letter_sql =
 "        coalesce($8, m.last_attempt_at), coalesce($9, pg_catalog.now())"
 "   FROM m";
 
+/*
+ * One pass of receive() from a FIFO queue: the parameters and the result
+ * of receive_sql.  Only the head of a message group (its lowest message_id
+ * in the outbox) may be handed out first, and only when it is visible: a
+ * hidden head (received and not acknowledged) holds back its whole group.
+ * The heads are found by a walk of the index on (message_group_id,
+ * message_id), one probe per group, and locked FOR UPDATE SKIP LOCKED: a
+ * consumer that holds a head holds its group.  The walk starts after the
+ * group $5 (the last one this backend locked in the outbox: round robin,
+ * so that no group waits for the others to run dry), wraps around, and
+ * stops once it has locked LIMIT heads: it reads the heads of the groups
+ * held by other consumers, and not much more.  After a locked head come
+ * the visible messages that follow it in its group, in order, up to the
+ * first one that is not visible (or received too often); if that one is
+ * hidden and was received (in flight: a head given back while later
+ * messages of its group are still out), the group is held back whole.
+ * The LIMIT counts heads and followers together, in message_id order, so
+ * that each group contributes a prefix of its messages.  Messages without
+ * a group (written by paths that set none: redrive, DeadLetterConfig) are
+ * each a head of their own.
+ *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 heads after
+ *   this message id, $5 the group to start after ('': the first); the
+ *   LIMIT is written in.  The last row's target_id is the last group of
+ *   the walk that was locked (NULL: none), where the next walk starts.
+ */
+static const char *receive_fifo_sql =
+"WITH RECURSIVE after_start AS ("
+"    (SELECT o.message_group_id AS g, o.message_id AS head"
+"       FROM %1$s o"
+"      WHERE o.message_group_id > $5"
+"      ORDER BY o.message_group_id, o.message_id"
+"      LIMIT 1)"
+"  UNION ALL"
+"    SELECT n.g, n.head"
+"      FROM after_start a CROSS JOIN LATERAL ("
+"           SELECT o.message_group_id AS g, o.message_id AS head"
+"             FROM %1$s o"
+"            WHERE o.message_group_id > a.g"
+"            ORDER BY o.message_group_id, o.message_id"
+"            LIMIT 1) n"
+"), up_to_start AS ("
+"    (SELECT o.message_group_id AS g, o.message_id AS head"
+"       FROM %1$s o"
+"      WHERE o.message_group_id IS NOT NULL AND o.message_group_id <= $5"
+"      ORDER BY o.message_group_id, o.message_id"
+"      LIMIT 1)"
+"  UNION ALL"
+"    SELECT n.g, n.head"
+"      FROM up_to_start a CROSS JOIN LATERAL ("
+"           SELECT o.message_group_id AS g, o.message_id AS head"
+"             FROM %1$s o"
+"            WHERE o.message_group_id > a.g AND o.message_group_id <= $5"
+"            ORDER BY o.message_group_id, o.message_id"
+"            LIMIT 1) n"
+"), walk AS ("
+"    (SELECT u.message_id AS head, 0 AS part FROM %1$s u"
+"      WHERE u.message_group_id IS NULL AND u.visible_at <= $1 AND u.message_id > $4"
+"      ORDER BY u.message_group_id, u.message_id"
+"      LIMIT %2$d)"
+"    UNION ALL SELECT a.head, 1 FROM after_start a"
+"    UNION ALL SELECT b.head, 2 FROM up_to_start b"
+"), heads AS MATERIALIZED ("
+"    SELECT l.message_id, l.g, l.exhausted, w.part"
+"      FROM walk w CROSS JOIN LATERAL ("
+"           SELECT o.message_id, o.message_group_id AS g, o.receive_count >= $2 AS exhausted"
+"             FROM %1$s o"
+"            WHERE o.message_id = w.head AND o.visible_at <= $1 AND o.message_id > $4"
+"              FOR UPDATE SKIP LOCKED) l"
+"     LIMIT %2$d"
+"), follow AS MATERIALIZED ("
+"    SELECT h.message_id AS head, n.message_id, n.visible_at <= $1 AS visible, n.receive_count"
+"      FROM heads h CROSS JOIN LATERAL ("
+"           SELECT o.message_id, o.visible_at, o.receive_count"
+"             FROM %1$s o"
+"            WHERE o.message_group_id = h.g AND o.message_id > h.message_id"
+"            ORDER BY o.message_group_id, o.message_id"
+"            LIMIT %2$d) n"
+"     WHERE h.g IS NOT NULL AND NOT h.exhausted"
+"), cut AS MATERIALIZED ("
+"    SELECT DISTINCT ON (f.head) f.head, f.message_id AS stop,"
+"           NOT f.visible AND f.receive_count > 0 AS blocks"
+"      FROM follow f"
+"     WHERE NOT f.visible OR f.receive_count >= $2"
+"     ORDER BY f.head, f.message_id"
+"), picked AS MATERIALIZED ("
+"    SELECT c.message_id, c.exhausted FROM ("
+"        SELECT h.message_id, h.exhausted FROM heads h"
+"         WHERE NOT EXISTS (SELECT FROM cut WHERE cut.head = h.message_id AND cut.blocks)"
+"        UNION ALL"
+"        SELECT f.message_id, false FROM follow f"
+"         WHERE NOT EXISTS (SELECT FROM cut WHERE cut.head = f.head"
+"                              AND (cut.blocks OR f.message_id >= cut.stop))"
+"    ) c"
+"     ORDER BY c.message_id"
+"     LIMIT %2$d"
+"), received AS ("
+"    UPDATE %1$s o"
+"       SET visible_at = $1 + pg_catalog.make_interval(secs => $3),"
+"           receive_count = o.receive_count + 1,"
+"           first_attempt_at = coalesce(o.first_attempt_at, $1),"
+"           last_attempt_at = $1"
+"     WHERE o.message_id = ANY (ARRAY(SELECT p.message_id FROM picked p WHERE NOT p.exhausted))"
+"    RETURNING o.message_id, o.event_id, o.event_ingestion_time,"
+"              o.payload, o.receive_count, o.enqueued_at, o.rule,"
+"              o.target_id"
+")"
+"SELECT r.message_id, r.event_id,"
+"       coalesce(r.payload,"
+"                (SELECT eventbus.event_envelope(e)"
+"                   FROM eventbus.events e"
+"                  WHERE e.id = r.event_id"
+"                    AND e.ingestion_time = r.event_ingestion_time)) AS payload,"
+"       r.receive_count, r.enqueued_at, r.rule, r.target_id,"
+"       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
+"  FROM received r"
+" UNION ALL "
+"SELECT NULL, NULL, NULL, NULL, NULL, NULL,"
+"       (SELECT h.g FROM heads h WHERE h.g IS NOT NULL ORDER BY h.part DESC, h.g DESC LIMIT 1),"
+"       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
+"       (SELECT max(h.message_id) FROM heads h)"
+" ORDER BY 1 NULLS LAST";
+
+/*
+ * The write of messages with a message group id and a deduplication id
+ * (FIFO queues' routing, send_message): the first message of a
+ * deduplication id claims it in eventbus.deduplication for the window,
+ * taking over an expired claim; a message whose id is claimed (or comes
+ * again later in the batch) is not written.  A concurrent writer of the
+ * same id waits on the unique index for the first one's transaction: it
+ * writes nothing if that one commits, and its message if it aborts.
+ *   $1-$6 as OUTBOX_INSERT, $7 group ids, $8 deduplication ids (NULL:
+ *   none), $9 window (seconds; 0: no deduplication at all), $10 delay
+ *   (seconds; NULL: the queue's);
+ *   the outbox's OID is written in
+ */
+static const char *send_sql =
+"WITH m AS MATERIALIZED ("
+"    SELECT u.*, pg_catalog.row_number() OVER (PARTITION BY u.dedup ORDER BY u.ord) AS nth"
+"      FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) WITH ORDINALITY"
+"           AS u(event_id, event_ingestion_time, bus, rule, target_id, payload, grp, dedup, ord)"
+"), kept AS ("
+"    INSERT INTO eventbus.deduplication AS d (outbox, deduplication_id, expires_at)"
+"    SELECT %2$u, m.dedup, pg_catalog.now() + pg_catalog.make_interval(secs => $9)"
+"      FROM m WHERE m.dedup IS NOT NULL AND m.nth = 1 AND $9 > 0"
+"    ON CONFLICT (outbox, deduplication_id) DO UPDATE SET expires_at = excluded.expires_at"
+"     WHERE d.expires_at <= pg_catalog.now()"
+"    RETURNING d.deduplication_id"
+")"
+"INSERT INTO %1$s (event_id, event_ingestion_time, bus, rule, target_id, payload,"
+"                  message_group_id, deduplication_id, visible_at)"
+"SELECT m.event_id, m.event_ingestion_time, m.bus, m.rule, m.target_id, m.payload,"
+"       m.grp, m.dedup,"
+"       pg_catalog.now() + pg_catalog.make_interval(secs => coalesce($10,"
+"           (SELECT q.delay_seconds FROM eventbus.queues q WHERE q.outbox = %2$u::pg_catalog.regclass), 0))"
+"  FROM m"
+" WHERE m.dedup IS NULL OR $9 = 0"
+"    OR (m.nth = 1 AND m.dedup IN (SELECT k.deduplication_id FROM kept k))"
+" ORDER BY m.ord"
+" RETURNING message_id, deduplication_id";
+
 static const Oid outbox_column_types[OUTBOX_NCOLS] = {
 	UUIDOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID
 };
@@ -208,12 +377,20 @@ static const struct
 	{"first_attempt_at", TIMESTAMPTZOID},
 	{"last_attempt_at", TIMESTAMPTZOID},
 	{"last_error_code", TEXTOID},
-	{"last_error_message", TEXTOID}
+	{"last_error_message", TEXTOID},
+	{"message_group_id", TEXTOID},
+	{"deduplication_id", TEXTOID}
 };
 
-/* outbox_shape[1 .. OUTBOX_NCOLS]: the columns the INSERT of messages writes */
+/*
+ * outbox_shape[1 .. OUTBOX_NCOLS]: the columns the INSERT of messages
+ * writes; the first OUTBOX_SHAPE_FULL: those every other statement uses;
+ * all: the FIFO statements' (message_group_id, deduplication_id came in
+ * 0.4.0: a database not yet updated still routes and delivers).
+ */
 #define OUTBOX_SHAPE_INSERT (OUTBOX_NCOLS + 1)
-#define OUTBOX_SHAPE_FULL ((int) lengthof(outbox_shape))
+#define OUTBOX_SHAPE_FULL 14
+#define OUTBOX_SHAPE_FIFO ((int) lengthof(outbox_shape))
 
 /*
  * Why relation relid cannot be used as an outbox table (NULL: it can):
@@ -383,6 +560,25 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			argtypes[11] = TEXTOID;
 			nargs = 12;
 			break;
+		case OUTBOX_RECEIVE_FIFO:
+			sql = psprintf(receive_fifo_sql, table, limit);
+			argtypes[0] = TIMESTAMPTZOID;
+			argtypes[1] = INT4OID;
+			argtypes[2] = INT4OID;
+			argtypes[3] = INT8OID;
+			argtypes[4] = TEXTOID;
+			nargs = 5;
+			break;
+		case OUTBOX_SEND:
+			sql = psprintf(send_sql, table, outbox);
+			for (int c = 0; c < OUTBOX_NCOLS; c++)
+				argtypes[c] = get_array_type(outbox_column_types[c]);
+			argtypes[6] = TEXTARRAYOID;
+			argtypes[7] = TEXTARRAYOID;
+			argtypes[8] = INT4OID;
+			argtypes[9] = INT4OID;
+			nargs = 10;
+			break;
 		default:
 			elog(ERROR, "eventbus: unknown outbox statement %d", (int) statement);
 	}
@@ -467,6 +663,7 @@ outbox_sweep(void)
 			outbox_shape_problem(entry->outbox, OUTBOX_SHAPE_INSERT, &sqlstate) == NULL)
 		{
 			entry->full_shape = -1; /* checked again before its next use */
+			entry->fifo_shape = -1;
 			continue;
 		}
 		for (int i = 0; i < OUTBOX_SLOTS; i++)
@@ -481,6 +678,8 @@ outbox_sweep(void)
 		for (int i = 0; i < OUTBOX_SLOTS; i++)
 			if (entry->slots[i].plan != NULL)
 				SPI_freeplan(entry->slots[i].plan);
+		if (entry->fifo_resume)
+			pfree(entry->fifo_resume);
 		hash_search(outbox_plans, &entry->outbox, HASH_REMOVE, NULL);
 	}
 }
@@ -530,7 +729,10 @@ outbox_entry(Oid outbox)
 		entry->stale = false;
 		entry->registered_generation = 0;
 		entry->full_shape = -1;
+		entry->fifo_shape = -1;
 		entry->registered_queue = entry->registered_target = false;
+		entry->registered_fifo = false;
+		entry->fifo_resume = NULL;
 		memset(entry->slots, 0, sizeof(entry->slots));
 		ReleaseSysCache(tup);
 	}
@@ -557,6 +759,7 @@ load_registration(OutboxPlans *entry, uint64 generation)
 	int			save_sec_context;
 	bool		queue = false;
 	bool		target = false;
+	bool		fifo = false;
 
 	args[0] = ObjectIdGetDatum(entry->outbox);
 	/* as the catalogs' owner: callers need no rights on them */
@@ -569,10 +772,14 @@ load_registration(OutboxPlans *entry, uint64 generation)
 			elog(ERROR, "eventbus: SPI_connect failed");
 		if (registered_plan == NULL)
 		{
+			/* fifo read from the row: the SQL may predate it (before UPDATE) */
 			SPIPlanPtr	plan = SPI_prepare("SELECT EXISTS (SELECT FROM eventbus.queues q"
 										   "                WHERE q.outbox::pg_catalog.oid = $1),"
 										   "       EXISTS (SELECT FROM eventbus.targets t"
-										   "                WHERE t.outbox::pg_catalog.oid = $1)",
+										   "                WHERE t.outbox::pg_catalog.oid = $1),"
+										   "       coalesce((SELECT (pg_catalog.to_jsonb(q) OPERATOR(pg_catalog.->>) 'fifo')::boolean"
+										   "                   FROM eventbus.queues q"
+										   "                  WHERE q.outbox::pg_catalog.oid = $1), false)",
 										   1, argtypes);
 
 			if (plan == NULL)
@@ -586,6 +793,7 @@ load_registration(OutboxPlans *entry, uint64 generation)
 			elog(ERROR, "eventbus: could not look up outbox %u", entry->outbox);
 		queue = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		target = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		fifo = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		SPI_finish();
 	}
 	PG_FINALLY();
@@ -595,6 +803,7 @@ load_registration(OutboxPlans *entry, uint64 generation)
 	PG_END_TRY();
 	entry->registered_queue = queue;
 	entry->registered_target = target;
+	entry->registered_fifo = queue && fifo;
 	entry->registered_generation = generation;
 }
 
@@ -602,9 +811,9 @@ load_registration(OutboxPlans *entry, uint64 generation)
  * For the functions callable from SQL: 42501 unless outbox is an outbox
  * table that a queue (or, unless use is OUTBOX_USE_QUEUE, a target) names;
  * 22023 if its shape is wrong.  The answer is kept until queues or targets
- * change.
+ * change.  Returns whether it is a FIFO queue's outbox.
  */
-static void
+static bool
 outbox_require_registered(Oid outbox, OutboxUse use)
 {
 	OutboxPlans *entry = outbox_entry(outbox);	/* checks the shape */
@@ -627,6 +836,7 @@ outbox_require_registered(Oid outbox, OutboxUse use)
 						use == OUTBOX_USE_QUEUE ? "queue" : "queue or target"),
 				 errdetail("eventbus's internal functions only touch the outbox tables that eventbus.queues and eventbus.targets name."),
 				 errhint("Use the API functions (receive, ack, redrive_dead_letters, ...), which find the outbox themselves.")));
+	return entry->registered_fifo;
 }
 
 /*
@@ -638,7 +848,7 @@ outbox_require_registered(Oid outbox, OutboxUse use)
 static OutboxPlanSlot *
 outbox_slot(OutboxPlans *entry, OutboxStatement statement, int limit)
 {
-	bool		limited = (statement == OUTBOX_RECEIVE || statement == OUTBOX_CLAIM);
+	bool		limited = OUTBOX_LIMITED(statement);
 	OutboxPlanSlot *free_slot = NULL;
 	OutboxPlanSlot *victim = NULL;
 	int			nsame = 0;
@@ -732,9 +942,14 @@ outbox_execute(Oid outbox, OutboxStatement statement, int limit, Datum *args,
 
 	/*
 	 * Every statement that finds messages by message_id: receive's two, the
-	 * claim, delete, reschedule, dead letter.
+	 * claim, delete, reschedule, dead letter.  Not the FIFO receive: its
+	 * sorts of a few rows would count as disabled, and a plan that costly
+	 * is compiled by JIT on every call; it reaches every row by key (LIMIT 1
+	 * probes of the group index, the primary key for the heads) whatever
+	 * the statistics say.  Nor the write with deduplication (an INSERT).
 	 */
-	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE)
+	if (statement == OUTBOX_INSERT || statement == OUTBOX_NEXT_DUE ||
+		statement == OUTBOX_RECEIVE_FIFO || statement == OUTBOX_SEND)
 		return outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
 	nestlevel = outbox_ordered_scan_settings();
 	rc = outbox_execute_plan(outbox, statement, limit, args, nulls, read_only, tcount);
@@ -750,6 +965,12 @@ outbox_execute_plan(Oid outbox, OutboxStatement statement, int limit, Datum *arg
 	OutboxPlanSlot *slot;
 	volatile int rc = 0;
 
+	if ((statement == OUTBOX_RECEIVE_FIFO || statement == OUTBOX_SEND) && entry->fifo_shape != 1)
+	{
+		entry->fifo_shape = 0;
+		outbox_require_shape(outbox, OUTBOX_SHAPE_FIFO);
+		entry->fifo_shape = 1;
+	}
 	if (statement != OUTBOX_INSERT && entry->full_shape != 1)
 	{
 		entry->full_shape = 0;
@@ -809,6 +1030,43 @@ outbox_insert(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: insert into outbox %u failed: %s", outbox,
 			 SPI_result_code_string(rc));
+}
+
+uint64
+outbox_insert_fifo(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
+				   const bool *payload_nulls, Datum *groups, const bool *group_nulls,
+				   Datum *dedups, const bool *dedup_nulls, int delay_seconds)
+{
+	Datum		args[OUTBOX_NCOLS + 4];
+	char		nulls[OUTBOX_NCOLS + 4];
+	int			rc;
+	uint64		written;
+
+	memset(nulls, ' ', sizeof(nulls));
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+		args[c] = make_array(cols[c], c == OUTBOX_NCOLS - 1 ? payload_nulls : NULL,
+							 n, outbox_column_types[c]);
+	args[OUTBOX_NCOLS] = make_array(groups, group_nulls, n, TEXTOID);
+	args[OUTBOX_NCOLS + 1] = make_array(dedups, dedup_nulls, n, TEXTOID);
+	args[OUTBOX_NCOLS + 2] = Int32GetDatum(eventbus_deduplication_window);
+	if (delay_seconds >= 0)
+		args[OUTBOX_NCOLS + 3] = Int32GetDatum(delay_seconds);
+	else
+		nulls[OUTBOX_NCOLS + 3] = 'n';
+	rc = outbox_execute(outbox, OUTBOX_SEND, 0, args, nulls, false, 0);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "eventbus: insert into outbox %u failed: %s", outbox,
+			 SPI_result_code_string(rc));
+	written = SPI_processed;
+	/* the cleanup's statement must not take the caller's result away */
+	{
+		SPITupleTable *result = SPI_tuptable;
+
+		fifo_deduplication_cleanup(written);
+		SPI_tuptable = result;
+		SPI_processed = written;
+	}
+	return written;
 }
 
 /* A text parameter, or NULL. */
@@ -874,6 +1132,104 @@ outbox_notify_queue(const char *queue)
 }
 
 /*
+ * One pass of receive() from a FIFO queue's outbox (eventbus_receive_pass
+ * for a FIFO queue): one statement (receive_fifo_sql) locks the group
+ * heads, hides and returns them with their followers; its last row holds
+ * the ids of the messages received too often, which move to the dead
+ * letters here, and the last head it locked.  Its heads are found through
+ * the group index, not from the scan floor.
+ */
+static Datum
+receive_fifo_pass(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			outbox = PG_GETARG_OID(0);
+	int32		max_receive_count = PG_GETARG_INT32(3);
+	OutboxPlans *entry = outbox_entry(outbox);
+	Datum		args[5];
+	int			rc;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	Datum		values[9];
+	bool		nulls[9];
+	int64		moved = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	args[0] = PG_GETARG_DATUM(1);	/* clock */
+	args[1] = Int32GetDatum(max_receive_count);
+	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
+	args[3] = PG_GETARG_DATUM(6);	/* after */
+	args[4] = CStringGetTextDatum(entry->fifo_resume ? entry->fifo_resume : "");
+	if (PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
+				 errdetail("eventbus._receive_pass reads up to how_many messages."),
+				 errhint("Use eventbus.receive().")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE_FIFO, PG_GETARG_INT32(2), args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+
+	/* the statement's columns are the result's, whatever the table holds */
+	if (nrows == 0 || tuptable->tupdesc->natts != rsinfo->setDesc->natts)
+		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+	for (int c = 0; c < rsinfo->setDesc->natts; c++)
+		if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
+			(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid))
+			elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
+				 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
+				 format_type_be(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid));
+
+	/* every row but the last: a received message */
+	for (uint64 i = 0; i + 1 < nrows; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
+		/* tuplestore_putvalues copies the values into the result */
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	/* the last row: the messages received too often, and the last id */
+	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
+	/* where the next walk starts: after the last group locked */
+	if (!nulls[6])
+	{
+		char	   *resume = MemoryContextStrdup(outbox_cxt, TextDatumGetCString(values[6]));
+
+		if (entry->fifo_resume)
+			pfree(entry->fifo_resume);
+		entry->fifo_resume = resume;
+		nulls[6] = true;
+	}
+	if (!nulls[7] &&
+		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
+					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
+	{
+		DeadLetterReason reason = {0};
+
+		reason.queue = text_to_cstring(PG_GETARG_TEXT_PP(5));
+		reason.error_code = "MaxReceiveCountExceeded";
+		reason.error_message =
+			psprintf("The message was received max_receive_count (%d) times without being acknowledged.",
+					 max_receive_count);
+		reason.exhausted_condition = "MaximumReceiveCount";
+		reason.retry_attempts = -1;
+		reason.dead_lettered_at = DatumGetTimestampTz(args[0]);
+		moved = (int64) outbox_dead_letter(outbox, values[7], &reason);
+	}
+	values[7] = Int64GetDatum(moved);
+	nulls[7] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
  * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
  * visibility_timeout, queue, after): one pass of receive(), whose checks
  * and loop stay in SQL.  Its last row (message_id NULL) reports how many
@@ -898,7 +1254,8 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 	int			ntake = 0;
 	int			nexhausted = 0;
 
-	outbox_require_registered(outbox, OUTBOX_USE_QUEUE);
+	if (outbox_require_registered(outbox, OUTBOX_USE_QUEUE))
+		return receive_fifo_pass(fcinfo);
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_GETARG_INT32(2) < 1)
 		ereport(ERROR,
@@ -1058,6 +1415,67 @@ eventbus_enqueue(PG_FUNCTION_ARGS)
 }
 
 /*
+ * eventbus._send(outbox, queue, payload, message_group_id,
+ * deduplication_id, delay_seconds): writes one message with its own
+ * payload (send_message, which checked its arguments), counts it and
+ * notifies the queue's consumers; returns its message id, or NULL when its
+ * deduplication id is within the window.  A sent message has no event:
+ * its event_id is a new UUID, its ingestion time the transaction's.
+ */
+Datum
+eventbus_send(PG_FUNCTION_ARGS)
+{
+	Oid			outbox;
+	char	   *queue;
+	Datum		values[OUTBOX_NCOLS];
+	Datum	   *cols[OUTBOX_NCOLS];
+	bool		payload_null = false;
+	Datum		group;
+	Datum		dedup;
+	bool		group_null = PG_ARGISNULL(3);
+	bool		dedup_null = PG_ARGISNULL(4);
+	int			delay = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT32(5);
+	uint64		written;
+	Datum		id = (Datum) 0;
+	bool		isnull = true;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the outbox, queue and payload of eventbus._send must not be NULL"),
+				 errdetail("eventbus._send writes one message with its own payload."),
+				 errhint("Use eventbus.send_message().")));
+	outbox = PG_GETARG_OID(0);
+	queue = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	outbox_require_registered(outbox, OUTBOX_USE_QUEUE);
+	values[0] = DirectFunctionCall1(gen_random_uuid, (Datum) 0);
+	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[2] = CStringGetTextDatum("");
+	values[3] = CStringGetTextDatum("");
+	values[4] = CStringGetTextDatum("");
+	values[5] = PG_GETARG_DATUM(2);
+	for (int c = 0; c < OUTBOX_NCOLS; c++)
+		cols[c] = &values[c];
+	group = group_null ? (Datum) 0 : PG_GETARG_DATUM(3);
+	dedup = dedup_null ? (Datum) 0 : PG_GETARG_DATUM(4);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	written = outbox_insert_fifo(outbox, 1, cols, &payload_null, &group, &group_null,
+								 &dedup, &dedup_null, delay);
+	if (written == 1)
+	{
+		id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		stats_count_queue(queue, STATS_ENQUEUED, 1);
+		outbox_notify_queue(queue);
+	}
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(id);
+}
+
+/*
  * eventbus._dead_letter(outbox, message_ids, error_code, error_message):
  * moves messages of an outbox to the dead letters with their own payload,
  * receive count and attempt times; returns how many.
@@ -1096,7 +1514,7 @@ eventbus_outbox_plans(PG_FUNCTION_ARGS)
 {
 	static const char *const names[OUTBOX_NSTATEMENTS] = {
 		"insert", "receive", "delete", "claim", "next_due", "reschedule", "dead_letter",
-		"receive_take"
+		"receive_take", "receive_fifo", "send"
 	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
@@ -1121,7 +1539,7 @@ eventbus_outbox_plans(PG_FUNCTION_ARGS)
 			values[0] = ObjectIdGetDatum(entry->outbox);
 			values[1] = CStringGetTextDatum(names[s->statement]);
 			values[2] = Int32GetDatum(s->limit);
-			nulls[2] = (s->statement != OUTBOX_RECEIVE && s->statement != OUTBOX_CLAIM);
+			nulls[2] = !OUTBOX_LIMITED(s->statement);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

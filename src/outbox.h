@@ -26,6 +26,8 @@ typedef enum OutboxStatement
 	OUTBOX_RESCHEDULE,			/* delivery: a failed attempt, retried at $2 */
 	OUTBOX_DEAD_LETTER,			/* move messages to eventbus.dead_letters */
 	OUTBOX_RECEIVE_TAKE,		/* receive(): hide and return the locked ones */
+	OUTBOX_RECEIVE_FIFO,		/* one pass of receive() from a FIFO queue */
+	OUTBOX_SEND,				/* write messages with group, deduplication, delay */
 	OUTBOX_NSTATEMENTS
 } OutboxStatement;
 
@@ -61,6 +63,21 @@ extern int	outbox_ordered_scan_settings(void);
 /* Write n messages to an outbox, as the current user (SPI connected). */
 extern void outbox_insert(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
 						  const bool *payload_nulls);
+
+/*
+ * Write n messages to a queue's outbox with their message group ids and
+ * deduplication ids (either may be NULL, per message: nulls arrays, or
+ * NULL for none), visible after delay_seconds (< 0: the queue's delay).
+ * A message whose deduplication id the queue saw within
+ * eventbus.deduplication_window (or earlier in the batch) is not written.
+ * Returns how many were written; SPI_tuptable then holds their
+ * message_id, deduplication_id.
+ */
+extern uint64 outbox_insert_fifo(Oid outbox, int n, Datum *const cols[OUTBOX_NCOLS],
+								 const bool *payload_nulls,
+								 Datum *groups, const bool *group_nulls,
+								 Datum *dedups, const bool *dedup_nulls,
+								 int delay_seconds);
 
 /*
  * Why messages go to the dead letters.  Fields left NULL / negative / 0

@@ -43,6 +43,7 @@
 #include "utils/tuplestore.h"
 
 #include "envelope.h"
+#include "fifo.h"
 #include "outbox.h"
 #include "eventbus.h"
 #include "put_events.h"
@@ -62,6 +63,12 @@ typedef struct OutboxBatch
 	Datum	   *cols[OUTBOX_NCOLS];
 	bool	   *payload_nulls;
 	char	   *queue;			/* queue to NOTIFY, or NULL */
+	/* a FIFO queue's: each message's group and deduplication ids */
+	bool		fifo;
+	int			fifo_cap;
+	Datum	   *groups;
+	Datum	   *dedups;
+	bool	   *fifo_nulls;
 } OutboxBatch;
 
 static Oid
@@ -134,6 +141,39 @@ batch_append(OutboxBatch *b, const EventEnvelope *env, const IndexedRule *rule,
 	b->n++;
 }
 
+/*
+ * The message group and deduplication ids of the message batch_append just
+ * added to a FIFO queue's batch (NULLs for a target without SqsParameters,
+ * which put_targets does not allow for a FIFO queue).
+ */
+static void
+batch_append_fifo(OutboxBatch *b, const RuleTarget *target, Jsonb *event,
+				  const pg_uuid_t *event_id)
+{
+	int			i = b->n - 1;
+
+	if (b->fifo_cap < b->cap)
+	{
+		b->groups = b->fifo_cap ? repalloc(b->groups, sizeof(Datum) * b->cap)
+			: palloc(sizeof(Datum) * b->cap);
+		b->dedups = b->fifo_cap ? repalloc(b->dedups, sizeof(Datum) * b->cap)
+			: palloc(sizeof(Datum) * b->cap);
+		b->fifo_nulls = b->fifo_cap ? repalloc(b->fifo_nulls, sizeof(bool) * b->cap)
+			: palloc(sizeof(bool) * b->cap);
+		b->fifo_cap = b->cap;
+	}
+	if (target->sqs == NULL)
+	{
+		b->groups[i] = b->dedups[i] = (Datum) 0;
+		b->fifo_nulls[i] = true;
+		return;
+	}
+	/* copied: the rule index may be rebuilt before the batch is written */
+	b->groups[i] = PointerGetDatum(DatumGetTextPCopy(fifo_group_id(target->sqs, event)));
+	b->dedups[i] = fifo_deduplication_id(target->sqs, event, event_id);
+	b->fifo_nulls[i] = false;
+}
+
 static void
 batch_flush(OutboxBatch *b)
 {
@@ -149,7 +189,18 @@ batch_flush(OutboxBatch *b)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(outbox_owner(b->outbox),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	outbox_insert(b->outbox, b->n, b->cols, b->payload_nulls);
+	if (b->fifo)
+	{
+		uint64		written = outbox_insert_fifo(b->outbox, b->n, b->cols, b->payload_nulls,
+												 b->groups, b->fifo_nulls, b->dedups,
+												 b->fifo_nulls, -1);
+
+		/* duplicates were counted as enqueued when they were appended */
+		if (b->queue && written < (uint64) b->n)
+			stats_count_queue(b->queue, STATS_ENQUEUED, (int64) written - b->n);
+	}
+	else
+		outbox_insert(b->outbox, b->n, b->cols, b->payload_nulls);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
@@ -296,12 +347,15 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 					batch->outbox = key;
 					if (strcmp(target->kind, "queue") == 0)
 						batch->queue = pstrdup(target->destination);
+					batch->fifo = (target->sqs != NULL);
 				}
 				if (batch->queue == NULL)
 					delivery_wake_at_commit_for(batch->outbox);
 				if (payload)
 					payload = DatumGetJsonbPCopy(JsonbPGetDatum(payload));
 				batch_append(batch, &env, rule, target, payload);
+				if (batch->fifo)
+					batch_append_fifo(batch, target, event, env.id);
 				stats_count_target(rule->rule_id, target->target_id, STATS_ENQUEUED, 1);
 				if (batch->queue)
 					stats_count_queue(batch->queue, STATS_ENQUEUED, 1);

@@ -542,7 +542,9 @@ build_index(const char *bus, uint64 generation)
 	static const char *query =
 		"SELECT r.rule_id, r.name, r.event_pattern::jsonb, t.target_id, t.kind,"
 		"       t.destination, t.outbox::oid, t.input, t.input_path,"
-		"       t.input_transformer, t.owner::text"
+		"       t.input_transformer, t.owner::text,"
+		/* read from the row: the SQL may predate the column (before UPDATE) */
+		"       to_jsonb(t) -> 'sqs_parameters'"
 		"  FROM eventbus.rules r"
 		"  LEFT JOIN eventbus.targets t ON t.bus = r.bus AND t.rule = r.name"
 		" WHERE r.bus = $1 AND r.state = 'ENABLED'"
@@ -640,6 +642,12 @@ build_index(const char *bus, uint64 generation)
 			t->input = target_input_compile(copy_jsonb_attr(tup, desc, 8),
 											path_null ? NULL : DatumGetTextPCopy(input_path),
 											copy_jsonb_attr(tup, desc, 10));
+			{
+				Jsonb	   *sqs = copy_jsonb_attr(tup, desc, 12);
+
+				if (sqs != NULL && JB_ROOT_IS_OBJECT(sqs))
+					t->sqs = fifo_target_compile(sqs);
+			}
 			if (strcmp(t->kind, "queue") == 0)
 			{
 				char	   *owner = copy_text_attr(tup, desc, 11);

@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "fifo.h"
 #include "pattern.h"
 #include "transform.h"
 
@@ -22,6 +23,7 @@ typedef struct RuleTarget
 	char	   *destination;	/* for kind queue: the queue's name */
 	Oid			outbox;			/* the outbox table messages go to */
 	TargetInput *input;			/* NULL: the message references the event */
+	TargetSqs  *sqs;			/* a FIFO queue's target: its SqsParameters */
 	/*
 	 * A queue target whose owner does not hold send on the queue (checked
 	 * when the index is built; a grant or revoke rebuilds it): routing

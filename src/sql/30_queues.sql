@@ -9,6 +9,9 @@
 
 -- One outbox row per message.  payload is NULL when the target takes the
 -- event unchanged: the envelope is then read from eventbus.events.
+-- message_group_id and deduplication_id are set in FIFO queues only
+-- (58_fifo.sql); a FIFO queue's outbox also has an index on
+-- (message_group_id, message_id), made by create_queue.
 -- SECURITY DEFINER: outboxes belong to the extension's owner, never to the
 -- role that put a target, which could otherwise drop or alter them.  It
 -- only ever creates a table of this one shape, with an outbox name.
@@ -40,7 +43,9 @@ BEGIN
             first_attempt_at     timestamptz,
             last_attempt_at      timestamptz,
             last_error_code      text,
-            last_error_message   text
+            last_error_message   text,
+            message_group_id     text,
+            deduplication_id     text
         ) WITH (fillfactor = 80,
                 autovacuum_vacuum_scale_factor = 0,
                 autovacuum_vacuum_threshold = 5000,
@@ -57,15 +62,18 @@ COMMENT ON FUNCTION eventbus._create_outbox(text) IS
 
 CREATE FUNCTION eventbus.create_queue(queue_name text,
                                       max_receive_count integer DEFAULT 10,
-                                      if_not_exists boolean DEFAULT false)
+                                      if_not_exists boolean DEFAULT false,
+                                      fifo boolean DEFAULT false,
+                                      delay_seconds integer DEFAULT 0)
 RETURNS eventbus.queues
 AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
-COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean) IS
-'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers, owned by the caller (a member of eventbus_user or eventbus_admin); at most eventbus.max_queues queues (54000). Queues are also created by the first target that names them.';
+COMMENT ON FUNCTION eventbus.create_queue(text, integer, boolean, boolean, integer) IS
+'Creates a queue (and its outbox table eventbus_outbox.queue_<name>) for pull consumers, owned by the caller (a member of eventbus_user or eventbus_admin); at most eventbus.max_queues queues (54000). fifo makes an SQS FIFO queue (order kept per message group, duplicates dropped within eventbus.deduplication_window); delay_seconds (0-900) delays the delivery of every message, as SQS''s DelaySeconds. Queues are also created (standard, without delay) by the first target that names them.';
 
-CREATE FUNCTION eventbus._create_queue_impl(queue_name text, max_receive_count integer, if_not_exists boolean)
+CREATE FUNCTION eventbus._create_queue_impl(queue_name text, max_receive_count integer, if_not_exists boolean,
+                                            fifo boolean, delay_seconds integer)
 RETURNS eventbus.queues
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -86,6 +94,18 @@ BEGIN
             format('invalid max_receive_count %s for queue %L', coalesce(max_receive_count::text, 'NULL'), queue_name),
             'After max_receive_count receives a message moves to the dead letters.',
             'Use a value from 1 to 1000.');
+    END IF;
+    IF fifo IS NULL THEN
+        PERFORM eventbus._raise('22023',
+            format('fifo must not be NULL for queue %L', queue_name),
+            'A queue is either a FIFO queue (true) or a standard queue (false).',
+            'Pass fifo => true or fifo => false.');
+    END IF;
+    IF delay_seconds IS NULL OR delay_seconds NOT BETWEEN 0 AND 900 THEN
+        PERFORM eventbus._raise('22023',
+            format('invalid delay_seconds %s for queue %L', coalesce(delay_seconds::text, 'NULL'), queue_name),
+            'delay_seconds is a number of seconds from 0 to 900 (15 minutes), as SQS''s DelaySeconds.',
+            'Pass a delay_seconds from 0 to 900.');
     END IF;
     -- one creator of a name at a time: a concurrent one waits, then finds it
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('eventbus.create_queue:' || queue_name));
@@ -108,17 +128,42 @@ BEGIN
             format('A database has at most eventbus.max_queues (%s) queues.', current_setting('eventbus.max_queues')),
             'Delete a queue (delete_queue), or ask a superuser to raise eventbus.max_queues.');
     END IF;
-    INSERT INTO eventbus.queues (name, outbox, max_receive_count, owner)
+    INSERT INTO eventbus.queues (name, outbox, max_receive_count, owner, fifo, delay_seconds)
     VALUES (queue_name, eventbus._create_outbox('queue_' || queue_name), max_receive_count,
-            eventbus._caller())
+            eventbus._caller(), fifo, delay_seconds)
     RETURNING * INTO result;
+    PERFORM eventbus._queue_storage(result);
     RETURN result;
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) IS
+COMMENT ON FUNCTION eventbus._create_queue_impl(text, integer, boolean, boolean, integer) IS
 'Internal: implementation of create_queue.';
-REVOKE ALL ON FUNCTION eventbus._create_queue_impl(text, integer, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._create_queue_impl(text, integer, boolean, boolean, integer) FROM PUBLIC;
+
+-- What a queue's options make of its outbox: a FIFO queue's outbox has an
+-- index on (message_group_id, message_id), which its receive walks to find
+-- the head of each group; a queue's delay is the default of visible_at,
+-- so that routing writes no more for it.
+CREATE FUNCTION eventbus._queue_storage(q eventbus.queues)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF q.fifo THEN
+        EXECUTE format('CREATE INDEX ON %s (message_group_id, message_id)', q.outbox);
+    END IF;
+    IF q.delay_seconds > 0 THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN visible_at SET DEFAULT pg_catalog.now() + %L::interval',
+                       q.outbox, make_interval(secs => q.delay_seconds));
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._queue_storage(eventbus.queues) IS
+'Internal: gives a new queue''s outbox table what its options need (the group index of a FIFO queue, the default visible_at of a delayed queue).';
+REVOKE ALL ON FUNCTION eventbus._queue_storage(eventbus.queues) FROM PUBLIC;
 
 CREATE FUNCTION eventbus.delete_queue(queue_name text, force boolean DEFAULT false)
 RETURNS void
@@ -165,6 +210,7 @@ BEGIN
     DELETE FROM eventbus.queues WHERE name = queue_name;
     -- a later queue of the same name starts with no grants
     DELETE FROM eventbus.grants g WHERE g.object_kind = 'queue' AND g.object_name = queue_name;
+    DELETE FROM eventbus.deduplication d WHERE d.outbox = q.outbox::oid;
     EXECUTE format('DROP TABLE %s', q.outbox);
 END;
 $fn$;

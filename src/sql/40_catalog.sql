@@ -782,7 +782,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
 COMMENT ON FUNCTION eventbus.put_targets(text, jsonb, text) IS
-'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function, put_events on a target''s bus and invoke on a target''s API destination (42501 fails the call). API destination targets ("api-destination:<name>" or the API destination''s ARN) take HttpParameters ({"PathParameterValues": [...], "HeaderParameters": {...}, "QueryStringParameters": {...}}, values static or JSON paths "$...." into the event); other targets refuse them. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues.';
+'EventBridge''s PutTargets: adds or updates targets of a rule from PutTargets'' Targets array (or {"Targets": [...]}); returns {"FailedEntryCount", "FailedEntries": [{"TargetId", "ErrorCode", "ErrorMessage"}]}. A bad entry fails alone; a missing rule raises 42704. For the rule''s owner, the bus''s owner and eventbus_admin; the caller becomes the targets'' owner, the role they act as, and needs send on a target''s queue and DeadLetterConfig queue, EXECUTE on a target''s function, put_events on a target''s bus and invoke on a target''s API destination (42501 fails the call). API destination targets ("api-destination:<name>" or the API destination''s ARN) take HttpParameters ({"PathParameterValues": [...], "HeaderParameters": {...}, "QueryStringParameters": {...}}, values static or JSON paths "$...." into the event); other targets refuse them. Queue targets ("queue:<name>", "arn:aws:sqs:...:<name>") create a missing queue, owned by the caller, when the caller may create queues. A FIFO queue''s targets need SqsParameters {"MessageGroupId": "<group>" or "$.<path>", "MessageDeduplicationId": "$.<path>" (optional; default: the event id)}; other targets refuse them.';
 
 CREATE FUNCTION eventbus._put_targets_impl(rule text, targets jsonb, event_bus_name text)
 RETURNS jsonb
@@ -810,6 +810,7 @@ DECLARE
     t_dlc jsonb;
     t_config jsonb;
     t_http jsonb;
+    t_sqs jsonb;
     t_uuid text;
     dlq_kind text;
     dlq_name text;
@@ -862,10 +863,11 @@ BEGIN
             END IF;
             FOR k IN SELECT jsonb_object_keys(entry) LOOP
                 IF k NOT IN ('Id', 'Arn', 'Input', 'InputPath', 'InputTransformer',
-                             'RetryPolicy', 'DeadLetterConfig', 'Config', 'HttpParameters') THEN
+                             'RetryPolicy', 'DeadLetterConfig', 'Config', 'HttpParameters',
+                             'SqsParameters') THEN
                     PERFORM eventbus._raise('22023',
                         format('target %L has an unsupported key %L', tid, k),
-                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig, Config and HttpParameters.',
+                        'A target has the keys Id, Arn, Input, InputPath, InputTransformer, RetryPolicy, DeadLetterConfig, Config, HttpParameters and SqsParameters.',
                         'Remove the key.');
                 END IF;
             END LOOP;
@@ -1051,12 +1053,16 @@ BEGIN
                 PERFORM eventbus._target_queue(dlq_name);
             END IF;
 
+            -- SqsParameters: required by FIFO queues, refused by the others
+            t_sqs := eventbus._check_sqs_parameters(entry -> 'SqsParameters', tid, t_kind, t_dest);
+
             INSERT INTO eventbus.targets AS t
                 (bus, rule, target_id, arn, kind, destination, outbox, input, input_path,
-                 input_transformer, retry_policy, dead_letter_config, config, owner, http_parameters)
+                 input_transformer, retry_policy, dead_letter_config, config, owner, http_parameters,
+                 sqs_parameters)
             VALUES (v_bus, _put_targets_impl.rule, tid, t_arn, t_kind, t_dest, t_outbox, t_input,
                     t_input_path, t_transformer, t_retry, t_dlc, t_config,
-                    pg_catalog.pg_get_userbyid(caller), t_http)
+                    pg_catalog.pg_get_userbyid(caller), t_http, t_sqs)
             ON CONFLICT ON CONSTRAINT targets_pkey DO UPDATE
                SET arn = excluded.arn,
                    kind = excluded.kind,
@@ -1069,6 +1075,7 @@ BEGIN
                    dead_letter_config = excluded.dead_letter_config,
                    config = excluded.config,
                    http_parameters = excluded.http_parameters,
+                   sqs_parameters = excluded.sqs_parameters,
                    -- whoever last put the target is the role it acts as
                    owner = excluded.owner,
                    updated_at = now();
@@ -1183,7 +1190,8 @@ BEGIN
                'RetryPolicy', t.retry_policy,
                'DeadLetterConfig', t.dead_letter_config - 'Queue',
                'Config', nullif(t.config, '{}'),
-               'HttpParameters', t.http_parameters))
+               'HttpParameters', t.http_parameters,
+               'SqsParameters', t.sqs_parameters))
              ORDER BY t.target_id), '[]')
       INTO result
       FROM eventbus.targets t

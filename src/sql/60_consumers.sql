@@ -292,6 +292,11 @@ BEGIN
     q := eventbus._queue(queue);
     PERFORM eventbus._check_message_ids(message_ids);
     n := eventbus._delete_messages(q.outbox, message_ids);
+    IF n > 0 AND q.fifo THEN
+        -- the next message of each group acked is free: wake long-polling
+        -- receive()s (src/queue_wait.c)
+        PERFORM eventbus._wake_at_commit(q.name, clock_timestamp());
+    END IF;
     PERFORM eventbus._count_queue(q.name, 0, n, 0);
     RETURN n;
 END;

@@ -29,6 +29,14 @@
 #   put-N      SELECT eventbus.put_events('{"Entries": [10 entries]}'), bus r<N>
 #              (Detail as a JSON string, as in EventBridge's PutEvents)
 #   putobj-N   the same with Detail as a JSON object
+#   pgq        PgQ, the peer: SELECT pgq.insert_event('bench', 'type-<a>',
+#              <detail>) x 10 (one statement) into PgQ queue "bench"
+#              (pgq.create_queue; no ticker, no consumer: insert_event's
+#              own cost); the detail is ev_data, text (PgQ stores it as
+#              given, it does not parse it).  PgQ is Debian's
+#              postgresql-15-pgq3, installed with apt-get when missing and
+#              copied into pg_config's directories when those are not the
+#              system's (bench_need_pgq in lib/bench.sh)
 # Runs are pgbench with EB_BENCH_CLIENTS clients for EB_BENCH_SECONDS each.
 # Every round runs, for each eventbus configuration (order rotated from
 # round to round), a baseline run and then that configuration, so that each
@@ -46,6 +54,7 @@
 #   EB_BENCH_RULES     rule counts, space-separated     (default "10 1000")
 #   EB_BENCH_PUT_OBJECT=0  skip the "putobj-N" runs (put_events with Detail as
 #                      a JSON object rather than a string)
+#   EB_BENCH_PGQ=0     skip the "pgq" runs (PgQ's insert_event)
 #   EB_BENCH_ZERO=0    skip the "insert-0" runs (INSERT into eventbus.events
 #                      on a bus without rules: the trigger's fixed cost)
 #   EB_BENCH_PERF=CFG  record `perf record -g` of the pgbench backends during
@@ -68,6 +77,7 @@ CLIENTS=${EB_BENCH_CLIENTS:-4}
 RULE_COUNTS=${EB_BENCH_RULES:-"10 1000"}
 ZERO=${EB_BENCH_ZERO:-1}
 PUT_OBJECT=${EB_BENCH_PUT_OBJECT:-1}
+PGQ=${EB_BENCH_PGQ:-1}
 PERF_CFG=${EB_BENCH_PERF:-}
 NQUEUES=10
 EVENTS_PER_TX=10
@@ -84,6 +94,15 @@ goal_for() {
 }
 
 eb_prepare
+# PgQ, the peer: installed before the cluster starts (CREATE EXTENSION reads
+# the control file then)
+PGQ_SKIPPED=
+[ "$PGQ" = 1 ] || PGQ_SKIPPED="not run (EB_BENCH_PGQ=0)"
+if [ "$PGQ" = 1 ] && ! bench_need_pgq; then
+	eb_log "PgQ unavailable: the pgq runs are skipped"
+	PGQ=0
+	PGQ_SKIPPED="not run: PgQ (postgresql-$EB_PG_MAJOR-pgq3) could not be installed"
+fi
 # What was measured: the commit, and when the library was installed.
 BUILD=$(bench_build)
 # perf resolves the extension's symbols by build id: keep a copy of the
@@ -203,6 +222,16 @@ fi
 
 OUTBOXES=$(psql_q -c "SELECT string_agg(outbox::text, ', ' ORDER BY name) FROM eventbus.queues")
 
+# PgQ's queue "bench": its events go to the queue's event tables
+# (pgq.event_<id>, whose children the ticker rotates; none runs here).
+PGQ_TABLE="" PGQ_VERSION=""
+if [ "$PGQ" = 1 ]; then
+	PGQ_TABLE=$(psql_q -c "CREATE EXTENSION pgq" -c "SELECT pgq.create_queue('bench')" \
+		-c "SELECT queue_data_pfx FROM pgq.queue WHERE queue_name = 'bench'" | tail -1)
+	PGQ_VERSION=$(psql_q -c "SELECT extversion FROM pg_extension WHERE extname = 'pgq'")
+	eb_log "PgQ $PGQ_VERSION: queue bench, events in $PGQ_TABLE"
+fi
+
 # ---------------------------------------------------------------------------
 # The event: ~1 KB of detail JSON, with the category as a format() slot.
 # ---------------------------------------------------------------------------
@@ -235,7 +264,13 @@ write_script() {
 			echo "\\set a$k random(0, $((half - 1)))"
 			echo "\\set b$k random(0, $((n > 0 ? n - 1 : 0)))"
 		done
-		if [ "$kind" = put ] || [ "$kind" = putobj ]; then
+		if [ "$kind" = pgq ]; then
+			echo "SELECT"
+			for ((k = 1; k <= EVENTS_PER_TX; k++)); do
+				printf "  pgq.insert_event('bench', 'type-' || :a%d::int, format(:detail::text, :b%d::int))%s\n" \
+					"$k" "$k" "$([ "$k" -lt "$EVENTS_PER_TX" ] && echo , || echo ';')"
+			done
+		elif [ "$kind" = put ] || [ "$kind" = putobj ]; then
 			printf 'SELECT eventbus.put_events(format(:req::text'
 			for ((k = 1; k <= EVENTS_PER_TX; k++)); do printf ', :a%d::int, :b%d::int' "$k" "$k"; done
 			printf ')::jsonb);\n'
@@ -257,13 +292,18 @@ for n in $RULE_COUNTS; do
 	[ "$HAVE_PUT" = 1 ] && CONFIGS+=("put-$n")
 	[ "$HAVE_PUT" = 1 ] && [ "$PUT_OBJECT" = 1 ] && CONFIGS+=("putobj-$n")
 done
+[ "$PGQ" = 1 ] && CONFIGS+=("pgq")
 
 SCRIPTS=$EB_TMP/scripts
 mkdir -p "$SCRIPTS"
 chmod 755 "$SCRIPTS"
 write_script "$SCRIPTS/baseline.sql" insert bench.base_events 10
 for cfg in "${CONFIGS[@]}"; do
-	write_script "$SCRIPTS/$cfg.sql" "${cfg%-*}" eventbus.events "${cfg#*-}"
+	if [ "$cfg" = pgq ]; then
+		write_script "$SCRIPTS/$cfg.sql" pgq "" 10
+	else
+		write_script "$SCRIPTS/$cfg.sql" "${cfg%-*}" eventbus.events "${cfg#*-}"
+	fi
 done
 # The request of one put, to check its size and that it is valid.
 for n in $RULE_COUNTS; do
@@ -298,7 +338,7 @@ eb_log "detail: $DETAIL_BYTES bytes (text, jsonb); put_events request: $REQ_BYTE
 
 # A smoke run of each script: they must write 10 events per transaction.
 reset_tables() {
-	psql_q -c "TRUNCATE eventbus.events, bench.base_events, $OUTBOXES" -c "CHECKPOINT" >/dev/null
+	psql_q -c "TRUNCATE eventbus.events, bench.base_events, $OUTBOXES${PGQ_TABLE:+, $PGQ_TABLE}" -c "CHECKPOINT" >/dev/null
 }
 
 # CPU time (clock ticks) of the cluster's exited processes: the postmaster
@@ -319,7 +359,7 @@ wait_backends_gone() {
 # run_pgbench CONFIG SECONDS: prints "tx tps cpu-ticks"
 run_pgbench() {
 	local cfg=$1 secs=$2 bus=${1#*-} out c0 c1
-	[ "$cfg" = baseline ] && bus=10
+	[ "$cfg" = baseline ] || [ "$cfg" = pgq ] && bus=10
 	c0=$(cluster_cpu_ticks)
 	out=$(bench_pgbench -c "$CLIENTS" -j "$CLIENTS" -T "$secs" \
 		-D "bus=r$bus" -D "detail=$DETAIL" -D "req=$(put_template "r$bus" "$([ "${cfg%-*}" = putobj ] && echo object)")" \
@@ -333,6 +373,7 @@ run_pgbench() {
 counts() {
 	local table=eventbus.events
 	[ "$1" = baseline ] && table=bench.base_events
+	[ "$1" = pgq ] && table=$PGQ_TABLE
 	psql_q -c "SELECT (SELECT count(*) FROM $table), (SELECT sum(n) FROM (
 	             SELECT count(*) AS n FROM $(sed 's/, / UNION ALL SELECT count(*) FROM /g' <<<"$OUTBOXES")) s)" | tr '|' ' '
 }
@@ -429,6 +470,13 @@ missed=0
 	echo "- insert-N: the same INSERT into eventbus.events on bus rN (the routing trigger fans events out)"
 	[ "$HAVE_PUT" = 1 ] && echo "- put-N: \`SELECT eventbus.put_events('{\"Entries\": [...$EVENTS_PER_TX entries...]}')\` on bus rN (request $REQ_BYTES bytes, Detail as a JSON string, as EventBridge's API has it)"
 	[ "$HAVE_PUT" = 1 ] && [ "$PUT_OBJECT" = 1 ] && echo "- putobj-N: the same with Detail as a JSON object (request $REQOBJ_BYTES bytes): no JSON text inside JSON to parse again"
+	if [ "$PGQ" = 1 ]; then
+		echo "- pgq: PgQ $PGQ_VERSION (Debian's postgresql-$EB_PG_MAJOR-pgq3), the peer: \`SELECT pgq.insert_event('bench', 'type-<a>', <detail>), ... x $EVENTS_PER_TX\`"
+		echo "  (one statement) into PgQ queue \"bench\" ($PGQ_TABLE; no ticker, no consumer); the detail is ev_data, text: PgQ"
+		echo "  does not parse it, and routes nothing (a consumer reads the queue's events by position)"
+	else
+		echo "- pgq: $PGQ_SKIPPED"
+	fi
 	if [ "$HAVE_PUT" != 1 ]; then
 		if [ -n "$PUT_ERROR" ]; then
 			echo "- put-N: not run, eventbus.put_events failed: \`$PUT_ERROR\`"
@@ -462,9 +510,15 @@ missed=0
 		[ "${cfg%-*}" = put ] && label="put_events"
 		[ "${cfg%-*}" = putobj ] && label="put_events, Detail as an object"
 		[ "$n" = 0 ] && label="INSERT into eventbus.events, bus without rules"
+		mpe=$(msgs_per_event "$cfg")
+		if [ "$cfg" = pgq ]; then
+			label="PgQ's insert_event"
+			n=-
+			mpe=-
+		fi
 		cr=$(cpu_ratios_of "$cfg" | median_of)
 		crange=$(cpu_ratios_of "$cfg" | range_of)
-		awk -v l="$label ($cfg)" -v n="$n" -v e="$eps" -v k="$EVENTS_PER_TX" -v m="$(msgs_per_event "$cfg")" \
+		awk -v l="$label ($cfg)" -v n="$n" -v e="$eps" -v k="$EVENTS_PER_TX" -v m="$mpe" \
 			-v r="$ratio" -v rg="$range" -v g="$verdict" -v c="$(cpu_of "$cfg" | median_of)" -v cr="$cr" -v crg="$crange" \
 			'BEGIN { printf "| %s | %s | %.0f | %.0f | %s | **%.2f** (%s) | %s | %.1f | %.2f (%s) |\n", l, n, e, e / k, m, r, rg, g, c, cr, crg }'
 	done
@@ -474,6 +528,18 @@ missed=0
 	echo "the run (postmaster's cutime + cstime, clock ticks) / events; pgbench's own CPU is not included. The"
 	echo "ratio by CPU (baseline CPU/event over the configuration's) is what throughput would show if the"
 	echo "server had the machine to itself; on this shared machine throughput ratios swing with other load."
+	if [ "$PGQ" = 1 ]; then
+		pgq_ratio=$(ratios_of pgq | median_of)
+		echo
+		echo "Against PgQ (the issue's moonshot: put_events at least PgQ's insert_event rate, while routing), each"
+		echo "configuration's ratio to the baseline over PgQ's ($(awk -v r="$pgq_ratio" 'BEGIN { printf "%.2f", r }')):"
+		for cfg in "${CONFIGS[@]}"; do
+			[ "$cfg" = pgq ] && continue
+			printf '%s %.2f;' "$cfg" "$(awk -v a="$(ratios_of "$cfg" | median_of)" -v b="$pgq_ratio" 'BEGIN { print (b > 0) ? a / b : 0 }')"
+		done | sed 's/;$/./; s/;/; /g'
+		echo
+		echo
+	fi
 	if [ "$HAVE_PUT" != 1 ]; then
 		echo "Not decided: put_events does not exist yet (the insert-N rows show routing without it)."
 	elif [ "$missed" -eq 0 ]; then

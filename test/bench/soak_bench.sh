@@ -23,6 +23,21 @@
 # that moment for receive()'s claim query (index scan, or a scan of the
 # whole outbox: its statistics change with every autovacuum/analyze).  Start vs end compares the first
 # interval that ends after the warm-up (EB_SOAK_WARMUP) with the last one.
+# Besides, every second: the outbox's rows inserted and deleted
+# (pg_stat_user_tables) and its size, so that dips are seen: a dip is a
+# run of consecutive 1 s intervals in each of which the messages consumed
+# fall below EB_SOAK_DIP_FACTOR (0.5) of the production rate (messages
+# produced per second over the last 5 s: the statistics a backend reports
+# reach the table about once a second, so a single second's production is
+# jittery).  The 1 s series goes to <results>_1s.tsv beside the report.
+#
+# Goals (issue 10), each with its verdict in the report:
+#   throughput drift <= 10%  messages consumed/s and produced/s, median of the
+#                            first vs the second half of the intervals after
+#                            the warm-up
+#   no dip longer than 5 s   the longest dip, over the whole run but its first
+#                            EB_SOAK_DIP_SKIP (5) s while the clients connect
+#   outbox size flat         outbox MiB, median of each half, within 10%
 #
 #   EB_SKIP_BUILD=1 bash test/bench/soak_bench.sh                 # 30 minutes
 #   EB_SKIP_BUILD=1 EB_SOAK_SECONDS=120 bash test/bench/soak_bench.sh   # smoke run
@@ -40,6 +55,9 @@
 #                      third of the run): the first minute or two, before
 #                      autovacuum first visits the outbox, is not steady state
 #   EB_SOAK_RESULTS    where to write the report     (default test/bench/results/soak_bench.md)
+#   EB_SOAK_DIP_FACTOR a dip: consumption below this share of production (default 0.5)
+#   EB_SOAK_DIP_MAX    the longest dip allowed, seconds (default 5)
+#   EB_SOAK_DIP_SKIP   seconds at the start not judged for dips (default 5)
 #   EB_BENCH_STRICT    exit 1 when a goal is missed   (default: report only)
 #   EB_KEEP=1          keep the cluster's directory
 #
@@ -68,7 +86,11 @@ WARMUP=${EB_SOAK_WARMUP:-120}
 [ "$WARMUP" -le $((SECS / 3)) ] || WARMUP=$((SECS / 3))
 EVENTS_PER_TX=10
 GOAL_DRIFT=10		# percent: throughput and outbox size, end vs start
+DIP_FACTOR=${EB_SOAK_DIP_FACTOR:-0.5}
+DIP_MAX=${EB_SOAK_DIP_MAX:-5}
+DIP_SKIP=${EB_SOAK_DIP_SKIP:-5}
 RESULTS=${EB_SOAK_RESULTS:-$RESULTS_DIR/soak_bench.md}
+RESULTS_1S=${RESULTS%.md}_1s.tsv
 
 eb_prepare
 # What was measured: the commit, and when the library was installed.
@@ -226,6 +248,7 @@ write_report() {
 }
 
 missed=0
+declare -A goal_verdict
 summary() {
 	local first last
 	first=$(awk -F'\t' -v w="$WARMUP" -v s="$SAMPLE" '$1 - s > w - 0.5 { print; exit }' "$EB_TMP/rows.tsv")
@@ -272,6 +295,7 @@ summary() {
 		local verdict=""
 		if [ "$g" = goal ]; then
 			if within "$a" "$b"; then verdict="ok <= ${GOAL_DRIFT}%"; else verdict="MISSED <= ${GOAL_DRIFT}%"; missed=$((missed + 1)); fi
+			goal_verdict[$name]="${verdict%% *} ($(drift "$a" "$b")%)"
 		fi
 		[ "$name" = "Events table MiB" ] && verdict="grows: no retention during the run"
 		echo "| $name | $a | $b | $(drift "$a" "$b") | $verdict |"
@@ -288,11 +312,107 @@ summary() {
 	echo "$(grep -E '^rate limit schedule lag' "$PLOG" | sed 's/rate limit schedule lag: //') schedule lag; $(grep -cE '^progress: ' "$PLOG") progress lines."
 	echo "Consumers overall: $(grep -E 'number of transactions actually processed' "$CLOG" | sed 's/.*: //') receive calls."
 	echo
-	if [ "$missed" -eq 0 ]; then
-		echo "Goals (throughput and outbox size within ${GOAL_DRIFT}% from the first to the second half, medians) met."
+
+	# dips, from the 1 s series
+	local dips longest="" dip_verdict nfast
+	fast_rows >"$EB_TMP/fast_rows.tsv"
+	cp "$EB_TMP/fast_rows.tsv" "$RESULTS_1S.tmp"
+	{ printf 't_s\tproduced_per_s\tconsumed_per_s\tproduced_per_s_last_5s\tbacklog\toutbox_mib\tdip\n'; cat "$RESULTS_1S.tmp"; } >"$RESULTS_1S"
+	rm -f "$RESULTS_1S.tmp"
+	nfast=$(wc -l <"$EB_TMP/fast_rows.tsv")
+	echo "#### Dips (1 s sampling)"
+	echo
+	if [ "$nfast" -lt 10 ]; then
+		echo "Too few 1 s samples ($nfast) to judge dips."
+		dip_verdict="MISSED (not measured)"
+		missed=$((missed + 1))
 	else
-		echo "Goals missed: $missed (throughput and outbox size within ${GOAL_DRIFT}% from the first to the second half, medians)."
+		dips=$(fast_dips)
+		longest=$(cut -f3 <<<"$dips" | sort -g | tail -1)
+		longest=${longest:-0}
+		echo "$nfast intervals of ~1 s (series in \`$(basename "$RESULTS_1S")\`). A dip: consecutive intervals in each of which"
+		echo "fewer messages were consumed than ${DIP_FACTOR} x the production rate (over the last 5 s); the first ${DIP_SKIP} s are"
+		echo "not judged. Backlog from the counters: up to $(awk -F'\t' '$5 > m { m = $5 } END { print m + 0 }' "$EB_TMP/fast_rows.tsv") messages; outbox"
+		echo "$(awk -F'\t' 'NR == 1 || $6 < lo { lo = $6 } NR == 1 || $6 > hi { hi = $6 } END { printf "%.1f to %.1f MiB", lo, hi }' "$EB_TMP/fast_rows.tsv") at 1 s sampling."
+		echo "Dips: $(grep -c . <<<"$dips" || true), longest ${longest} s; $(awk -F'\t' -v m="$DIP_MAX" '$3 > m' <<<"$dips" | grep -c . || true) longer than ${DIP_MAX} s."
+		if [ -n "$dips" ]; then
+			echo
+			echo "| From t (s) | To t (s) | Seconds | Lowest messages/s consumed | Production messages/s | Highest backlog |"
+			echo "|---:|---:|---:|---:|---:|---:|"
+			# the 30 longest, in time order
+			sort -t$'\t' -k3,3gr <<<"$dips" | head -30 | sort -t$'\t' -k1,1g \
+				| awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
+		fi
+		if awk -v l="$longest" -v m="$DIP_MAX" 'BEGIN { exit !(l <= m) }'; then
+			dip_verdict="ok (longest ${longest} s)"
+		else
+			dip_verdict="MISSED (longest ${longest} s)"
+			missed=$((missed + 1))
+		fi
 	fi
+	echo
+	echo "#### Verdicts"
+	echo
+	echo "| Goal | Verdict |"
+	echo "|---|---|"
+	local tc=${goal_verdict[Messages/s consumed, median of each half]:-n/a} tp=${goal_verdict[Messages/s produced, median of each half]:-n/a}
+	local tv=ok
+	[[ $tc == ok* && $tp == ok* ]] || tv=MISSED
+	echo "| Throughput drift <= ${GOAL_DRIFT}% (medians of the first and second half after the warm-up) | $tv: consumed $tc, produced $tp |"
+	echo "| No dip longer than ${DIP_MAX} s (consumption < ${DIP_FACTOR} x production, 1 s sampling) | $dip_verdict |"
+	echo "| Outbox size flat: <= ${GOAL_DRIFT}% (median of each half) | ${goal_verdict[Outbox MiB, median of each half]:-n/a} |"
+	echo
+	# goals, not measures: throughput is one goal judged on two measures
+	missed=0
+	[ "$tv" = ok ] || missed=$((missed + 1))
+	[[ $dip_verdict == ok* ]] || missed=$((missed + 1))
+	[[ ${goal_verdict[Outbox MiB, median of each half]:-n/a} == ok* ]] || missed=$((missed + 1))
+	if [ "$missed" -eq 0 ]; then
+		echo "All goals met."
+	else
+		echo "Goals missed: $missed."
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# 1 s sampling, for dips: epoch seconds (fractional), outbox rows inserted,
+# rows deleted, outbox bytes; a fresh session each time (a long one would
+# hold back vacuum's horizon).
+# ---------------------------------------------------------------------------
+FAST=$EB_TMP/fast.tsv
+FAST_SQL="SELECT n_tup_ins, n_tup_del, pg_total_relation_size(relid) FROM pg_stat_user_tables WHERE relid = '$OUTBOX'::regclass"
+fast_sampler() {
+	local k row
+	for ((k = 0; k <= SECS; k++)); do
+		sleep "$(awk -v s="$RUN_START" -v k="$k" -v now="$(date +%s.%N)" 'BEGIN { d = s + k - now; printf "%.3f", (d > 0) ? d : 0 }')"
+		row=$(psql_q -F $'\t' -c "$FAST_SQL" 2>/dev/null) || continue
+		printf '%s\t%s\n' "$(date +%s.%N)" "$row"
+	done
+}
+# the 1 s series: t (s since the start), produced/s, consumed/s, production
+# over the last 5 s (/s), backlog (messages, from the counters: the outbox
+# starts empty), outbox MiB, dip (1 when consumed < DIP_FACTOR x production)
+fast_rows() {
+	awk -F'\t' -v s="$RUN_START" -v f="$DIP_FACTOR" 'NR == 1 { i0 = $2; d0 = $3 }
+		{ t[NR] = $1; ins[NR] = $2; del[NR] = $3; sz[NR] = $4 }
+		NR > 1 { dt = t[NR] - t[NR - 1]; if (dt <= 0) next
+			w = (NR > 5) ? NR - 5 : 1
+			p5 = (ins[NR] - ins[w]) / (t[NR] - t[w])
+			prod = (ins[NR] - ins[NR - 1]) / dt; cons = (del[NR] - del[NR - 1]) / dt
+			# a consumer may report its deletes before the producer its inserts
+			bl = (ins[NR] - i0) - (del[NR] - d0); if (bl < 0) bl = 0
+			printf "%.1f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%d\n", t[NR] - s, prod, cons, p5, bl,
+				sz[NR] / 1048576, (p5 > 0 && cons < f * p5) ? 1 : 0 }' "$FAST"
+}
+# dips (runs of dip intervals) after SKIP s: "start end seconds min-consumed/s
+# production/s max-backlog", one a line
+fast_dips() {
+	awk -F'\t' -v skip="$DIP_SKIP" '$1 <= skip { prev = $1; next }
+		$7 == 1 { if (!in_dip) { in_dip = 1; st = prev; mc = $3; mp = $4; mb = $5 }
+		          if ($3 < mc) mc = $3; if ($5 > mb) mb = $5; pr = $4; en = $1 }
+		$7 == 0 && in_dip { printf "%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%d\n", st, en, en - st, mc, pr, mb; in_dip = 0 }
+		{ prev = $1 }
+		END { if (in_dip) printf "%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%d\n", st, en, en - st, mc, pr, mb }' "$EB_TMP/fast_rows.tsv"
 }
 
 # ---------------------------------------------------------------------------
@@ -302,7 +422,10 @@ mkdir -p "$RESULTS_DIR"
 eb_log "soak: $SECS s, producer $RATE tx/s x $EVENTS_PER_TX events, $CONSUMERS consumers, sample every $SAMPLE s"
 RUN_START=$(date +%s)
 : >"$SAMPLES"
+: >"$FAST"
 take_sample 0 >>"$SAMPLES"
+fast_sampler >>"$FAST" &
+FAST_PID=$!
 eb_as_owner "$EB_BINDIR/pgbench" -n -M prepared -c "$PRODUCERS" -j "$PRODUCERS" -R "$RATE" -T "$SECS" -P "$SAMPLE" \
 	-D "req=$(request_template)" -D "detail=$DETAIL" -f "$SCRIPTS/producer.sql" >"$PLOG" 2>&1 &
 PPID_PROD=$!
@@ -322,6 +445,8 @@ prod_rc=0
 cons_rc=0
 wait "$PPID_PROD" || prod_rc=$?
 wait "$PPID_CONS" || cons_rc=$?
+kill "$FAST_PID" 2>/dev/null || true
+wait "$FAST_PID" 2>/dev/null || true
 if [ "$prod_rc" -ne 0 ] || [ "$cons_rc" -ne 0 ] || grep -q 'number of failed transactions: [1-9]' "$PLOG" "$CLOG"; then
 	eb_log "a pgbench failed (producer $prod_rc, consumers $cons_rc):"
 	tail -20 "$PLOG" "$CLOG" >&2

@@ -68,6 +68,17 @@
 #   bench_compile_tool NAME DIR  gcc test/bench/tools/NAME.c into DIR/NAME
 #                       (-lcurl), prints the path
 #
+# Peers (other queue software, measured in the same runs)
+#   bench_need_pgq      PgQ (Debian's postgresql-$EB_PG_MAJOR-pgq3), installed with
+#                       apt-get when missing (root), its files copied into
+#                       pg_config's sharedir/extension and pkglibdir when the
+#                       package put them elsewhere (a private installation)
+#   bench_pgmq_sql FILE pgmq's install script (SQL only) into FILE, from
+#                       EB_PGMQ_SQL or the snapshot of github.com/pgmq/pgmq in
+#                       EB_PGMQ_REPO; sets PGMQ_FROM (what was used)
+#   bench_load_pgmq FILE  run it into the current database (schema pgmq,
+#                       no CREATE EXTENSION), without psql meta-commands
+
 # perf
 #   perf_available      perf is installed (else says so)
 #   perf_keep_symbols   keep the loaded eventbus.so's symbols (reinstalls)
@@ -464,6 +475,76 @@ bench_compile_tool() {
 }
 
 # ---------------------------------------------------------------------------
+# Peers.
+# ---------------------------------------------------------------------------
+# PgQ from Debian's package.  The package installs into the system
+# PostgreSQL's directories; a private installation (the pg_config on PATH)
+# gets a copy of the package's extension scripts, control file and
+# libraries.  Fails (saying why) when it cannot be had.
+bench_need_pgq() {
+	local share lib pkg=postgresql-$EB_PG_MAJOR-pgq3 f
+	share=$(pg_config --sharedir)/extension
+	lib=$(pg_config --pkglibdir)
+	[ -f "$share/pgq.control" ] && [ -f "$lib/pgq_lowlevel.so" ] && return 0
+	if ! dpkg -s "$pkg" >/dev/null 2>&1; then
+		if [ "$(id -u)" -ne 0 ]; then
+			eb_log "PgQ is missing (run as root to install $pkg, or install it)"
+			return 1
+		fi
+		eb_log "installing $pkg"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null \
+			|| { eb_log "could not install $pkg"; return 1; }
+	fi
+	while read -r f; do
+		[ -f "$f" ] || continue
+		case "$f" in
+			*/extension/pgq.control | */extension/pgq--*.sql)
+				[ -e "$share/${f##*/}" ] || cp "$f" "$share/" ;;
+			*/lib/pgq*.so)
+				[ -e "$lib/${f##*/}" ] || cp "$f" "$lib/" ;;
+		esac
+	done < <(dpkg -L "$pkg")
+	if [ ! -f "$share/pgq.control" ] || [ ! -f "$lib/pgq_lowlevel.so" ]; then
+		eb_log "$pkg is installed but pgq.control or pgq_lowlevel.so is not in $share, $lib"
+		return 1
+	fi
+	eb_log "PgQ $(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$share/pgq.control") in $share, $lib"
+}
+
+# pgmq is SQL only and never part of this repository: its install script is
+# read at run time, from the file EB_PGMQ_SQL, or else from a snapshot of
+# github.com/pgmq/pgmq (a git directory, EB_PGMQ_REPO; the search tool's
+# `fetch` of github:pgmq/pgmq makes one), whose newest install script is
+# pgmq-extension/sql/pgmq.sql at HEAD.
+EB_PGMQ_REPO=${EB_PGMQ_REPO:-/work/.mirror/pgmq+pgmq/repo}
+PGMQ_FROM=
+bench_pgmq_sql() {
+	local out=$1 commit version
+	if [ -n "${EB_PGMQ_SQL:-}" ]; then
+		[ -r "$EB_PGMQ_SQL" ] || { eb_log "EB_PGMQ_SQL=$EB_PGMQ_SQL is not a readable file"; return 1; }
+		cp "$EB_PGMQ_SQL" "$out"
+		PGMQ_FROM="$EB_PGMQ_SQL (sha256 $(sha256sum "$out" | cut -c1-12))"
+	elif git -C "$EB_PGMQ_REPO" cat-file -e HEAD:pgmq-extension/sql/pgmq.sql 2>/dev/null; then
+		git -C "$EB_PGMQ_REPO" show HEAD:pgmq-extension/sql/pgmq.sql >"$out"
+		commit=$(git -C "$EB_PGMQ_REPO" log -1 --format='%h, %cs' HEAD)
+		# the newest version its upgrade scripts lead to (pgmq.sql is that version)
+		version=$(git -C "$EB_PGMQ_REPO" ls-tree --name-only HEAD pgmq-extension/sql/ \
+			| sed -n 's/.*pgmq--[0-9.]*--\([0-9.]*\)\.sql$/\1/p' | sort -V | tail -1)
+		PGMQ_FROM="pgmq-extension/sql/pgmq.sql of a snapshot of github.com/pgmq/pgmq (commit $commit; version ${version:-unknown})"
+	else
+		eb_log "pgmq's SQL not found: set EB_PGMQ_SQL to its install script (pgmq-extension/sql/pgmq.sql of github.com/pgmq/pgmq) or EB_PGMQ_REPO to a git snapshot of that repository"
+		return 1
+	fi
+}
+
+# pgmq's script creates schema pgmq itself when it is not an extension; psql
+# meta-commands (\echo, \quit of an extension script) are dropped.
+bench_load_pgmq() {
+	grep -v '^[[:space:]]*\\' "$1" | psql_q -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# ---------------------------------------------------------------------------
 # perf.
 # ---------------------------------------------------------------------------
 # Keep the eventbus.so this cluster loaded in perf's build-id cache: when
@@ -545,4 +626,21 @@ perf_report_worker() {
 	echo
 	perf report -i "$data" --stdio --children -g none --percent-limit 2 --sort symbol 2>/dev/null \
 		| grep -v '^#' | grep -v '^$' | sed 's/ *- *- *$//' | grep -v '\] 0x0000' | head -80
+}
+
+# ---------------------------------------------------------------------------
+# Timed consumer runs (queues that may answer a receive with nothing: FIFO
+# queues whose groups are held by other consumers).
+#   bench_consume_timed SCRIPT CLIENTS SECONDS COUNT_SQL
+#                       pgbench -T SECONDS with CLIENTS clients running
+#                       SCRIPT; COUNT_SQL counts what is left to consume.
+#                       Prints "consumed seconds transactions"
+# ---------------------------------------------------------------------------
+bench_consume_timed() {
+	local script=$1 c=$2 seconds=$3 count_sql=$4 before after out tx tps
+	before=$(psql_q -c "$count_sql")
+	out=$(bench_pgbench -c "$c" -j "$c" -T "$seconds" -f "$script") || return 1
+	after=$(psql_q -c "$count_sql")
+	read -r tx tps <<<"$(pgbench_tx_tps <<<"$out")"
+	awk -v m="$((before - after))" -v tx="$tx" -v tps="$tps" 'BEGIN { printf "%d %.3f %d\n", m, tx / tps, tx }'
 }
