@@ -24,6 +24,7 @@
 #include "fifo.h"
 #include "outbox_floor.h"
 #include "http.h"
+#include "queue_wait.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -201,9 +202,10 @@ eventbus_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 #endif
-	RequestAddinShmemSpace(add_size(add_size(add_size(stats_shmem_size(), delivery_shmem_size()),
-											 http_stats_shmem_size()),
-									outbox_floor_shmem_size()));
+	RequestAddinShmemSpace(add_size(add_size(add_size(add_size(stats_shmem_size(), delivery_shmem_size()),
+													  http_stats_shmem_size()),
+											 outbox_floor_shmem_size()),
+									queue_wait_shmem_size()));
 	RequestNamedLWLockTranche("eventbus stats", 1);
 	RequestNamedLWLockTranche("eventbus delivery", 1);
 	RequestNamedLWLockTranche("eventbus http", 1);
@@ -219,6 +221,7 @@ eventbus_shmem_startup(void)
 	delivery_shmem_startup();
 	http_stats_shmem_startup();
 	outbox_floor_shmem_startup();
+	queue_wait_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -66,6 +66,7 @@
 #include "outbox.h"
 #include "outbox_floor.h"
 #include "privileges.h"
+#include "queue_wait.h"
 #include "rule_index.h"
 #include "stats.h"
 
@@ -1126,6 +1127,8 @@ outbox_notify_queue(const char *queue)
 	/* queue names have at most 54 characters: the channel always fits */
 	snprintf(channel, sizeof(channel), "eventbus.%s", queue);
 	Async_Notify(channel, "");
+	/* and long-polling receive()s (queue_wait.c) */
+	queue_wait_wake_at_commit(queue, 0);
 }
 
 /*

@@ -109,7 +109,10 @@ typedef struct DeadLetterReason
 extern uint64 outbox_dead_letter(Oid outbox, Datum message_ids,
 								 const DeadLetterReason *reason);
 
-/* NOTIFY, at commit, the channel "eventbus.<queue>" its consumers listen on. */
+/*
+ * NOTIFY, at commit, the channel "eventbus.<queue>" its consumers listen on,
+ * and wake its long-polling receive()s (queue_wait.h).
+ */
 extern void outbox_notify_queue(const char *queue);
 
 #endif							/* EVENTBUS_OUTBOX_H */

@@ -37,6 +37,9 @@ check "put_events routes into the queue" \
 	                              {\"Source\": \"other\", \"DetailType\": \"t\", \"Detail\": \"{}\"}]') ->> 'FailedEntryCount'" "0"
 check "receive and ack" \
 	"SELECT eventbus.ack('np', array_agg(message_id)) FROM eventbus.receive('np', 10, 30)" "1"
+check "a long-polling receive looks again every 100 ms and times out empty" \
+	"SELECT count(*) || ' ' || (clock_timestamp() - statement_timestamp() BETWEEN interval '0.95 s' AND interval '3 s')
+	   FROM eventbus.receive('np', 10, 30, 1)" "0 true"
 check "metrics counters are zero without shared memory" \
 	"SELECT matched_events FROM eventbus.rule_stats WHERE rule = 'np'" "0"
 check "no delivery worker" "SELECT count(*) FROM eventbus.delivery_workers" "0"

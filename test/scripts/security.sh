@@ -432,7 +432,7 @@ expect_err "CREATE TRIGGER on eventbus.events" mallory \
 	"CREATE TRIGGER t AFTER INSERT ON eventbus.events FOR EACH ROW EXECUTE FUNCTION mallory.escalate()" \
 	"42501: permission denied for table events"
 expect_err "DROP FUNCTION eventbus.receive" mallory \
-	"DROP FUNCTION eventbus.receive(text, integer, integer)" "42501: must be owner of function eventbus.receive"
+	"DROP FUNCTION eventbus.receive(text, integer, integer, integer)" "42501: must be owner of function eventbus.receive"
 expect_err "ALTER FUNCTION eventbus.put_rule OWNER" mallory \
 	"ALTER FUNCTION eventbus.put_rule(text, jsonb, text, text, text) OWNER TO mallory" \
 	"42501: must be owner of function put_rule"
