@@ -194,8 +194,8 @@ static const char *dead_letter_sql =
 "   FROM m";
 
 /*
- * One pass of receive() from a FIFO queue: the parameters and the result
- * of receive_sql.  Only the head of a message group (its lowest message_id
+ * The claim of receive() from a FIFO queue, in place of receive_pick_sql;
+ * what it locks is then hidden and returned by receive_take_sql.  Only the head of a message group (its lowest message_id
  * in the outbox) may be handed out first, and only when it is visible: a
  * hidden head (received and not acknowledged) holds back its whole group.
  * The heads are found by a walk of the index on (message_group_id,
@@ -213,16 +213,17 @@ static const char *dead_letter_sql =
  * that each group contributes a prefix of its messages.  Messages without
  * a group (written by paths that set none: redrive, DeadLetterConfig) are
  * each a head of their own.
- *   $1 clock, $2 max_receive_count, $3 visibility timeout, $4 heads after
- *   this message id, $5 the group to start after ('': the first); the
- *   LIMIT is written in.  The last row's target_id is the last group of
- *   the walk that was locked (NULL: none), where the next walk starts.
+ *   $1 clock, $2 max_receive_count, $3 heads after this message id, $4
+ *   the group to start after ('': the first); the LIMIT is written in.
+ *   Rows: each message picked and whether it was received too often; then
+ *   one row (message_id NULL) with the last group of the walk that was
+ *   locked (NULL: none), where the next walk starts, and the last head.
  */
 static const char *receive_fifo_sql =
 "WITH RECURSIVE after_start AS ("
 "    (SELECT o.message_group_id AS g, o.message_id AS head"
 "       FROM %1$s o"
-"      WHERE o.message_group_id > $5"
+"      WHERE o.message_group_id > $4"
 "      ORDER BY o.message_group_id, o.message_id"
 "      LIMIT 1)"
 "  UNION ALL"
@@ -236,7 +237,7 @@ static const char *receive_fifo_sql =
 "), up_to_start AS ("
 "    (SELECT o.message_group_id AS g, o.message_id AS head"
 "       FROM %1$s o"
-"      WHERE o.message_group_id IS NOT NULL AND o.message_group_id <= $5"
+"      WHERE o.message_group_id IS NOT NULL AND o.message_group_id <= $4"
 "      ORDER BY o.message_group_id, o.message_id"
 "      LIMIT 1)"
 "  UNION ALL"
@@ -244,12 +245,12 @@ static const char *receive_fifo_sql =
 "      FROM up_to_start a CROSS JOIN LATERAL ("
 "           SELECT o.message_group_id AS g, o.message_id AS head"
 "             FROM %1$s o"
-"            WHERE o.message_group_id > a.g AND o.message_group_id <= $5"
+"            WHERE o.message_group_id > a.g AND o.message_group_id <= $4"
 "            ORDER BY o.message_group_id, o.message_id"
 "            LIMIT 1) n"
 "), walk AS ("
 "    (SELECT u.message_id AS head, 0 AS part FROM %1$s u"
-"      WHERE u.message_group_id IS NULL AND u.visible_at <= $1 AND u.message_id > $4"
+"      WHERE u.message_group_id IS NULL AND u.visible_at <= $1 AND u.message_id > $3"
 "      ORDER BY u.message_group_id, u.message_id"
 "      LIMIT %2$d)"
 "    UNION ALL SELECT a.head, 1 FROM after_start a"
@@ -259,7 +260,7 @@ static const char *receive_fifo_sql =
 "      FROM walk w CROSS JOIN LATERAL ("
 "           SELECT o.message_id, o.message_group_id AS g, o.receive_count >= $2 AS exhausted"
 "             FROM %1$s o"
-"            WHERE o.message_id = w.head AND o.visible_at <= $1 AND o.message_id > $4"
+"            WHERE o.message_id = w.head AND o.visible_at <= $1 AND o.message_id > $3"
 "              FOR UPDATE SKIP LOCKED) l"
 "     LIMIT %2$d"
 "), follow AS MATERIALIZED ("
@@ -288,30 +289,12 @@ static const char *receive_fifo_sql =
 "    ) c"
 "     ORDER BY c.message_id"
 "     LIMIT %2$d"
-"), received AS ("
-"    UPDATE %1$s o"
-"       SET visible_at = $1 + pg_catalog.make_interval(secs => $3),"
-"           receive_count = o.receive_count + 1,"
-"           first_attempt_at = coalesce(o.first_attempt_at, $1),"
-"           last_attempt_at = $1"
-"     WHERE o.message_id = ANY (ARRAY(SELECT p.message_id FROM picked p WHERE NOT p.exhausted))"
-"    RETURNING o.message_id, o.event_id, o.event_ingestion_time,"
-"              o.payload, o.receive_count, o.enqueued_at, o.rule,"
-"              o.target_id"
 ")"
-"SELECT r.message_id, r.event_id,"
-"       coalesce(r.payload,"
-"                (SELECT eventbus.event_envelope(e)"
-"                   FROM eventbus.events e"
-"                  WHERE e.id = r.event_id"
-"                    AND e.ingestion_time = r.event_ingestion_time)) AS payload,"
-"       r.receive_count, r.enqueued_at, r.rule, r.target_id,"
-"       NULL::bigint[] AS exhausted, NULL::bigint AS last_id"
-"  FROM received r"
+"SELECT p.message_id, p.exhausted, NULL::text AS resume, NULL::bigint AS last_head"
+"  FROM picked p"
 " UNION ALL "
-"SELECT NULL, NULL, NULL, NULL, NULL, NULL,"
+"SELECT NULL, NULL,"
 "       (SELECT h.g FROM heads h WHERE h.g IS NOT NULL ORDER BY h.part DESC, h.g DESC LIMIT 1),"
-"       ARRAY(SELECT p.message_id FROM picked p WHERE p.exhausted),"
 "       (SELECT max(h.message_id) FROM heads h)"
 " ORDER BY 1 NULLS LAST";
 
@@ -564,10 +547,9 @@ prepare_statement(Oid outbox, OutboxStatement statement, int limit)
 			sql = psprintf(receive_fifo_sql, table, limit);
 			argtypes[0] = TIMESTAMPTZOID;
 			argtypes[1] = INT4OID;
-			argtypes[2] = INT4OID;
-			argtypes[3] = INT8OID;
-			argtypes[4] = TEXTOID;
-			nargs = 5;
+			argtypes[2] = INT8OID;
+			argtypes[3] = TEXTOID;
+			nargs = 4;
 			break;
 		case OUTBOX_SEND:
 			sql = psprintf(send_sql, table, outbox);
@@ -1132,174 +1114,27 @@ outbox_notify_queue(const char *queue)
 }
 
 /*
- * One pass of receive() from a FIFO queue's outbox (eventbus_receive_pass
- * for a FIFO queue): one statement (receive_fifo_sql) locks the group
- * heads, hides and returns them with their followers; its last row holds
- * the ids of the messages received too often, which move to the dead
- * letters here, and the last head it locked.  Its heads are found through
- * the group index, not from the scan floor.
+ * The second half of a pass of receive(), for both kinds of queue: hide and
+ * return the locked messages (take) that were not received too often, move
+ * those that were (exhausted) to the dead letters, and end the result with
+ * the row (message_id NULL) that says how many moved and the last id the
+ * claim locked (NULL: none).  SPI is connected; finishes it.
  */
-static Datum
-receive_fifo_pass(FunctionCallInfo fcinfo)
+static void
+receive_take(FunctionCallInfo fcinfo, Oid outbox, Datum *take, int ntake,
+			 Datum *exhausted, int nexhausted, int64 last_id, bool locked_any)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			outbox = PG_GETARG_OID(0);
 	int32		max_receive_count = PG_GETARG_INT32(3);
-	OutboxPlans *entry = outbox_entry(outbox);
-	Datum		args[5];
-	int			rc;
-	SPITupleTable *tuptable;
-	uint64		nrows;
 	Datum		values[9];
 	bool		nulls[9];
 	int64		moved = 0;
-
-	InitMaterializedSRF(fcinfo, 0);
-	args[0] = PG_GETARG_DATUM(1);	/* clock */
-	args[1] = Int32GetDatum(max_receive_count);
-	args[2] = PG_GETARG_DATUM(4);	/* visibility timeout */
-	args[3] = PG_GETARG_DATUM(6);	/* after */
-	args[4] = CStringGetTextDatum(entry->fifo_resume ? entry->fifo_resume : "");
-	if (PG_GETARG_INT32(2) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
-				 errdetail("eventbus._receive_pass reads up to how_many messages."),
-				 errhint("Use eventbus.receive().")));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "eventbus: SPI_connect failed");
-	rc = outbox_execute(outbox, OUTBOX_RECEIVE_FIFO, PG_GETARG_INT32(2), args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
-	tuptable = SPI_tuptable;
-	nrows = SPI_processed;
-
-	/* the statement's columns are the result's, whatever the table holds */
-	if (nrows == 0 || tuptable->tupdesc->natts != rsinfo->setDesc->natts)
-		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
-	for (int c = 0; c < rsinfo->setDesc->natts; c++)
-		if (TupleDescAttr(tuptable->tupdesc, c)->atttypid !=
-			(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid))
-			elog(ERROR, "eventbus: receive from outbox %u returned column %d of type %s, not %s",
-				 outbox, c + 1, format_type_be(TupleDescAttr(tuptable->tupdesc, c)->atttypid),
-				 format_type_be(c == 7 ? INT8ARRAYOID : TupleDescAttr(rsinfo->setDesc, c)->atttypid));
-
-	/* every row but the last: a received message */
-	for (uint64 i = 0; i + 1 < nrows; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		heap_deform_tuple(tuptable->vals[i], tuptable->tupdesc, values, nulls);
-		/* tuplestore_putvalues copies the values into the result */
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-
-	/* the last row: the messages received too often, and the last id */
-	heap_deform_tuple(tuptable->vals[nrows - 1], tuptable->tupdesc, values, nulls);
-	/* where the next walk starts: after the last group locked */
-	if (!nulls[6])
-	{
-		char	   *resume = MemoryContextStrdup(outbox_cxt, TextDatumGetCString(values[6]));
-
-		if (entry->fifo_resume)
-			pfree(entry->fifo_resume);
-		entry->fifo_resume = resume;
-		nulls[6] = true;
-	}
-	if (!nulls[7] &&
-		ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(values[7])),
-					   ARR_DIMS(DatumGetArrayTypeP(values[7]))) > 0)
-	{
-		DeadLetterReason reason = {0};
-
-		reason.queue = text_to_cstring(PG_GETARG_TEXT_PP(5));
-		reason.error_code = "MaxReceiveCountExceeded";
-		reason.error_message =
-			psprintf("The message was received max_receive_count (%d) times without being acknowledged.",
-					 max_receive_count);
-		reason.exhausted_condition = "MaximumReceiveCount";
-		reason.retry_attempts = -1;
-		reason.dead_lettered_at = DatumGetTimestampTz(args[0]);
-		moved = (int64) outbox_dead_letter(outbox, values[7], &reason);
-	}
-	values[7] = Int64GetDatum(moved);
-	nulls[7] = false;
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	SPI_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
- * visibility_timeout, queue, after): one pass of receive(), whose checks
- * and loop stay in SQL.  Its last row (message_id NULL) reports how many
- * messages moved to the dead letters and the last id it locked.
- */
-Datum
-eventbus_receive_pass(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			outbox = PG_GETARG_OID(0);
-	int32		max_receive_count = PG_GETARG_INT32(3);
-	Datum		pick_args[3];
 	int			rc;
-	SPITupleTable *tuptable;
-	uint64		nrows;
-	Datum		values[9];
-	bool		nulls[9];
-	int64		moved = 0;
-	int64		last_id = 0;
-	Datum	   *take;
-	Datum	   *exhausted;
-	int			ntake = 0;
-	int			nexhausted = 0;
 
-	if (outbox_require_registered(outbox, OUTBOX_USE_QUEUE))
-		return receive_fifo_pass(fcinfo);
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_GETARG_INT32(2) < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
-				 errdetail("eventbus._receive_pass reads up to how_many messages."),
-				 errhint("Use eventbus.receive().")));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "eventbus: SPI_connect failed");
-
-	/* lock the messages */
-	pick_args[0] = PG_GETARG_DATUM(1);	/* clock */
-	pick_args[1] = Int32GetDatum(max_receive_count);
-	/* after the floor: no message has a lower id */
-	pick_args[2] = Int64GetDatum(Max(PG_GETARG_INT64(6), outbox_floor_get(outbox)));
-	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), pick_args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
-	tuptable = SPI_tuptable;
-	nrows = SPI_processed;
-	if (tuptable->tupdesc->natts != 2 ||
-		TupleDescAttr(tuptable->tupdesc, 0)->atttypid != INT8OID ||
-		TupleDescAttr(tuptable->tupdesc, 1)->atttypid != BOOLOID)
-		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
-	take = palloc(sizeof(Datum) * (nrows + 1));
-	exhausted = palloc(sizeof(Datum) * (nrows + 1));
-	for (uint64 i = 0; i < nrows; i++)
-	{
-		bool		isnull;
-		Datum		id = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
-
-		if (DatumGetBool(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull)))
-			exhausted[nexhausted++] = id;
-		else
-			take[ntake++] = id;
-		last_id = Max(last_id, DatumGetInt64(id));
-	}
-	SPI_freetuptable(tuptable);
-
-	/* hide and return those received fewer than max_receive_count times */
 	if (ntake > 0)
 	{
 		Datum		take_args[3];
+		SPITupleTable *tuptable;
 
 		take_args[0] = PG_GETARG_DATUM(1);	/* clock */
 		take_args[1] = PG_GETARG_DATUM(4);	/* visibility timeout */
@@ -1354,9 +1189,163 @@ eventbus_receive_pass(PG_FUNCTION_ARGS)
 	values[7] = Int64GetDatum(moved);
 	nulls[7] = false;
 	values[8] = Int64GetDatum(last_id);
-	nulls[8] = (nrows == 0);
+	nulls[8] = !locked_any;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	SPI_finish();
+}
+
+/*
+ * One pass of receive() from a FIFO queue's outbox (eventbus_receive_pass
+ * for a FIFO queue): receive_fifo_sql locks the group heads and picks
+ * them with their followers, then receive_take as for a standard queue.
+ * Its heads are found through the group index, not from the scan floor.
+ */
+static Datum
+receive_fifo_pass(FunctionCallInfo fcinfo)
+{
+	Oid			outbox = PG_GETARG_OID(0);
+	OutboxPlans *entry = outbox_entry(outbox);
+	Datum		args[4];
+	int			rc;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	Datum	   *take;
+	Datum	   *exhausted;
+	int			ntake = 0;
+	int			nexhausted = 0;
+	int64		last_head = 0;
+	bool		locked_any = false;
+
+	InitMaterializedSRF(fcinfo, 0);
+	args[0] = PG_GETARG_DATUM(1);	/* clock */
+	args[1] = PG_GETARG_DATUM(3);	/* max_receive_count */
+	args[2] = PG_GETARG_DATUM(6);	/* after */
+	args[3] = CStringGetTextDatum(entry->fifo_resume ? entry->fifo_resume : "");
+	if (PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
+				 errdetail("eventbus._receive_pass reads up to how_many messages."),
+				 errhint("Use eventbus.receive().")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE_FIFO, PG_GETARG_INT32(2), args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	if (nrows == 0 || tuptable->tupdesc->natts != 4 ||
+		TupleDescAttr(tuptable->tupdesc, 0)->atttypid != INT8OID ||
+		TupleDescAttr(tuptable->tupdesc, 1)->atttypid != BOOLOID ||
+		TupleDescAttr(tuptable->tupdesc, 2)->atttypid != TEXTOID ||
+		TupleDescAttr(tuptable->tupdesc, 3)->atttypid != INT8OID)
+		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+
+	take = palloc(sizeof(Datum) * nrows);
+	exhausted = palloc(sizeof(Datum) * nrows);
+	/* every row but the last: a picked message */
+	for (uint64 i = 0; i + 1 < nrows; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+
+		if (DatumGetBool(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull)))
+			exhausted[nexhausted++] = id;
+		else
+			take[ntake++] = id;
+	}
+	/* the last row: where the next walk starts (after the last group locked), the last head */
+	{
+		HeapTuple	last = tuptable->vals[nrows - 1];
+		bool		isnull;
+		Datum		d = SPI_getbinval(last, tuptable->tupdesc, 3, &isnull);
+
+		if (!isnull)
+		{
+			char	   *resume = MemoryContextStrdup(outbox_cxt, TextDatumGetCString(d));
+
+			if (entry->fifo_resume)
+				pfree(entry->fifo_resume);
+			entry->fifo_resume = resume;
+		}
+		d = SPI_getbinval(last, tuptable->tupdesc, 4, &isnull);
+		if (!isnull)
+		{
+			last_head = DatumGetInt64(d);
+			locked_any = true;
+		}
+	}
+	SPI_freetuptable(tuptable);
+
+	receive_take(fcinfo, outbox, take, ntake, exhausted, nexhausted, last_head, locked_any);
+	PG_RETURN_VOID();
+}
+
+/*
+ * eventbus._receive_pass(outbox, clock, how_many, max_receive_count,
+ * visibility_timeout, queue, after): one pass of receive(), whose checks
+ * and loop stay in SQL.  Its last row (message_id NULL) reports how many
+ * messages moved to the dead letters and the last id it locked.
+ */
+Datum
+eventbus_receive_pass(PG_FUNCTION_ARGS)
+{
+	Oid			outbox = PG_GETARG_OID(0);
+	int32		max_receive_count = PG_GETARG_INT32(3);
+	Datum		pick_args[3];
+	int			rc;
+	SPITupleTable *tuptable;
+	uint64		nrows;
+	int64		last_id = 0;
+	Datum	   *take;
+	Datum	   *exhausted;
+	int			ntake = 0;
+	int			nexhausted = 0;
+
+	if (outbox_require_registered(outbox, OUTBOX_USE_QUEUE))
+		return receive_fifo_pass(fcinfo);
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_GETARG_INT32(2) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("how_many must be at least 1, not %d", PG_GETARG_INT32(2)),
+				 errdetail("eventbus._receive_pass reads up to how_many messages."),
+				 errhint("Use eventbus.receive().")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "eventbus: SPI_connect failed");
+
+	/* lock the messages */
+	pick_args[0] = PG_GETARG_DATUM(1);	/* clock */
+	pick_args[1] = Int32GetDatum(max_receive_count);
+	/* after the floor: no message has a lower id */
+	pick_args[2] = Int64GetDatum(Max(PG_GETARG_INT64(6), outbox_floor_get(outbox)));
+	rc = outbox_execute(outbox, OUTBOX_RECEIVE, PG_GETARG_INT32(2), pick_args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "eventbus: receive failed: %s", SPI_result_code_string(rc));
+	tuptable = SPI_tuptable;
+	nrows = SPI_processed;
+	if (tuptable->tupdesc->natts != 2 ||
+		TupleDescAttr(tuptable->tupdesc, 0)->atttypid != INT8OID ||
+		TupleDescAttr(tuptable->tupdesc, 1)->atttypid != BOOLOID)
+		elog(ERROR, "eventbus: receive from outbox %u returned an unexpected result", outbox);
+	take = palloc(sizeof(Datum) * (nrows + 1));
+	exhausted = palloc(sizeof(Datum) * (nrows + 1));
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+
+		if (DatumGetBool(SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 2, &isnull)))
+			exhausted[nexhausted++] = id;
+		else
+			take[ntake++] = id;
+		last_id = Max(last_id, DatumGetInt64(id));
+	}
+	SPI_freetuptable(tuptable);
+
+	receive_take(fcinfo, outbox, take, ntake, exhausted, nexhausted, last_id, nrows > 0);
 	PG_RETURN_VOID();
 }
 
