@@ -6,7 +6,8 @@
  * Rows store the envelope's fields as columns; this file turns a row into
  * the JSON object EventBridge delivers ({"version": "0", "id": ...,
  * "detail-type": ..., "source": ..., "account": ..., "time": ...,
- * "region": ..., "resources": [...], "detail": {...}}), from a slot
+ * "region": ..., "resources": [...], "detail": {...}}, and "replay-name"
+ * for an event a replay re-sent, as EventBridge adds it), from a slot
  * (envelope_from_slot) or as the SQL function
  * eventbus.event_envelope(eventbus.events).
  *
@@ -21,6 +22,7 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/typcache.h"
 
 #include "envelope.h"
 
@@ -54,6 +56,9 @@ envelope_from_slot(TupleTableSlot *slot, EventEnvelope *env)
 	env->detail = isnull ? NULL : DatumGetJsonbP(d);
 	d = slot_getattr(slot, EVENTS_ATT_INGESTION_TIME, &isnull);
 	env->ingestion_time = isnull ? 0 : DatumGetTimestampTz(d);
+	/* a row of a table without the column (before 0.5.0) has none */
+	env->replay_name = (slot->tts_tupleDescriptor->natts >= EVENTS_ATT_REPLAY_NAME) ?
+		text_attr(slot, EVENTS_ATT_REPLAY_NAME) : NULL;
 }
 
 char *
@@ -120,16 +125,19 @@ push_text_field(JsonbParseState **state, const char *key, text *value)
  *	  nested container is int-aligned, its padding counted in its length.
  */
 
-/* The envelope's keys in jsonb's order, and the value each one holds. */
+/*
+ * The envelope's keys in jsonb's order, and the value each one holds;
+ * "replay-name", last in that order, only for a replayed event.
+ */
 typedef enum EnvelopeKey
 {
 	EK_ID, EK_TIME, EK_DETAIL, EK_REGION, EK_SOURCE, EK_ACCOUNT, EK_VERSION,
-	EK_RESOURCES, EK_DETAIL_TYPE, EK_COUNT
+	EK_RESOURCES, EK_DETAIL_TYPE, EK_REPLAY_NAME, EK_COUNT
 } EnvelopeKey;
 
 static const char *const envelope_keys[EK_COUNT] = {
 	"id", "time", "detail", "region", "source", "account", "version",
-	"resources", "detail-type"
+	"resources", "detail-type", "replay-name"
 };
 
 typedef struct EnvelopeBuf
@@ -253,7 +261,8 @@ envelope_to_jsonb_direct(const EventEnvelope *env)
 {
 	EnvelopeBuf eb;
 	StringInfo	buf = &eb.buf;
-	uint32		header = (uint32) EK_COUNT | JB_FOBJECT;
+	int			nkeys = env->replay_name ? EK_COUNT : EK_REPLAY_NAME;
+	uint32		header = (uint32) nkeys | JB_FOBJECT;
 	int			jentries;
 	uint32		totallen = 0;
 	char	   *s;
@@ -263,15 +272,15 @@ envelope_to_jsonb_direct(const EventEnvelope *env)
 	initStringInfo(buf);
 	(void) reserve(buf, VARHDRSZ);
 	appendBinaryStringInfo(buf, (char *) &header, sizeof(uint32));
-	jentries = reserve(buf, sizeof(JEntry) * EK_COUNT * 2);
+	jentries = reserve(buf, sizeof(JEntry) * nkeys * 2);
 
-	for (int k = 0; k < EK_COUNT; k++)
+	for (int k = 0; k < nkeys; k++)
 		put_string(&eb, jentries, k, envelope_keys[k], strlen(envelope_keys[k]),
 				   &totallen);
 
-	for (int k = 0; k < EK_COUNT; k++)
+	for (int k = 0; k < nkeys; k++)
 	{
-		int			i = EK_COUNT + k;
+		int			i = nkeys + k;
 
 		switch ((EnvelopeKey) k)
 		{
@@ -296,11 +305,13 @@ envelope_to_jsonb_direct(const EventEnvelope *env)
 			case EK_SOURCE:
 			case EK_ACCOUNT:
 			case EK_DETAIL_TYPE:
+			case EK_REPLAY_NAME:
 				{
 					text	   *t = (k == EK_REGION) ? env->region
 						: (k == EK_SOURCE) ? env->source
 						: (k == EK_ACCOUNT) ? env->account
-						: env->detail_type;
+						: (k == EK_DETAIL_TYPE) ? env->detail_type
+						: env->replay_name;
 
 					put_string(&eb, jentries, i, t ? VARDATA_ANY(t) : NULL,
 							   t ? VARSIZE_ANY_EXHDR(t) : 0, &totallen);
@@ -399,6 +410,9 @@ envelope_to_jsonb_pushed(const EventEnvelope *env)
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
 
+	if (env->replay_name)
+		push_text_field(&state, "replay-name", env->replay_name);
+
 	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(result);
 }
@@ -446,6 +460,16 @@ eventbus_event_envelope(PG_FUNCTION_ARGS)
 	env.detail = isnull ? NULL : DatumGetJsonbP(d);
 	d = GetAttributeByNum(row, EVENTS_ATT_INGESTION_TIME, &isnull);
 	env.ingestion_time = isnull ? 0 : DatumGetTimestampTz(d);
+	/* the row type of a database still on 0.4.0's SQL has no replay_name */
+	{
+		TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+													 HeapTupleHeaderGetTypMod(row));
+		int			natts = tupdesc->natts;
+
+		ReleaseTupleDesc(tupdesc);
+		env.replay_name = (natts >= EVENTS_ATT_REPLAY_NAME) ?
+			TEXT_ATTR(EVENTS_ATT_REPLAY_NAME) : NULL;
+	}
 
 #undef TEXT_ATTR
 

@@ -28,7 +28,8 @@
 #define EVENTS_ATT_DETAIL			9
 #define EVENTS_ATT_INGESTION_TIME	10
 #define EVENTS_ATT_HOPS				11
-#define EVENTS_NATTS				11
+#define EVENTS_ATT_REPLAY_NAME		12
+#define EVENTS_NATTS				12
 
 typedef struct EventEnvelope
 {
@@ -42,12 +43,16 @@ typedef struct EventEnvelope
 	ArrayType  *resources;		/* text[] */
 	Jsonb	   *detail;
 	TimestampTz ingestion_time;
+	text	   *replay_name;	/* the replay that re-sent it, or NULL */
 } EventEnvelope;
 
 /* Read an event from a slot of eventbus.events (values are not copied). */
 extern void envelope_from_slot(TupleTableSlot *slot, EventEnvelope *env);
 
-/* EventBridge's JSON envelope: version, id, detail-type, source, ... */
+/*
+ * EventBridge's JSON envelope: version, id, detail-type, source, ...; and
+ * "replay-name" for an event a replay re-sent.
+ */
 extern Jsonb *envelope_to_jsonb(const EventEnvelope *env);
 
 /* "2017-10-02T16:24:49Z": EventBridge's time format (UTC, seconds). */

@@ -123,6 +123,8 @@ CREATE TABLE eventbus.events (
     ingestion_time timestamptz NOT NULL DEFAULT now(),
     -- how many bus-to-bus targets forwarded this event (loop protection)
     hops           smallint NOT NULL DEFAULT 0,
+    -- the replay that re-sent this event (StartReplay), NULL for a put
+    replay_name    text,
     CONSTRAINT events_detail_is_object CHECK (jsonb_typeof(detail) = 'object')
 ) PARTITION BY RANGE (ingestion_time);
 COMMENT ON TABLE eventbus.events IS

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Upgrades, along both paths to the current version: a database on
-# eventbus 0.1.0 (updated through 0.2.0), one on 0.2.0 and one on 0.3.0, each holding data
+# eventbus 0.1.0 (updated through 0.2.0), one on 0.2.0, one on 0.3.0 and one on 0.4.0, each holding data
 # (buses, rules, queue and function targets, messages visible and in
 # flight, a dead letter; on 0.2.0 also a grant), are upgraded with ALTER
 # EXTENSION eventbus UPDATE, keep every row, and then put, route, receive
@@ -19,10 +19,11 @@ EB_TMP_SIG=$(mktemp -u /tmp/eb-signature.XXXXXX)
 FROM01=eb_upgrade_from010
 FROM02=eb_upgrade_from020
 FROM03=eb_upgrade_from030
+FROM04=eb_upgrade_from040
 NEW=eb_upgrade_fresh
 ROLE=eb_upgrade_reader
-run_on_exit "q 'DROP DATABASE IF EXISTS $FROM01 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $FROM02 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $FROM03 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $NEW WITH (FORCE)'; q 'DROP ROLE IF EXISTS $ROLE'; rm -f $EB_TMP_SIG.*"
-for db in $FROM01 $FROM02 $FROM03 $NEW; do
+run_on_exit "q 'DROP DATABASE IF EXISTS $FROM01 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $FROM02 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $FROM03 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $FROM04 WITH (FORCE)'; q 'DROP DATABASE IF EXISTS $NEW WITH (FORCE)'; q 'DROP ROLE IF EXISTS $ROLE'; rm -f $EB_TMP_SIG.*"
+for db in $FROM01 $FROM02 $FROM03 $FROM04 $NEW; do
 	q "DROP DATABASE IF EXISTS $db WITH (FORCE)" && q "CREATE DATABASE $db" || exit 1
 done
 q "DROP ROLE IF EXISTS $ROLE" && q "CREATE ROLE $ROLE" || exit 1
@@ -134,6 +135,7 @@ check "the update from 0.1.0 went through 0.2.0" \
 	"SELECT path LIKE '0.1.0--0.2.0--%' FROM pg_extension_update_paths('eventbus') WHERE source = '0.1.0' AND target = (SELECT default_version FROM pg_available_extensions WHERE name = 'eventbus')" $FROM01
 upgrade_path 0.2.0 $FROM02
 upgrade_path 0.3.0 $FROM03
+upgrade_path 0.4.0 $FROM04
 
 # the comparison can fail: one comment changed is one difference
 q "COMMENT ON FUNCTION eventbus.put_events(jsonb) IS 'changed'" $NEW
