@@ -31,6 +31,10 @@
 #define EVENTS_ATT_REPLAY_NAME		12
 #define EVENTS_NATTS				12
 
+/* A scheduled rule's tick (EventBridge's "Scheduled Event" envelope). */
+#define SCHEDULED_EVENT_SOURCE		"aws.events"
+#define SCHEDULED_EVENT_DETAIL_TYPE	"Scheduled Event"
+
 typedef struct EventEnvelope
 {
 	pg_uuid_t  *id;

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "eventbus.h"
 #include "fifo.h"
+#include "maintenance.h"
 #include "outbox_floor.h"
 #include "http.h"
 #include "queue_wait.h"
@@ -232,6 +233,7 @@ _PG_init(void)
 	delivery_define_settings();
 	http_define_settings();
 	fifo_define_settings();
+	maintenance_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 

@@ -204,6 +204,39 @@ batch_flush(OutboxBatch *b)
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
+/*
+ * Is this event a scheduled rule's tick, as the database's first delivery
+ * worker puts them (src/schedule.c): source "aws.events", detail-type
+ * "Scheduled Event", the rule's ARN as its one resource, inserted by a
+ * superuser?  Then *arn is that ARN.  The same event put by anyone else is
+ * an ordinary event, matched against the bus's patterns: nobody but the
+ * scheduler makes a scheduled rule's targets run.
+ */
+static bool
+scheduled_tick_rule(const EventEnvelope *env, const char **arn, int *len)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	if (env->source == NULL || env->detail_type == NULL || env->resources == NULL ||
+		VARSIZE_ANY_EXHDR(env->source) != strlen(SCHEDULED_EVENT_SOURCE) ||
+		memcmp(VARDATA_ANY(env->source), SCHEDULED_EVENT_SOURCE,
+			   strlen(SCHEDULED_EVENT_SOURCE)) != 0 ||
+		VARSIZE_ANY_EXHDR(env->detail_type) != strlen(SCHEDULED_EVENT_DETAIL_TYPE) ||
+		memcmp(VARDATA_ANY(env->detail_type), SCHEDULED_EVENT_DETAIL_TYPE,
+			   strlen(SCHEDULED_EVENT_DETAIL_TYPE)) != 0 ||
+		!superuser())
+		return false;
+	deconstruct_array(env->resources, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	if (nelems != 1 || nulls[0])
+		return false;
+	*arn = VARDATA_ANY(DatumGetTextPP(elems[0]));
+	*len = VARSIZE_ANY_EXHDR(DatumGetTextPP(elems[0]));
+	return true;
+}
+
 Datum
 eventbus_route_events(PG_FUNCTION_ARGS)
 {
@@ -268,6 +301,8 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		Jsonb	   *event;
 		int			nmatched;
 		char	   *ingestion_time = NULL;
+		const char *tick_arn;
+		int			tick_arn_len;
 
 		CHECK_FOR_INTERRUPTS();
 
@@ -309,7 +344,17 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		}
 
 		event = envelope_to_jsonb(&env);
-		nmatched = rule_index_match(index, event, matched);
+		if (scheduled_tick_rule(&env, &tick_arn, &tick_arn_len))
+		{
+			/* a scheduled rule's tick goes to that rule only */
+			int			r = rule_index_find_scheduled(index, tick_arn, tick_arn_len);
+
+			nmatched = 0;
+			if (r >= 0)
+				matched[nmatched++] = r;
+		}
+		else
+			nmatched = rule_index_match(index, event, matched);
 
 		for (int m = 0; m < nmatched; m++)
 		{

@@ -446,6 +446,9 @@ build_anchors(BusRuleIndex *index)
 	{
 		const char *path[64];
 
+		/* a rule with a schedule only is never matched against events */
+		if (index->rules[r].pattern == NULL)
+			continue;
 		collect_anchor_candidates(index->rules[r].pattern->root, path, 0, r,
 								  &candidates);
 	}
@@ -470,6 +473,8 @@ build_anchors(BusRuleIndex *index)
 		AnchorPath *ap;
 
 		index->anchor_path[r] = -1;
+		if (index->rules[r].pattern == NULL)
+			continue;
 		if (best[r] == NULL)
 		{
 			unindexed = lappend_int(unindexed, r);
@@ -544,7 +549,8 @@ build_index(const char *bus, uint64 generation)
 		"       t.destination, t.outbox::oid, t.input, t.input_path,"
 		"       t.input_transformer, t.owner::text,"
 		/* read from the row: the SQL may predate the column (before UPDATE) */
-		"       to_jsonb(t) -> 'sqs_parameters'"
+		"       to_jsonb(t) -> 'sqs_parameters',"
+		"       to_jsonb(r) ->> 'schedule_expression' IS NOT NULL"
 		"  FROM eventbus.rules r"
 		"  LEFT JOIN eventbus.targets t ON t.bus = r.bus AND t.rule = r.name"
 		" WHERE r.bus = $1 AND r.state = 'ENABLED'"
@@ -614,7 +620,9 @@ build_index(const char *bus, uint64 generation)
 			rule->rule_id = rule_id;
 			rule->name = copy_text_attr(tup, desc, 2);
 			rule->arn = arn_rule(bus, rule->name);
-			rule->pattern = pattern_compile_stored(pattern);
+			/* NULL for a rule with a schedule expression only */
+			rule->pattern = pattern ? pattern_compile_stored(pattern) : NULL;
+			rule->scheduled = DatumGetBool(SPI_getbinval(tup, desc, 13, &isnull));
 			/* the rule's rows are consecutive: one target per row */
 			{
 				uint64		end = row + 1;
@@ -846,6 +854,20 @@ rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched)
 			matched[nmatched++] = r;
 	}
 	return nmatched;
+}
+
+int
+rule_index_find_scheduled(BusRuleIndex *index, const char *arn, int len)
+{
+	for (int r = 0; r < index->nrules; r++)
+	{
+		IndexedRule *rule = &index->rules[r];
+
+		if (rule->scheduled && strlen(rule->arn) == (size_t) len &&
+			memcmp(rule->arn, arn, len) == 0)
+			return r;
+	}
+	return -1;
 }
 
 /*

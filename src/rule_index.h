@@ -37,7 +37,8 @@ typedef struct IndexedRule
 	int64		rule_id;
 	char	   *name;
 	char	   *arn;
-	EventPattern *pattern;
+	EventPattern *pattern;		/* NULL: the rule has a schedule only */
+	bool		scheduled;		/* it has a schedule expression */
 	int			ntargets;
 	RuleTarget *targets;
 } IndexedRule;
@@ -63,6 +64,12 @@ extern IndexedRule *rule_index_rule(BusRuleIndex *index, int i);
  * for rule_index_nrules() entries.
  */
 extern int	rule_index_match(BusRuleIndex *index, Jsonb *event, int *matched);
+
+/*
+ * The enabled rule with a schedule expression whose ARN is arn (len bytes),
+ * or -1: where a scheduled tick of that rule goes.
+ */
+extern int	rule_index_find_scheduled(BusRuleIndex *index, const char *arn, int len);
 
 /* Forget every cached index (catalog change). */
 extern void rule_index_invalidate_all(void);

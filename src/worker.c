@@ -70,6 +70,7 @@
 #include "compat.h"
 #include "eventbus.h"
 #include "worker.h"
+#include "maintenance.h"
 #include "outbox_floor.h"
 
 #define MAX_DELIVERY_SLOTS 128
@@ -1341,9 +1342,16 @@ eventbus_worker_main(Datum main_arg)
 			}
 			if (state == DATABASE_READY && eventbus_delivery_enabled)
 				attempted = delivery_step(my_slot, &next_due, &delivered, &failed);
-			/* the database's first worker raises the outboxes' scan floors */
+			/*
+			 * the database's first worker raises the outboxes' scan floors
+			 * and keeps time (schedules, partitions, replays)
+			 */
 			if (state == DATABASE_READY && slot->worker_index == 0)
+			{
 				outbox_floor_maintain();
+				if (maintenance_step(&next_due) && attempted < 0)
+					attempted = 0;
+			}
 			worker_report_success(InvalidOid, NULL);
 		}
 		PG_CATCH();

@@ -448,15 +448,16 @@ REVOKE ALL ON FUNCTION eventbus._list_event_buses_impl(text) FROM PUBLIC;
 CREATE FUNCTION eventbus.put_rule(name text, event_pattern jsonb,
                                   event_bus_name text DEFAULT 'default',
                                   state text DEFAULT 'ENABLED',
-                                  description text DEFAULT NULL)
+                                  description text DEFAULT NULL,
+                                  schedule_expression text DEFAULT NULL)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
-COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text) IS
-'EventBridge''s PutRule: creates or replaces a rule (event pattern, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. Creating a rule needs manage_rules on the bus (the caller owns the new rule); replacing one needs being its owner, the bus''s owner or an eventbus_admin (42501). An invalid pattern raises its reason (SQLSTATE 22023); a pattern longer than eventbus.max_pattern_size, or a rule over eventbus.max_rules_per_bus, raises SQLSTATE 54000.';
+COMMENT ON FUNCTION eventbus.put_rule(text, jsonb, text, text, text, text) IS
+'EventBridge''s PutRule: creates or replaces a rule (event pattern and/or schedule expression, ENABLED/DISABLED, description) on a bus and returns {"RuleArn": ...}. A schedule expression (rate(...) or cron(...), UTC) is for the default bus only, as in EventBridge; the rule''s targets then get a "Scheduled Event" at each tick. Creating a rule needs manage_rules on the bus (the caller owns the new rule); replacing one needs being its owner, the bus''s owner or an eventbus_admin (42501). An invalid pattern or schedule expression, neither of them, or a schedule on another bus raises SQLSTATE 22023 with the reason; a pattern longer than eventbus.max_pattern_size, or a rule over eventbus.max_rules_per_bus, raises SQLSTATE 54000.';
 
-CREATE FUNCTION eventbus._put_rule_impl(name text, event_pattern jsonb, event_bus_name text, state text, description text)
+CREATE FUNCTION eventbus._put_rule_impl(name text, event_pattern jsonb, event_bus_name text, state text, description text, schedule_expression text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -472,13 +473,30 @@ BEGIN
             'A rule name has 1 to 64 characters: letters, digits, ".", "_" and "-".',
             'Choose a name such as "approved-applications".');
     END IF;
-    IF _put_rule_impl.event_pattern IS NULL THEN
+    IF _put_rule_impl.event_pattern IS NULL AND _put_rule_impl.schedule_expression IS NULL THEN
         PERFORM eventbus._raise('22023',
-            format('rule %L has no event pattern', _put_rule_impl.name),
-            'A rule routes the events that match its event pattern.',
-            'Pass an event pattern such as ''{"source": ["my.app"]}''.');
+            'Parameter(s) EventPattern or ScheduleExpression must be specified.',
+            format('Rule %L has neither: a rule routes the events that match its event pattern, or fires on its schedule, or both.', _put_rule_impl.name),
+            'Pass an event pattern such as ''{"source": ["my.app"]}'', or schedule_expression => ''rate(5 minutes)''.');
     END IF;
-    PERFORM eventbus.validate_event_pattern(_put_rule_impl.event_pattern);
+    IF _put_rule_impl.schedule_expression IS NOT NULL THEN
+        IF v_bus <> 'default' THEN
+            PERFORM eventbus._raise('22023',
+                'ScheduleExpression is supported only on the default event bus.',
+                format('Rule %L is on event bus %L; as in EventBridge, scheduled rules live on the default bus.', _put_rule_impl.name, v_bus),
+                'Put the scheduled rule on the default bus; a target of kind bus can forward its ticks to another bus.');
+        END IF;
+        IF length(_put_rule_impl.schedule_expression) > 256 THEN
+            PERFORM eventbus._raise('22023',
+                'Parameter ScheduleExpression is not valid.',
+                format('The schedule expression is %s characters long; at most 256 are allowed.', length(_put_rule_impl.schedule_expression)),
+                'Use rate(value unit) or cron(minutes hours day-of-month month day-of-week year).');
+        END IF;
+        PERFORM eventbus.validate_schedule_expression(_put_rule_impl.schedule_expression);
+    END IF;
+    IF _put_rule_impl.event_pattern IS NOT NULL THEN
+        PERFORM eventbus.validate_event_pattern(_put_rule_impl.event_pattern);
+    END IF;
     -- The size quota applies where patterns are defined, never where stored
     -- rules are loaded: lowering it leaves existing rules routing.
     IF length(_put_rule_impl.event_pattern::text) > current_setting('eventbus.max_pattern_size')::integer THEN
@@ -519,11 +537,12 @@ BEGIN
     END IF;
     -- As EventBridge's PutRule: an update replaces the pattern, state and
     -- description with what is given; the rule keeps its owner.
-    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, state, description, owner)
-    VALUES (v_bus, _put_rule_impl.name, _put_rule_impl.event_pattern, _put_rule_impl.state,
-            _put_rule_impl.description, eventbus._caller())
+    INSERT INTO eventbus.rules AS r (bus, name, event_pattern, schedule_expression, state, description, owner)
+    VALUES (v_bus, _put_rule_impl.name, _put_rule_impl.event_pattern, _put_rule_impl.schedule_expression,
+            _put_rule_impl.state, _put_rule_impl.description, eventbus._caller())
     ON CONFLICT ON CONSTRAINT rules_pkey DO UPDATE
        SET event_pattern = excluded.event_pattern,
+           schedule_expression = excluded.schedule_expression,
            state = excluded.state,
            description = excluded.description,
            updated_at = now();
@@ -531,9 +550,9 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) IS
+COMMENT ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text, text) IS
 'Internal: implementation of put_rule.';
-REVOKE ALL ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._put_rule_impl(text, jsonb, text, text, text, text) FROM PUBLIC;
 
 CREATE FUNCTION eventbus._set_rule_state(rule text, event_bus_name text, new_state text)
 RETURNS void
@@ -646,7 +665,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C STABLE;
 
 COMMENT ON FUNCTION eventbus.describe_rule(text, text) IS
-'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "State", "Description", "EventBusName", "CreatedBy"}; Description is omitted when there is none. For the rule''s owner and the holders of manage_rules or read_events on its bus (42501).';
+'EventBridge''s DescribeRule: {"Name", "Arn", "EventPattern" (JSON text), "ScheduleExpression", "State", "Description", "EventBusName", "CreatedBy"}; EventPattern, ScheduleExpression and Description are omitted when the rule has none. For the rule''s owner and the holders of manage_rules or read_events on its bus (42501).';
 
 CREATE FUNCTION eventbus._describe_rule_impl(name text, event_bus_name text)
 RETURNS jsonb
@@ -669,6 +688,7 @@ BEGIN
         'Name', r.name,
         'Arn', eventbus.rule_arn(r.name, r.bus),
         'EventPattern', r.event_pattern::text,
+        'ScheduleExpression', r.schedule_expression,
         'State', r.state,
         'Description', r.description,
         'EventBusName', r.bus,
@@ -683,7 +703,7 @@ REVOKE ALL ON FUNCTION eventbus._describe_rule_impl(text, text) FROM PUBLIC;
 CREATE FUNCTION eventbus.list_rules(event_bus_name text DEFAULT 'default',
                                     name_prefix text DEFAULT NULL)
 RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
-               description text, event_bus_name text)
+               description text, event_bus_name text, schedule_expression text)
 AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C STABLE;
 
@@ -694,7 +714,7 @@ COMMENT ON FUNCTION eventbus.list_rules(text, text) IS
 -- event_bus_name shares its name with one, which PL/pgSQL refuses.)
 CREATE FUNCTION eventbus._list_rules_impl(bus_arg text, prefix_arg text)
 RETURNS TABLE (name text, arn text, event_pattern jsonb, state text,
-               description text, event_bus_name text)
+               description text, event_bus_name text, schedule_expression text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -706,7 +726,7 @@ BEGIN
     PERFORM eventbus._require_bus_visible(v_bus);
     RETURN QUERY
     SELECT r.name, eventbus.rule_arn(r.name, r.bus), r.event_pattern::jsonb,
-           r.state, r.description, r.bus
+           r.state, r.description, r.bus, r.schedule_expression
       FROM eventbus.rules r
      WHERE r.bus = v_bus
        AND (prefix_arg IS NULL OR starts_with(r.name, prefix_arg))

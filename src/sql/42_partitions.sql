@@ -5,9 +5,19 @@
 -- plus the default partition eventbus.events_default for anything else.
 -- create_event_partitions makes the coming days' partitions (moving rows the
 -- default partition already holds for those days); drop_event_partitions
--- drops old days, except those whose events undelivered messages still
--- reference.  A maintenance job (cron, pg_cron) should call
--- create_event_partitions() once a day.
+-- drops old days, except those whose events undelivered messages or an
+-- unfinished replay still need.  The database's first delivery worker does
+-- both (_maintain_event_partitions, every
+-- eventbus.partition_maintenance_interval): it makes the partitions of the
+-- next eventbus.partition_days_ahead days and drops those past every
+-- retention (eventbus.event_retention and each archive's).
+--
+-- Neither ever holds up puts for long: making a partition takes no lock
+-- that a put into an existing partition waits for, and dropping one needs
+-- an ACCESS EXCLUSIVE lock on eventbus.events for a moment, asked for with
+-- a lock_timeout of 50 ms (a put queued behind the request waits at most
+-- that long); a partition that could not be locked in time is dropped at
+-- a later pass.
 
 CREATE FUNCTION eventbus._event_partition_name(day date)
 RETURNS text
@@ -133,7 +143,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
 COMMENT ON FUNCTION eventbus.drop_event_partitions(interval) IS
-'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default. For eventbus_admin (42501).';
+'Drops the daily partitions of eventbus.events that ended at least older_than ago, except those whose events undelivered messages (outbox rows, dead letters without a payload) still reference, those an unfinished replay reads, and those it cannot lock within 50 ms, which it reports with a NOTICE; returns the partitions dropped. Never touches eventbus.events_default. For eventbus_admin (42501).';
 
 CREATE FUNCTION eventbus._drop_event_partitions_impl(older_than interval)
 RETURNS SETOF text
@@ -148,6 +158,7 @@ DECLARE
     outbox regclass;
     referenced boolean;
     referencing text[];
+    v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 BEGIN
     PERFORM eventbus._require_admin('drop event partitions');
     IF older_than IS NULL OR older_than < interval '0' THEN
@@ -191,8 +202,28 @@ BEGIN
                       HINT = 'Deliver, drain or delete those messages; the partition is dropped by a later call.';
             CONTINUE;
         END IF;
+        -- an unfinished replay reads the archive's events of its window
+        IF EXISTS (SELECT FROM eventbus.replays r
+                    WHERE r.state IN ('STARTING', 'RUNNING', 'CANCELLING')
+                      AND r.event_start_time < hi AND r.event_end_time >= lo) THEN
+            RAISE NOTICE 'kept eventbus.%: an unfinished replay reads its events', p.partition_name
+                USING HINT = 'The partition is dropped by a later call, once the replay is over.';
+            CONTINUE;
+        END IF;
 
-        EXECUTE format('DROP TABLE eventbus.%I', p.partition_name);
+        -- a moment of ACCESS EXCLUSIVE on eventbus.events: never waited
+        -- for long, so puts queued behind the request are not held up
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '50ms', true);
+            EXECUTE format('DROP TABLE eventbus.%I', p.partition_name);
+            PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+            RAISE NOTICE 'kept eventbus.%: it is in use', p.partition_name
+                USING DETAIL = 'Dropping it needs a moment of ACCESS EXCLUSIVE lock on eventbus.events, which was not granted within 50 ms.',
+                      HINT = 'The partition is dropped by a later call.';
+            CONTINUE;
+        END;
         RETURN NEXT 'eventbus.' || p.partition_name;
     END LOOP;
 END;
@@ -201,3 +232,94 @@ $fn$;
 COMMENT ON FUNCTION eventbus._drop_event_partitions_impl(interval) IS
 'Internal: implementation of drop_event_partitions.';
 REVOKE ALL ON FUNCTION eventbus._drop_event_partitions_impl(interval) FROM PUBLIC;
+
+-- The retention of stored events: the longest of eventbus.event_retention
+-- and every archive's RetentionDays; NULL (forever) when either is 0.
+CREATE FUNCTION eventbus.event_retention_period()
+RETURNS interval
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_global integer := pg_catalog.current_setting('eventbus.event_retention')::integer;
+    v_forever boolean;
+    v_days integer;
+BEGIN
+    SELECT bool_or(a.retention_days = 0), max(a.retention_days)
+      INTO v_forever, v_days
+      FROM eventbus.archives a;
+    IF v_global = 0 OR coalesce(v_forever, false) THEN
+        RETURN NULL;
+    END IF;
+    RETURN greatest(pg_catalog.make_interval(mins => v_global),
+                    pg_catalog.make_interval(days => coalesce(v_days, 0)));
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus.event_retention_period() IS
+'How long stored events are kept: the longest of eventbus.event_retention and every archive''s RetentionDays; NULL (forever) when eventbus.event_retention is 0 or an archive keeps its events forever.';
+
+CREATE FUNCTION eventbus.maintain_event_partitions()
+RETURNS TABLE (action text, partition_name text)
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C;
+
+COMMENT ON FUNCTION eventbus.maintain_event_partitions() IS
+'What the first delivery worker of the database does every eventbus.partition_maintenance_interval, done now: makes the daily partitions of the next eventbus.partition_days_ahead days (unless 0) and drops those past event_retention_period() (see drop_event_partitions); returns each partition made (action "created") or dropped ("dropped"), or "busy" when making them had to wait over 50 ms for a lock (tried again at the next pass). For eventbus_admin (42501).';
+
+CREATE FUNCTION eventbus._maintain_event_partitions_impl()
+RETURNS TABLE (action text, partition_name text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    v_days_ahead integer := pg_catalog.current_setting('eventbus.partition_days_ahead')::integer;
+    v_keep interval := eventbus.event_retention_period();
+    v_lock_timeout text := pg_catalog.current_setting('lock_timeout');
+    p text;
+BEGIN
+    PERFORM eventbus._require_admin('maintain event partitions');
+    IF v_days_ahead > 0 THEN
+        BEGIN
+            PERFORM pg_catalog.set_config('lock_timeout', '50ms', true);
+            FOR p IN SELECT * FROM eventbus._create_event_partitions_impl(
+                         v_days_ahead, (pg_catalog.now() AT TIME ZONE 'UTC')::date)
+            LOOP
+                action := 'created';
+                partition_name := p;
+                RETURN NEXT;
+            END LOOP;
+            PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+            action := 'busy';
+            partition_name := NULL;
+            RETURN NEXT;
+        END;
+    END IF;
+    IF v_keep IS NOT NULL THEN
+        FOR p IN SELECT * FROM eventbus._drop_event_partitions_impl(v_keep) LOOP
+            action := 'dropped';
+            partition_name := p;
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END;
+$fn$;
+
+COMMENT ON FUNCTION eventbus._maintain_event_partitions_impl() IS
+'Internal: implementation of maintain_event_partitions.';
+REVOKE ALL ON FUNCTION eventbus._maintain_event_partitions_impl() FROM PUBLIC;
+
+-- What the worker calls: the same, for the worker (it is no API caller).
+CREATE FUNCTION eventbus._maintain_event_partitions()
+RETURNS TABLE (action text, partition_name text)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM eventbus._maintain_event_partitions_impl()
+$fn$;
+
+COMMENT ON FUNCTION eventbus._maintain_event_partitions() IS
+'Internal: the partition maintenance the first delivery worker of each database runs every eventbus.partition_maintenance_interval (see maintain_event_partitions).';
+REVOKE ALL ON FUNCTION eventbus._maintain_event_partitions() FROM PUBLIC;

@@ -15,7 +15,7 @@
 --                                reader (the workers' shared-memory status,
 --                                as pg_stat_activity shows it);
 --   _visible_rule_stats, _visible_queue_stats, _visible_target_stats,
---   _visible_api_destination_stats,
+--   _visible_api_destination_stats, _visible_scheduled_rules,
 --   _push_backlog                API functions read by the metrics views
 --                                and delivery_workers as their reader;
 --                                their implementations keep what the
@@ -51,6 +51,8 @@ REVOKE ALL ON FUNCTION eventbus._set_rule_state(text,text,text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._retry_policy(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._event_partition_name(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._event_partitions() FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._schedule_tick_grace() FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._schedule_next(text,timestamp with time zone,timestamp with time zone) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus.route_events() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus.catalog_changed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._rule_index_anchors(text) FROM PUBLIC;
