@@ -179,6 +179,17 @@ quoted(const char *s, int len)
 	return psprintf("\"%.*s%s\"", cut, s, cut < len ? "..." : "");
 }
 
+/* The span as it is (a number), cut when long. */
+static char *
+clipped(const char *s, int len)
+{
+	int			cut = len;
+
+	if (len > QUOTE_MAX)
+		cut = pg_mbcliplen(s, len, QUOTE_MAX);
+	return psprintf("%.*s%s", cut, s, cut < len ? "..." : "");
+}
+
 /* Case-insensitive: is the span exactly word? */
 static bool
 span_is(const char *s, int len, const char *word)
@@ -243,7 +254,7 @@ parse_value(CronField f, const char **p, const char *end, Span elem,
 		if (ndigits < 0 || *value < spec->min || *value > spec->max)
 		{
 			*reason = psprintf("the %s field value %s is out of range %d-%d",
-							   spec->name, quoted(start, *p - start),
+							   spec->name, clipped(start, *p - start),
 							   spec->min, spec->max);
 			return false;
 		}
@@ -252,19 +263,30 @@ parse_value(CronField f, const char **p, const char *end, Span elem,
 	if (*p < end && is_alpha(**p))
 	{
 		int			len;
+		bool		name_ends = false;
 
-		while (*p < end && is_alpha(**p))
-			(*p)++;
-		len = *p - start;
-		if (spec->names != NULL)
+		/* a name is 3 letters; in day-of-week an L may follow (FRIL) */
+		if (spec->names != NULL && end - start >= 3)
+		{
+			const char *next = start + 3;
+
+			name_ends = next == end || !is_alpha(*next) ||
+				(f == F_DOW && ascii_upper(*next) == 'L' &&
+				 (next + 1 == end || !is_alpha(next[1])));
+		}
+		if (name_ends)
 		{
 			for (int i = 0; spec->names[i] != NULL; i++)
-				if (span_is(start, len, spec->names[i]))
+				if (span_is(start, 3, spec->names[i]))
 				{
+					*p = start + 3;
 					*value = spec->min + i;
 					return true;
 				}
 		}
+		while (*p < end && is_alpha(**p))
+			(*p)++;
+		len = *p - start;
 		if (span_is(start, len, "L"))
 			*reason = psprintf("the %s field does not take L; only day-of-month and day-of-week do",
 							   spec->name);
@@ -384,7 +406,7 @@ parse_element(CronField f, Span elem, bool *vals, char **reason)
 		if (ndigits < 0 || step < 1 || step > nvalues)
 		{
 			*reason = psprintf("the %s field increment %s is out of range 1-%d",
-							   spec->name, quoted(sstart, p - sstart), nvalues);
+							   spec->name, clipped(sstart, p - sstart), nvalues);
 			return false;
 		}
 		/* a/b: from a to the end of the field */
@@ -489,7 +511,7 @@ parse_dom(ScheduleExpr *e, Span field, char **reason)
 			if (ndigits < 0 || n < 1 || n > 31)
 			{
 				*reason = psprintf("the %s field value %s is out of range 1-31",
-								   name, quoted(s, len - 1));
+								   name, clipped(s, len - 1));
 				return false;
 			}
 			e->dom_mode = DOM_NEAREST_WEEKDAY;
@@ -530,11 +552,17 @@ parse_dow(ScheduleExpr *e, Span field, char **reason)
 		*reason = psprintf("the %s field does not take increments (/)", name);
 		return false;
 	}
-	if (span_has(s, len, 'W'))
+	for (int i = 0; i < len; i++)
 	{
-		*reason = psprintf("the %s field does not take W; only day-of-month does",
-						   name);
-		return false;
+		/* a W on its own, not in a name (WED) */
+		if (ascii_upper(s[i]) == 'W' &&
+			(i == 0 || !is_alpha(s[i - 1])) &&
+			(i + 1 == len || !is_alpha(s[i + 1])))
+		{
+			*reason = psprintf("the %s field does not take W; only day-of-month does",
+							   name);
+			return false;
+		}
 	}
 	if (span_has(s, len, '#'))
 	{
@@ -563,7 +591,7 @@ parse_dow(ScheduleExpr *e, Span field, char **reason)
 		if (ndigits < 0 || k < 1 || k > 5)
 		{
 			*reason = psprintf("the %s field occurrence %s is out of range 1-5",
-							   name, quoted(kstart, p - kstart));
+							   name, clipped(kstart, p - kstart));
 			return false;
 		}
 		if (!check_end(F_DOW, p, field, reason))
@@ -732,13 +760,13 @@ parse_rate(Span *fields, int nfields, char **reason)
 	if (ndigits > 0 && value == 0)
 	{
 		*reason = psprintf("the rate value %s is not a positive integer",
-						   quoted(v.s, v.len));
+						   clipped(v.s, v.len));
 		return NULL;
 	}
 	if (ndigits < 0 || value > RATE_MAX_VALUE)
 	{
 		*reason = psprintf("the rate value %s is too large; it may be at most %d",
-						   quoted(v.s, v.len), RATE_MAX_VALUE);
+						   clipped(v.s, v.len), RATE_MAX_VALUE);
 		return NULL;
 	}
 
