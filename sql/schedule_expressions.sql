@@ -180,7 +180,8 @@ SELECT * FROM eventbus.schedule_fire_times('rate(1 day)', '2026-12-02', 1, '-inf
 SELECT * FROM eventbus.schedule_fire_times('rate(1 day)', '-infinity');
 SELECT t FROM eventbus.schedule_fire_times('cron(0 12 * * ? *)', '2026-12-02', 1, 'infinity') AS t;
 
--- Every way an expression is refused: SQLSTATE and reason.
+-- Every way an expression is refused: SQLSTATE and reason (and the last
+-- three, which are accepted).
 SELECT e AS expression, reason(e) AS reason
   FROM (VALUES
     (''),
@@ -271,6 +272,7 @@ SELECT e AS expression, reason(e) AS reason
     ('rate(5 Minutes)'),
     ('rate(100000001 minutes)'),
     ('rate(99999999999 days)'),
+    ('cron(5,* 0 ? * MON *)'),
     ('rate(05 minutes)'),
     ('rate(1  hour)')
   ) AS c(e);

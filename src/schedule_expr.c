@@ -11,18 +11,20 @@
  * of 2199 (the range of its year field).
  *
  * The grammar is EventBridge's.  Where its documentation is silent this
- * file decides, always for the stricter reading:
+ * file decides, mostly for the stricter reading:
  *	- fields are separated by runs of spaces; no space may come before the
  *	  first field or after the last, and no other white space is allowed;
  *	- "rate" and "cron" and the rate units are lower case; month and day
- *	  names and the letters L and W are case-insensitive;
+ *	  names and the letters L and W are case-insensitive; a day name may
+ *	  take L or # like a number (FRIL, FRI#2);
  *	- ranges run forwards (22-2 is refused, not wrapped around);
  *	- an increment lies between 1 and the number of the field's values;
  *	- L, LW and nW stand alone in day-of-month (no L-n offsets, no lists);
  *	  L, nL and n#k stand alone in day-of-week, and k lies in 1-5;
  *	- nW in a month shorter than n days does not fire in that month, as
  *	  day n does not;
- *	- a rate's value is at most 100000000.
+ *	- * may appear in a list (it then covers the field);
+ *	- a rate's value is at most 100000000 (leading zeros are allowed).
  *
  * The next fire time steps field by field (year, month, day, hour,
  * minute) over bit sets, so it never walks minute by minute: at most one
