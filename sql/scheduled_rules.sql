@@ -35,7 +35,7 @@ SELECT eventbus.put_rule('sr_bad', NULL, 'sr_bus', schedule_expression => 'rate(
 SELECT count(*) AS stored FROM eventbus.rules WHERE name = 'sr_bad';
 
 -- a rule with a schedule only, one with a schedule and a pattern
-SELECT eventbus.create_queue('sr_ticks');
+SELECT name FROM eventbus.create_queue('sr_ticks');
 SELECT eventbus.put_rule('sr_every5', NULL, schedule_expression => 'rate(5 minutes)');
 SELECT eventbus.put_rule('sr_both', '{"source": ["sr.app"]}', schedule_expression => 'cron(0 12 * * ? *)',
                          description => 'noon, and sr.app events');
@@ -97,7 +97,7 @@ CREATE ROLE sr_user;
 GRANT eventbus_user TO sr_user;
 SELECT eventbus.grant_event_bus_privilege('default', 'put_events', 'sr_user');
 SELECT eventbus.put_rule('sr_aws_events', '{"source": ["aws.events"]}');
-SELECT eventbus.create_queue('sr_pattern');
+SELECT name FROM eventbus.create_queue('sr_pattern');
 SELECT eventbus.put_targets('sr_aws_events', '[{"Id": "q", "Arn": "queue:sr_pattern"}]') ->> 'FailedEntryCount' AS failed;
 SET ROLE sr_user;
 SELECT eventbus.put_events(jsonb_build_array(jsonb_build_object(
@@ -135,8 +135,8 @@ SELECT eventbus.remove_targets('sr_both', '{q}');
 SELECT eventbus.delete_rule('sr_both');
 SELECT eventbus.remove_targets('sr_aws_events', '{q}');
 SELECT eventbus.delete_rule('sr_aws_events');
-SELECT eventbus.delete_queue('sr_ticks');
-SELECT eventbus.delete_queue('sr_pattern');
+SELECT eventbus.delete_queue('sr_ticks', force => true);
+SELECT eventbus.delete_queue('sr_pattern', force => true);
 SELECT eventbus.delete_event_bus('sr_bus');
 SELECT eventbus.revoke_event_bus_privilege('default', 'put_events', 'sr_user');
 SELECT eventbus.revoke_event_bus_privilege('default', 'manage_rules', 'sr_user');
