@@ -31,7 +31,10 @@
  * its events by primary key.  The chunk is tied to the cursor it starts
  * from: when the replay's cursor is not where the chunk expects it (a
  * batch rolled back, another replay ran) the chunk is read again from the
- * cursor.  Each batch applies the archive's membership conditions again,
+ * cursor.  (Each key is looked up on its own, a nested loop over the
+ * keys: the membership conditions make the planner think the window holds
+ * a row or two, and left alone it scans the window once per key.)  Each
+ * batch applies the archive's membership conditions again,
  * so an archive changed meanwhile is followed.
  *
  * The SQL of both queries carries the archive's membership condition in
@@ -436,11 +439,13 @@ send_batch(const ActiveReplay *r, int k)
 	" SELECT e.id, e.bus, e.\"time\", e.source, e.detail_type, e.account, e.region," \
 	"        e.resources, e.detail, $8" \
 	"   FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS k(id, ingestion_time, ord)" \
-	"   JOIN eventbus.events e ON e.id = k.id AND e.ingestion_time = k.ingestion_time" \
-	"  WHERE "
+	"  CROSS JOIN LATERAL (SELECT e.* FROM eventbus.events e" \
+	"                       WHERE e.id = k.id AND e.ingestion_time = k.ingestion_time AND "
+	/* OFFSET 0: a primary-key lookup per key, whatever the estimates */
+#define INSERT_SQL_TAIL " OFFSET 0) e ORDER BY k.ord"
 	ret = SPI_execute_with_args(r->pattern
-								? INSERT_SQL_HEAD MEMBERSHIP_SQL PATTERN_SQL " ORDER BY k.ord"
-								: INSERT_SQL_HEAD MEMBERSHIP_SQL " ORDER BY k.ord",
+								? INSERT_SQL_HEAD MEMBERSHIP_SQL PATTERN_SQL INSERT_SQL_TAIL
+								: INSERT_SQL_HEAD MEMBERSHIP_SQL INSERT_SQL_TAIL,
 								r->pattern ? 9 : 8, argtypes, values, NULL, false, 0);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "eventbus: re-sending the events of replay %s failed: %s", r->name,
