@@ -25,9 +25,10 @@
  *
  * Finding the next batch: eventbus.events has no index on ingestion_time
  * (only each partition's primary key, (id, ingestion_time)), so the worker
- * reads the keys of the window REPLAY_CHUNK_BATCHES batches at a time (one
- * scan of the window's partitions, which the membership query of the
- * archive filters) and keeps them in its memory; each batch then fetches
+ * reads the keys of the window REPLAY_CHUNK_BATCHES batches at a time, at
+ * most REPLAY_MAX_CHUNK (one scan of the window's partitions, which the
+ * membership query of the archive filters, sorted with a work_mem of
+ * REPLAY_CHUNK_WORK_MEM; 24 bytes a key in the worker's memory); each batch then fetches
  * its events by primary key.  The chunk is tied to the cursor it starts
  * from: when the replay's cursor is not where the chunk expects it (a
  * batch rolled back, another replay ran) the chunk is read again from the
@@ -71,8 +72,10 @@
 /* how often an idle worker looks for replays nobody woke it for */
 #define REPLAY_IDLE_CHECK_MS 1000
 /* keys read at a time, in batches */
-#define REPLAY_CHUNK_BATCHES 100
-#define REPLAY_MAX_CHUNK 1000000
+#define REPLAY_CHUNK_BATCHES 500
+#define REPLAY_MAX_CHUNK 500000
+/* for sorting a chunk's keys in memory (its transaction only) */
+#define REPLAY_CHUNK_WORK_MEM "64MB"
 
 int			eventbus_replay_batch_size = 1000;
 
@@ -361,6 +364,8 @@ load_chunk(const ActiveReplay *r)
 	MemoryContextReset(chunk_cxt);
 	memset(&chunk, 0, sizeof(chunk));
 
+	(void) set_config_option("work_mem", REPLAY_CHUNK_WORK_MEM, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	argtypes[0] = TIMESTAMPTZOID;
 	values[0] = TimestampTzGetDatum(r->cursor_time);
 	argtypes[1] = UUIDOID;
