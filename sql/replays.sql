@@ -1,7 +1,7 @@
 -- Replays (StartReplay, DescribeReplay, CancelReplay, ListReplays): answers,
 -- validation, the delivery worker re-sending an archive's events (through
 -- rules, FilterArns, "replay-name"), cancels, lost rights, and who may do
--- what.
+-- what.  (A right lost while a replay runs: test/scripts/replay.sh.)
 \set SHOW_CONTEXT never
 CREATE ROLE rp_owner IN ROLE eventbus_user;
 CREATE ROLE rp_reader;
@@ -180,19 +180,6 @@ SELECT eventbus.describe_replay('rp-1');
 SELECT count(*) AS visible FROM eventbus.list_replays();
 SELECT count(*) FROM eventbus.replays;
 RESET ROLE;
-
--- a right lost before the worker runs the replay: FAILED, nothing replayed
-BEGIN;
-SET ROLE rp_both;
-SELECT eventbus.start_replay('rp-lost', 'rp-arch', now() - interval '1 hour', now(),
-                             jsonb_build_object('Arn', eventbus.event_bus_arn('rp-bus'))) ->> 'State' AS state;
-RESET ROLE;
-SET ROLE rp_owner;
-SELECT eventbus.revoke_event_bus_privilege('rp-bus', 'put_events', 'rp_both');
-RESET ROLE;
-COMMIT;
-SELECT pg_temp.wait_replay('rp-lost');
-SELECT replayed_count, state_reason FROM eventbus.replays WHERE name = 'rp-lost';
 
 SET ROLE rp_owner;
 SELECT eventbus.delete_archive('rp-arch');

@@ -9,7 +9,9 @@
 #     no archive);
 #   - a replay cancelled while running ends CANCELLED with fewer events
 #     replayed than the window holds, its queue holds exactly the events it
-#     replayed, and no message arrives after.
+#     replayed, and no message arrives after;
+#   - a replay whose owner loses put_events on the bus while it runs ends
+#     FAILED with the reason, having replayed part of the window.
 # On the suite's cluster (preloaded: the first delivery worker runs replays).
 set -uo pipefail
 # shellcheck source=test/scripts/lib/delivery.bash
@@ -77,5 +79,26 @@ check_eq "its queue holds exactly the events it replayed" "$(count rp_other)" "$
 sleep 2
 check_eq "no message after the cancel" "$(count rp_other)" "$replayed"
 check_eq "the other queues got nothing from r2" "$(count rp_all)/$(count rp_seen)" "$N/$N"
+
+section "a right lost while a replay runs"
+q "CREATE ROLE eb_replay_owner;
+   SELECT eventbus.grant_event_bus_privilege('default', 'read_events', 'eb_replay_owner');
+   SELECT eventbus.grant_event_bus_privilege('default', 'put_events', 'eb_replay_owner')" >/dev/null || exit 1
+run_on_exit "q 'DROP ROLE IF EXISTS eb_replay_owner' postgres"
+q "SET ROLE eb_replay_owner;
+   SELECT eventbus.start_replay('r3', 'arch', now() - interval '1 day', now(),
+       jsonb_build_object('Arn', eventbus.event_bus_arn('default'),
+                          'FilterArns', jsonb_build_array(eventbus.rule_arn('not-chosen'))))" >/dev/null || exit 1
+wait_for "SELECT replayed_count > 0 FROM eventbus.replays WHERE name = 'r3'" 60
+check_ok "replay r3 runs" $?
+q "SELECT eventbus.revoke_event_bus_privilege('default', 'put_events', 'eb_replay_owner')" >/dev/null
+wait_for "SELECT state NOT IN ('STARTING', 'RUNNING') FROM eventbus.replays WHERE name = 'r3'" 60
+check_ok "replay r3 ended" $?
+check_eq "replay r3 FAILED" "$(state r3)" FAILED
+check_eq "with the reason" "$(q "SELECT state_reason FROM eventbus.replays WHERE name = 'r3'")" \
+	"Role eb_replay_owner no longer holds privilege put_events on event bus default."
+check "having replayed part of the window" \
+	"SELECT replayed_count > 0 AND replayed_count < $N FROM eventbus.replays WHERE name = 'r3'"
+q "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres >/dev/null
 
 eb_finish
