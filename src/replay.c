@@ -398,6 +398,8 @@ load_chunk(const ActiveReplay *r)
 		bool		isnull;
 		HeapTuple	tup = SPI_tuptable->vals[i];
 
+		if (i % 4096 == 0)
+			CHECK_FOR_INTERRUPTS();
 		chunk.times[i] = DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 		memcpy(&chunk.ids[i], DatumGetUUIDP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
 			   sizeof(pg_uuid_t));
