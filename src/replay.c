@@ -35,8 +35,9 @@
  * cursor.  (Each key is looked up on its own, a nested loop over the
  * keys: the membership conditions make the planner think the window holds
  * a row or two, and left alone it scans the window once per key.)  Each
- * batch applies the archive's membership conditions again,
- * so an archive changed meanwhile is followed.
+ * batch applies the archive's membership conditions again: events that
+ * an update_archive meanwhile takes out of the archive are not replayed,
+ * those it adds are from the next chunk on.
  *
  * The SQL of both queries carries the archive's membership condition in
  * the form src/sql/64_archives.sql documents.
