@@ -156,12 +156,15 @@ SELECT pg_temp.wait_replay('rp-cancel');
 SELECT replayed_count, state_reason, replay_end_time IS NOT NULL AS ended
   FROM eventbus.replays WHERE name = 'rp-cancel';
 
--- an archive is not deleted while a replay of it is active
+-- an archive, and its bus, are not deleted while a replay of it is active
 SET ROLE rp_owner;
 BEGIN;
 SELECT eventbus.start_replay('rp-busy', 'rp-arch', now() - interval '1 hour', now(),
                              jsonb_build_object('Arn', eventbus.event_bus_arn('rp-bus'))) ->> 'State' AS state;
+SAVEPOINT s;
 SELECT eventbus.delete_archive('rp-arch');
+ROLLBACK TO s;
+SELECT eventbus.delete_event_bus('rp-bus', force => true);
 ROLLBACK;
 RESET ROLE;
 
