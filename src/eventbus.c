@@ -24,6 +24,7 @@
 #include "fifo.h"
 #include "maintenance.h"
 #include "outbox_floor.h"
+#include "replay.h"
 #include "http.h"
 #include "queue_wait.h"
 #include "stats.h"
@@ -234,6 +235,7 @@ _PG_init(void)
 	http_define_settings();
 	fifo_define_settings();
 	maintenance_define_settings();
+	replay_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 

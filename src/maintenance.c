@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "maintenance.h"
+#include "replay.h"
 
 /* a new or changed scheduled rule is seen within this time */
 #define SCHEDULE_POLL_MS 1000
@@ -137,9 +138,11 @@ maintenance_step(TimestampTz *next_due)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz wake;
+	bool		more;
 
 	fire_schedules(now);
 	maintain_partitions(now);
+	more = replay_step();
 
 	/* sleep no longer than until the next tick, or the next look for rules */
 	wake = TimestampTzPlusMilliseconds(schedule_polled, SCHEDULE_POLL_MS);
@@ -147,5 +150,5 @@ maintenance_step(TimestampTz *next_due)
 		wake = schedule_due;
 	if (*next_due == 0 || wake < *next_due)
 		*next_due = wake;
-	return false;
+	return more;
 }

@@ -18,6 +18,11 @@
  * marks it when it is built) receives nothing: its messages count as
  * failed invocations, as EventBridge counts a target its policy denies.
  *
+ * A replayed event (replay_name set) goes only to the rules of its
+ * replay's Destination.FilterArns, when it has some: the replay is looked
+ * up once per statement (a replay's batch is one statement), and events
+ * without a replay_name pay one pointer test.
+ *
  * Also here: the trigger on the rule and target catalogs that invalidates
  * every backend's rule indexes when they change.
  *
@@ -47,6 +52,7 @@
 #include "outbox.h"
 #include "eventbus.h"
 #include "put_events.h"
+#include "replay.h"
 #include "rule_index.h"
 #include "stats.h"
 #include "worker.h"
@@ -237,6 +243,33 @@ scheduled_tick_rule(const EventEnvelope *env, const char **arn, int *len)
 	return true;
 }
 
+static bool
+text_equal(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/* Keep the matched rules whose ARN is one of arns; how many are left. */
+static int
+keep_replay_rules(BusRuleIndex *index, int *matched, int nmatched, char **arns, int narns)
+{
+	int			kept = 0;
+
+	for (int m = 0; m < nmatched; m++)
+	{
+		const char *arn = rule_index_rule(index, matched[m])->arn;
+
+		for (int a = 0; a < narns; a++)
+			if (strcmp(arn, arns[a]) == 0)
+			{
+				matched[kept++] = matched[m];
+				break;
+			}
+	}
+	return kept;
+}
+
 Datum
 eventbus_route_events(PG_FUNCTION_ARGS)
 {
@@ -253,6 +286,10 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 	bool		check_size = !put_events_inserting();
 	BusRuleIndex *index = NULL;
 	text	   *index_bus = NULL;
+	text	   *replay_seen = NULL;
+	bool		replay_filtered = false;
+	int			replay_narns = 0;
+	char	  **replay_arns = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
@@ -355,6 +392,18 @@ eventbus_route_events(PG_FUNCTION_ARGS)
 		}
 		else
 			nmatched = rule_index_match(index, event, matched);
+		if (env.replay_name != NULL && nmatched > 0)
+		{
+			if (replay_seen == NULL || !text_equal(replay_seen, env.replay_name))
+			{
+				MemoryContextSwitchTo(stmtcxt);
+				replay_seen = DatumGetTextPCopy(PointerGetDatum(env.replay_name));
+				replay_filtered = replay_filter_rules(replay_seen, &replay_narns, &replay_arns);
+				MemoryContextSwitchTo(rowcxt);
+			}
+			if (replay_filtered)
+				nmatched = keep_replay_rules(index, matched, nmatched, replay_arns, replay_narns);
+		}
 
 		for (int m = 0; m < nmatched; m++)
 		{

@@ -110,6 +110,7 @@ typedef struct DeliverySlot
 	TimestampTz last_progress;	/* a visit last ended */
 	int			invoke_timeout_ms;	/* of the current invocation, 0: none */
 	bool		on_slow;		/* delivering to a slow target */
+	bool		replay_wanted;	/* start_replay or cancel_replay committed */
 	char		target[SLOT_TARGET_LEN];
 } DeliverySlot;
 
@@ -145,6 +146,7 @@ volatile sig_atomic_t eventbus_worker_stopping = false;
 volatile sig_atomic_t eventbus_worker_invoking = false;
 static bool wake_pending = false;
 static bool launcher_wake_pending = false;
+static bool replay_wake_pending = false;
 static bool wake_callback_registered = false;
 /* a database whose stopped workers may start again when this transaction ends */
 static Oid	release_at_xact_end = InvalidOid;
@@ -366,6 +368,43 @@ worker_wake_peer(void)
 	wake_database_workers(MyDatabaseId, my_slot);
 }
 
+/*
+ * Replays run in the first worker of the database (replay_step): wake it,
+ * and tell it why.
+ */
+static void
+wake_replay_worker(Oid dboid)
+{
+	if (delivery_shared == NULL)
+		return;
+	for (int i = 0; i < MAX_DELIVERY_SLOTS; i++)
+	{
+		DeliverySlot *slot = &delivery_shared->slots[i];
+
+		if (slot->dboid == dboid && slot->state == SLOT_RUNNING &&
+			slot->worker_index == 0 && slot->latch)
+		{
+			slot->replay_wanted = true;
+			SetLatch(slot->latch);
+		}
+	}
+}
+
+/* In the replaying worker: was it woken for a replay since it last asked? */
+bool
+worker_take_replay_wake(void)
+{
+	DeliverySlot *slot;
+
+	if (delivery_shared == NULL || my_slot < 0)
+		return false;
+	slot = &delivery_shared->slots[my_slot];
+	if (!slot->replay_wanted)
+		return false;
+	slot->replay_wanted = false;
+	return true;
+}
+
 static void
 delivery_xact_callback(XactEvent event, void *arg)
 {
@@ -383,8 +422,11 @@ delivery_xact_callback(XactEvent event, void *arg)
 			}
 			if (launcher_wake_pending)
 				wake_launcher_now();
+			if (replay_wake_pending)
+				wake_replay_worker(MyDatabaseId);
 			wake_pending = false;
 			launcher_wake_pending = false;
+			replay_wake_pending = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -395,6 +437,7 @@ delivery_xact_callback(XactEvent event, void *arg)
 				board_forget_noted();
 			wake_pending = false;
 			launcher_wake_pending = false;
+			replay_wake_pending = false;
 			break;
 		default:
 			break;
@@ -425,6 +468,18 @@ void
 delivery_wake_at_commit_for(Oid outbox)
 {
 	wake_at_commit(outbox);
+}
+
+/* A replay was started or cancelled: wake the worker that runs replays at commit. */
+void
+delivery_wake_replay_at_commit(void)
+{
+	if (!wake_callback_registered)
+	{
+		RegisterXactCallback(delivery_xact_callback, NULL);
+		wake_callback_registered = true;
+	}
+	replay_wake_pending = true;
 }
 
 /* eventbus._wake_delivery(): wake this database's workers at commit. */

@@ -57,6 +57,11 @@ extern bool worker_extension_installed(void);
 extern void delivery_wake_at_commit(void);
 extern void delivery_wake_at_commit_for(Oid outbox);
 
+/* Wake the database's first worker, which runs replays, at commit. */
+extern void delivery_wake_replay_at_commit(void);
+/* In that worker: whether it was woken for a replay (and forget it). */
+extern bool worker_take_replay_wake(void);
+
 /* What a worker does, shown by eventbus.delivery_workers. */
 typedef enum WorkerActivity
 {

@@ -331,7 +331,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
 COMMENT ON FUNCTION eventbus.delete_event_bus(text, boolean) IS
-'EventBridge''s DeleteEventBus: deletes a custom event bus (for its owner and eventbus_admin); refused while it has rules unless force is true, which deletes its rules and their targets (never queues). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
+'EventBridge''s DeleteEventBus: deletes a custom event bus (for its owner and eventbus_admin); refused while it has rules or archives unless force is true, which deletes its rules and their targets (never queues) and its archives; refused while a replay to it is active (55006). The default bus cannot be deleted; a bus that does not exist is skipped with a notice.';
 
 CREATE FUNCTION eventbus._delete_event_bus_impl(name text, force boolean)
 RETURNS void
@@ -341,6 +341,8 @@ AS $fn$
 DECLARE
     v_bus text := eventbus._bus_name(_delete_event_bus_impl.name);
     n_rules bigint;
+    n_archives bigint;
+    v_replay text;
     v_owner regrole;
 BEGIN
     IF v_bus = 'default' THEN
@@ -363,8 +365,25 @@ BEGIN
             'An event bus with rules cannot be deleted.',
             'Delete its rules first (delete_rule), or pass force => true to delete them with their targets.');
     END IF;
-    -- Forced: the rules go with their targets; queues (and the messages
-    -- already in them) stay.
+    SELECT count(*) INTO n_archives FROM eventbus.archives a WHERE a.bus = v_bus;
+    IF n_archives > 0 AND NOT coalesce(force, false) THEN
+        PERFORM eventbus._raise('2BP01',
+            format('event bus %L still has %s archive(s)', v_bus, n_archives),
+            'An event bus with archives cannot be deleted.',
+            'Delete its archives first (delete_archive), or pass force => true to delete them with its rules.');
+    END IF;
+    SELECT r.name INTO v_replay FROM eventbus.replays r
+     WHERE r.bus = v_bus AND r.state IN ('STARTING', 'RUNNING', 'CANCELLING')
+     ORDER BY r.name LIMIT 1;
+    IF FOUND THEN
+        PERFORM eventbus._raise('55006',
+            format('event bus %L is in use by replay %L', v_bus, v_replay),
+            'An event bus cannot be deleted while a replay to it is starting, running or cancelling.',
+            format('Wait for the replay to end, or cancel it: SELECT eventbus.cancel_replay(%L).', v_replay));
+    END IF;
+    -- Forced: the rules go with their targets, and the archives (views:
+    -- the events stay); queues (and the messages already in them) stay.
+    DELETE FROM eventbus.archives a WHERE a.bus = v_bus;
     DELETE FROM eventbus.targets t WHERE t.bus = v_bus;
     DELETE FROM eventbus.rules r WHERE r.bus = v_bus;
     -- a later bus of the same name starts with no grants
