@@ -51,8 +51,8 @@ SELECT eventbus.event_retention_period() AS period;
 -- an unfinished replay reads its window: that day is kept (the replay row
 -- is not committed, so the delivery worker never runs it)
 BEGIN;
-INSERT INTO eventbus.replays (name, archive, destination_bus, event_start_time, event_end_time, state, owner)
-VALUES ('rt_replay', 'rt_year', 'default', '2002-01-10 00:00:00+00', '2002-01-10 18:00:00+00', 'RUNNING', current_user);
+INSERT INTO eventbus.replays (name, archive, bus, event_start_time, event_end_time, state, owner)
+VALUES ('rt_replay', 'rt_year', 'default', '2002-01-10 00:00:00+00', '2002-01-10 18:00:00+00', 'RUNNING', current_user::regrole);
 SELECT action, partition_name FROM eventbus.maintain_event_partitions() WHERE partition_name IS NULL OR partition_name < 'eventbus.events_p2003';
 ROLLBACK;
 -- an undelivered message references the 11th: kept, the 10th and 12th go

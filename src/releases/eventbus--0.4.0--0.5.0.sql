@@ -487,7 +487,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_global integer := pg_catalog.current_setting('eventbus.event_retention')::integer;
+    -- in minutes, the setting's unit (current_setting shows "30d")
+    v_global integer := (SELECT s.setting::integer FROM pg_catalog.pg_settings s
+                          WHERE s.name = 'eventbus.event_retention');
     v_forever boolean;
     v_days integer;
 BEGIN
@@ -571,25 +573,6 @@ COMMENT ON FUNCTION eventbus._maintain_event_partitions() IS
 REVOKE ALL ON FUNCTION eventbus._maintain_event_partitions() FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
--- Schedule expressions (src/sql/62_schedule_expressions.sql): validation and
--- fire times of rate(...) and cron(...), in UTC.
-CREATE FUNCTION eventbus.validate_schedule_expression(expression text)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'eventbus_validate_schedule_expression'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-COMMENT ON FUNCTION eventbus.validate_schedule_expression(text) IS
-'Returns true for a valid EventBridge schedule expression, rate(value unit) or cron(minutes hours day-of-month month day-of-week year); raises "Parameter ScheduleExpression is not valid." (SQLSTATE 22023) with the reason as DETAIL otherwise.';
-
-CREATE FUNCTION eventbus.schedule_fire_times(expression text, after timestamptz,
-                                             count integer DEFAULT 1,
-                                             anchor timestamptz DEFAULT NULL)
-RETURNS SETOF timestamptz
-AS 'MODULE_PATHNAME', 'eventbus_schedule_fire_times'
-LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
-
-COMMENT ON FUNCTION eventbus.schedule_fire_times(text, timestamptz, integer, timestamptz) IS
-'The next count (1-1000) times, strictly after after, at which the schedule expression fires, computed in UTC: a cron on whole minutes up to 2199, a rate at anchor + k * period (k >= 1; anchor defaults to after). Fewer rows when the schedule ends; none when expression, after or count is NULL. An invalid expression or count raises SQLSTATE 22023.';
 -- Archives and replays (src/sql/64_archives.sql, src/sql/66_replays.sql).
 
 -- Archives: EventBridge's CreateArchive, DescribeArchive, UpdateArchive,

@@ -241,7 +241,9 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_global integer := pg_catalog.current_setting('eventbus.event_retention')::integer;
+    -- in minutes, the setting's unit (current_setting shows "30d")
+    v_global integer := (SELECT s.setting::integer FROM pg_catalog.pg_settings s
+                          WHERE s.name = 'eventbus.event_retention');
     v_forever boolean;
     v_days integer;
 BEGIN
