@@ -200,7 +200,7 @@ UPDATE eventbus.targets SET owner = 'postgres';
 SELECT count(*) FROM eventbus_outbox.queue_ap_q;
 SELECT eventbus._receive_pass(0::regclass, now(), 1, 1, 1, 'ap_q', 0);
 SELECT eventbus._enqueue(0::regclass, gen_random_uuid(), now(), 'ap-bus', 'ap-rule', 't', NULL);
-SELECT eventbus._put_rule_impl('x', '{}', 'ap-bus', 'ENABLED', NULL);
+SELECT eventbus._put_rule_impl('x', '{}', 'ap-bus', 'ENABLED', NULL, NULL);
 RESET ROLE;
 -- the internal functions PUBLIC may call, and why (96_internal_privileges.sql)
 SELECT p.oid::regprocedure AS public_internal

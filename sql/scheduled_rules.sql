@@ -45,6 +45,8 @@ SELECT eventbus.describe_rule('sr_every5') - 'CreatedBy' AS described;
 SELECT eventbus.describe_rule('sr_both') - 'CreatedBy' AS described;
 SELECT name, event_pattern, schedule_expression, state
   FROM eventbus.list_rules(name_prefix => 'sr_');
+-- the rule index never tries a rule with a schedule only on events
+SELECT rule, anchor_kind FROM eventbus.rule_index_anchors() WHERE rule LIKE 'sr\_%' ORDER BY rule;
 -- replacing a rule without a schedule takes its schedule away (PutRule replaces)
 SELECT eventbus.put_rule('sr_both', '{"source": ["sr.app"]}', description => 'no schedule now');
 SELECT eventbus.describe_rule('sr_both') ? 'ScheduleExpression' AS has_schedule;

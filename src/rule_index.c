@@ -912,7 +912,8 @@ eventbus_rule_index_anchors(PG_FUNCTION_ARGS)
 		if (index->anchor_path[r] < 0)
 		{
 			nulls[1] = nulls[2] = true;
-			result[3] = CStringGetTextDatum("none");
+			/* a rule with a schedule only is never tried on events */
+			result[3] = CStringGetTextDatum(index->rules[r].pattern ? "none" : "schedule");
 		}
 		else
 		{

@@ -388,6 +388,10 @@ GRANT SELECT ON eventbus.scheduled_rules TO PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._schedule_tick_grace() FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._schedule_next(text,timestamp with time zone,timestamp with time zone) FROM PUBLIC;
 
+-- the rule index shows a rule with a schedule only as such
+COMMENT ON FUNCTION eventbus.rule_index_anchors(text) IS
+'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event (schedule: a rule with a schedule only, never tried on events). Needs manage_rules or read_events on the bus (42501).';
+
 -- ---------------------------------------------------------------------------
 -- Partition maintenance by the first delivery worker (issue 11): retention
 -- (eventbus.event_retention and archives), partitions made ahead, drops that

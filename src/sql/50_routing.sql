@@ -47,7 +47,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C VOLATILE;
 
 COMMENT ON FUNCTION eventbus.rule_index_anchors(text) IS
-'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event. Needs manage_rules or read_events on the bus (42501).';
+'How routing finds each enabled rule of a bus: the field path and values that anchor it in the rule index (the rule is a candidate only for events with one of these values there), or anchor_kind none when it is tried on every event (schedule: a rule with a schedule only, never tried on events). Needs manage_rules or read_events on the bus (42501).';
 
 CREATE FUNCTION eventbus._rule_index_anchors_impl(event_bus_name text, OUT rule text, OUT anchor_path text, OUT anchor_values text[], OUT anchor_kind text)
 RETURNS SETOF record

@@ -135,7 +135,7 @@ got=$(q "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', ' ORDER BY 1),
             -- ones are API functions whose implementations filter by caller
             AND p.proname NOT IN ('_delivery_workers', '_owns_rule', '_push_backlog', '_archive_scope',
                                   '_visible_rule_stats', '_visible_queue_stats', '_visible_target_stats',
-                                  '_visible_api_destination_stats')
+                                  '_visible_api_destination_stats', '_visible_scheduled_rules')
             AND (p.prosecdef OR p.provolatile <> 'i'
                  OR p.proargtypes::oid[] && ARRAY['regclass', 'oid', 'regrole', 'regprocedure']::regtype[]::oid[])
             AND has_function_privilege('mallory', p.oid, 'EXECUTE')")
@@ -434,7 +434,7 @@ expect_err "CREATE TRIGGER on eventbus.events" mallory \
 expect_err "DROP FUNCTION eventbus.receive" mallory \
 	"DROP FUNCTION eventbus.receive(text, integer, integer, integer)" "42501: must be owner of function eventbus.receive"
 expect_err "ALTER FUNCTION eventbus.put_rule OWNER" mallory \
-	"ALTER FUNCTION eventbus.put_rule(text, jsonb, text, text, text) OWNER TO mallory" \
+	"ALTER FUNCTION eventbus.put_rule(text, jsonb, text, text, text, text) OWNER TO mallory" \
 	"42501: must be owner of function put_rule"
 expect_err "CREATE TABLE in schema eventbus" mallory \
 	"CREATE TABLE eventbus.evil (x int)" "42501: permission denied for schema eventbus"
