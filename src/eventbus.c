@@ -23,6 +23,7 @@
 #include "eventbus.h"
 #include "fifo.h"
 #include "outbox_floor.h"
+#include "pattern.h"
 #include "http.h"
 #include "queue_wait.h"
 #include "stats.h"
@@ -232,6 +233,7 @@ _PG_init(void)
 	delivery_define_settings();
 	http_define_settings();
 	fifo_define_settings();
+	pattern_support_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 
