@@ -32,4 +32,14 @@ extern ScheduleExpr *schedule_parse(const char *expression, char **reason);
 extern TimestampTz schedule_next_fire(const ScheduleExpr *expr,
 									  TimestampTz anchor, TimestampTz after);
 
+/*
+ * schedule_parse, raising the reason of an invalid expression as SQLSTATE
+ * 22023 "Parameter ScheduleExpression is not valid." (the reason is the
+ * DETAIL; the HINT shows the two forms).
+ */
+extern ScheduleExpr *schedule_parse_or_error(const char *expression);
+
+/* Is it a rate (whose fire times depend on its anchor)? */
+extern bool schedule_is_rate(const ScheduleExpr *expr);
+
 #endif							/* EVENTBUS_SCHEDULE_EXPR_H */
