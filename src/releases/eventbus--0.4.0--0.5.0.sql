@@ -28,6 +28,7 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION eventbus.schedule_fire_times(text, timestamptz, integer, timestamptz) IS
 'The next count (1-1000) times, strictly after after, at which the schedule expression fires, computed in UTC: a cron on whole minutes up to 2199, a rate at anchor + k * period (k >= 1; anchor defaults to after). Fewer rows when the schedule ends; none when expression, after or count is NULL. An invalid expression or count raises SQLSTATE 22023.';
 
+-- ---------------------------------------------------------------------------
 -- Pattern queries over stored events use indexes: event_matches gains a
 -- planner support function (src/pattern_support.c) that adds conditions on
 -- the columns of eventbus.events to event_envelope(e) =~ pattern, and the
