@@ -24,6 +24,7 @@
 #include "fifo.h"
 #include "maintenance.h"
 #include "outbox_floor.h"
+#include "pattern.h"
 #include "replay.h"
 #include "http.h"
 #include "queue_wait.h"
@@ -236,6 +237,7 @@ _PG_init(void)
 	fifo_define_settings();
 	maintenance_define_settings();
 	replay_define_settings();
+	pattern_support_define_settings();
 	/* after every eventbus.* setting is defined, or postgresql.conf's are dropped */
 	MarkGUCPrefixReserved("eventbus");
 

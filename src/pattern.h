@@ -192,6 +192,10 @@ extern EventPattern *pattern_compile_stored(Jsonb *pattern);
 extern bool pattern_match(const EventPattern *pattern, Jsonb *event);
 extern JsonbContainer *pattern_undotted_object(JsonbContainer *object);
 
+/* pattern_support.c */
+extern bool eventbus_pattern_index_conditions;
+extern void pattern_support_define_settings(void);
+
 /* unicode_case.c */
 extern void unicode_simple_case(uint32 cp, uint32 *lower, uint32 *upper);
 extern int	unicode_utf8_decode(const unsigned char *s, int len, uint32 *cp);

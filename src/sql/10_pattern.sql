@@ -1,10 +1,23 @@
 -- The event pattern language: the pattern-match operator, TestEventPattern,
 -- validation, and a domain for columns that hold patterns.
 
+-- The planner support function of event_matches: when the event is
+-- eventbus.event_envelope(e) of a row of eventbus.events and the pattern a
+-- constant, it adds conditions on e's columns that indexes can use (see
+-- src/pattern_support.c and eventbus.pattern_index_conditions).
+CREATE FUNCTION eventbus._event_matches_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'eventbus_event_matches_support'
+LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION eventbus._event_matches_support(internal) IS
+'Internal: planner support function of event_matches; derives index conditions on eventbus.events from the exact values of a constant pattern matched against eventbus.event_envelope(e).';
+
 CREATE FUNCTION eventbus.event_matches(event jsonb, pattern jsonb)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'eventbus_event_matches'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+SUPPORT eventbus._event_matches_support;
 
 COMMENT ON FUNCTION eventbus.event_matches(jsonb, jsonb) IS
 'true when the event matches the EventBridge event pattern; the function behind the =~ operator. An invalid pattern raises SQLSTATE 22023.';

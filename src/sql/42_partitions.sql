@@ -55,7 +55,7 @@ AS 'MODULE_PATHNAME', 'eventbus_api_call'
 LANGUAGE C;
 
 COMMENT ON FUNCTION eventbus.create_event_partitions(integer, date) IS
-'Makes the daily partitions eventbus.events_pYYYYMMDD (UTC days) from from_day (default: today, UTC) to from_day + days_ahead, moving rows the default partition holds for those days; returns the partitions made. Idempotent; call it daily from a maintenance job. For eventbus_admin (42501).';
+'Makes the daily partitions eventbus.events_pYYYYMMDD (UTC days) from from_day (default: today, UTC) to from_day + days_ahead, moving rows the default partition holds for those days; returns the partitions made. Gives the partitions of days that are over (UTC) the GIN index on detail that queries by event pattern use. Idempotent; call it daily from a maintenance job. For eventbus_admin (42501).';
 
 CREATE FUNCTION eventbus._create_event_partitions_impl(days_ahead integer, from_day date)
 RETURNS SETOF text
@@ -129,6 +129,20 @@ BEGIN
         EXECUTE format('ALTER TABLE eventbus.events ATTACH PARTITION eventbus.%I FOR VALUES FROM (%L) TO (%L)',
                        part, lo_text, hi_text);
         RETURN NEXT 'eventbus.' || part;
+    END LOOP;
+
+    -- The partitions of days that are over get the GIN index on detail
+    -- that queries by event pattern use (see src/pattern_support.c),
+    -- built in one go; today's and the coming days' have none, so that
+    -- ingest does not pay for it.
+    FOR part IN
+        SELECT p.partition_name FROM eventbus._event_partitions() p
+         WHERE p.day < (pg_catalog.now() AT TIME ZONE 'UTC')::date
+           AND to_regclass(format('eventbus.%I', p.partition_name || '_detail_idx')) IS NULL
+         ORDER BY p.day
+    LOOP
+        EXECUTE format('CREATE INDEX %I ON eventbus.%I USING gin (detail jsonb_path_ops)',
+                       part || '_detail_idx', part);
     END LOOP;
 END;
 $fn$;

@@ -105,3 +105,4 @@ REVOKE ALL ON FUNCTION eventbus._api_destination_name(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._check_http_parameter_value(jsonb,text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._check_http_parameters(jsonb,text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION eventbus._api_destination_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION eventbus._event_matches_support(internal) FROM PUBLIC;
