@@ -59,6 +59,9 @@ SET ROLE rs_producer;
 INSERT INTO eventbus.events (bus, source, detail_type, detail) VALUES ('rs-bus', 'rs', 'insert', '{"n": 12}');
 INSERT INTO eventbus.events (bus, source, detail_type, detail) VALUES ('rs-other', 'rs', 'insert', '{"n": 13}');
 INSERT INTO eventbus.events (source, detail_type, detail) VALUES ('rs', 'insert', '{"n": 14}');
+-- nor pass an event off as replayed (it would escape every archive): only
+-- an active replay's owner puts events with its name
+INSERT INTO eventbus.events (bus, source, detail_type, detail, replay_name) VALUES ('rs-bus', 'rs', 'insert', '{"n": 15}', 'rs-replay');
 -- producers cannot read what they put, change or delete events, or reach a partition
 SELECT count(*) FROM eventbus.events;
 UPDATE eventbus.events SET detail = '{}' WHERE source = 'rs';

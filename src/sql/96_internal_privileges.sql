@@ -11,6 +11,9 @@
 --   _owns_rule                   called by the row-level security policy
 --                                of eventbus.dead_letters as the reader
 --                                (whether the reader owns a rule);
+--   _replaying_as                called by the row-level security policy
+--                                of eventbus.events as the inserting role
+--                                (whether it runs the named replay);
 --   _delivery_workers            read by view delivery_workers as its
 --                                reader (the workers' shared-memory status,
 --                                as pg_stat_activity shows it);
