@@ -71,7 +71,6 @@
 #include "eventbus.h"
 #include "worker.h"
 #include "outbox_floor.h"
-#include "replay.h"
 
 #define MAX_DELIVERY_SLOTS 128
 
@@ -1364,7 +1363,6 @@ eventbus_worker_main(Datum main_arg)
 		int64		delivered = 0;
 		int64		failed = 0;
 		int			attempted = -1;
-		bool		replay_more = false;
 		long		timeout;
 
 		MemoryContextReset(loop_cxt);
@@ -1400,11 +1398,7 @@ eventbus_worker_main(Datum main_arg)
 				attempted = delivery_step(my_slot, &next_due, &delivered, &failed);
 			/* the database's first worker raises the outboxes' scan floors */
 			if (state == DATABASE_READY && slot->worker_index == 0)
-			{
 				outbox_floor_maintain();
-				/* TEMPORARY: moves to maintenance.c when it lands */
-				replay_more = replay_step();
-			}
 			worker_report_success(InvalidOid, NULL);
 		}
 		PG_CATCH();
@@ -1428,7 +1422,6 @@ eventbus_worker_main(Datum main_arg)
 			/* ask again before the next step */
 			state_checked_at = 0;
 			attempted = -1;
-			replay_more = false;
 		}
 		PG_END_TRY();
 
@@ -1450,10 +1443,6 @@ eventbus_worker_main(Datum main_arg)
 			pg_atomic_fetch_add_u64(&slot->delivered, delivered);
 		if (failed > 0)
 			pg_atomic_fetch_add_u64(&slot->failed, failed);
-
-		/* a replay has more batches: no sleep */
-		if (replay_more)
-			continue;
 
 		/* a target was visited: others may have work too */
 		if (attempted >= 0)
