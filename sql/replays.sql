@@ -40,6 +40,7 @@ SELECT eventbus.put_rule('rp-elsewhere', '{"source": ["rp.src"]}', 'rp-other') -
 
 SELECT eventbus.put_event('rp.src', 'before', '{"n": 0}', 'rp-bus') IS NOT NULL AS put;
 SELECT eventbus.create_archive('rp-arch', 'rp-bus') ->> 'State' AS state;
+SELECT eventbus.create_archive('rp-big', 'rp-bus', '{"detail": {"n": [{"numeric": [">", 3]}]}}') ->> 'State' AS state;
 SELECT eventbus.put_event('rp.src', 'e', jsonb_build_object('n', n), 'rp-bus') IS NOT NULL AS put
   FROM generate_series(1, 5) n;
 RESET ROLE;
@@ -138,6 +139,18 @@ SELECT replay_name FROM eventbus.list_replays(event_source_arn => 'other-archive
 SELECT replay_name FROM eventbus.list_replays('rp', 'COMPLETED');
 SELECT replay_name FROM eventbus.list_replays(state => 'DONE');
 
+-- an archive with a pattern replays the events it matches
+SELECT eventbus.start_replay('rp-4', 'rp-big', now() - interval '1 hour', now(),
+                             jsonb_build_object('Arn', eventbus.event_bus_arn('rp-bus'),
+                                                'FilterArns', jsonb_build_array(eventbus.rule_arn('rp-again', 'rp-bus'))))
+       ->> 'State' AS state;
+RESET ROLE;
+SELECT pg_temp.wait_replay('rp-4');
+SELECT replayed_count FROM eventbus.replays WHERE name = 'rp-4';
+SELECT e.detail FROM eventbus.events e WHERE e.replay_name = 'rp-4' ORDER BY e.detail ->> 'n';
+SELECT count(*) AS rp_again FROM eventbus_outbox.queue_rp_again;
+SET ROLE rp_owner;
+
 -- CancelReplay: only while STARTING or RUNNING; a cancel before the worker
 -- starts ends it CANCELLED with nothing replayed
 SELECT eventbus.cancel_replay('rp-1');
@@ -186,6 +199,7 @@ RESET ROLE;
 
 SET ROLE rp_owner;
 SELECT eventbus.delete_archive('rp-arch');
+SELECT eventbus.delete_archive('rp-big');
 SELECT eventbus.describe_replay('rp-1') ->> 'EventSourceArn' AS archive_gone;
 SELECT eventbus.delete_event_bus('rp-bus', force => true);
 SELECT eventbus.delete_event_bus('rp-other', force => true);

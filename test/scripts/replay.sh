@@ -95,8 +95,12 @@ q "SELECT eventbus.revoke_event_bus_privilege('default', 'put_events', 'eb_repla
 wait_for "SELECT state NOT IN ('STARTING', 'RUNNING') FROM eventbus.replays WHERE name = 'r3'" 60
 check_ok "replay r3 ended" $?
 check_eq "replay r3 FAILED" "$(state r3)" FAILED
-check_eq "with the reason" "$(q "SELECT state_reason FROM eventbus.replays WHERE name = 'r3'")" \
-	"Role eb_replay_owner no longer holds privilege put_events on event bus default."
+# the worker's check before a batch, or (when the revoke's cache
+# invalidation arrives after the check) row-level security on the insert
+check "with the reason: the right is gone" \
+	"SELECT state_reason IN ('Role eb_replay_owner no longer holds privilege put_events on event bus default.',
+	                         'The replay failed: new row violates row-level security policy for table \"events\" (SQLSTATE 42501)')
+	   FROM eventbus.replays WHERE name = 'r3'"
 check "having replayed part of the window" \
 	"SELECT replayed_count > 0 AND replayed_count < $N FROM eventbus.replays WHERE name = 'r3'"
 q "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres >/dev/null

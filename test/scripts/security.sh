@@ -75,7 +75,7 @@ check "eventbus.dead_letters: SELECT only, under row-level security" \
 	   FROM pg_class c, unnest(ARRAY[$ROLES]) r
 	  WHERE c.oid = 'eventbus.dead_letters'::regclass
 	  GROUP BY c.relrowsecurity"
-for t in event_buses rules targets queues grants connections api_destinations; do
+for t in event_buses rules targets queues grants connections api_destinations archives replays; do
 	check "no test role holds any privilege on eventbus.$t but eb_admin's SELECT" \
 		"SELECT to_regclass('eventbus.$t') IS NOT NULL
 		    AND NOT bool_or(has_table_privilege(r, 'eventbus.$t', 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER'))
