@@ -23,9 +23,12 @@ SELECT eventbus.put_event('ar.src', 'e', '{"n": 1}', 'ar-bus') IS NOT NULL AS pu
 SELECT eventbus.put_event('ar.src', 'e', '{"n": 2}', 'ar-bus') IS NOT NULL AS put;
 SELECT eventbus.put_event('ar.src', 'e', '{"n": 3}', 'ar-bus') IS NOT NULL AS put;
 SELECT eventbus.put_event('ar.src', 'e', '{"n": 9}', 'ar-other') IS NOT NULL AS put;
--- a replayed event and a scheduled rule's tick are in no archive
+-- a replayed event and a scheduled rule's tick are in no archive (only a
+-- replay's owner puts replayed events: here a superuser stands in for one)
+RESET ROLE;
 INSERT INTO eventbus.events (bus, source, detail_type, detail, replay_name)
 VALUES ('ar-bus', 'ar.src', 'e', '{"n": 4}', 'some-replay');
+SET ROLE ar_owner;
 INSERT INTO eventbus.events (bus, source, detail_type, detail)
 VALUES ('ar-bus', 'aws.events', 'Scheduled Event', '{"n": 5}');
 

@@ -56,9 +56,9 @@ RESET ROLE;
 -- bad input
 SELECT count(*) FROM eventbus.search_events(NULL);
 SELECT count(*) FROM eventbus.search_events('{"detail": {"order": "o-7"}}');
-SELECT count(*) FROM eventbus.search_events('{}', max_events => 0);
-SELECT count(*) FROM eventbus.search_events('{}', 'no_such_bus');
-SELECT count(*) FROM eventbus.search_events('{}', start_time => NULL);
+SELECT count(*) FROM eventbus.search_events('{"source": ["se.test"]}', max_events => 0);
+SELECT count(*) FROM eventbus.search_events('{"source": ["se.test"]}', 'no_such_bus');
+SELECT count(*) FROM eventbus.search_events('{"source": ["se.test"]}', start_time => NULL);
 
 -- clean up
 SELECT eventbus.revoke_event_bus_privilege('default', 'read_events', 'se_reader');

@@ -1818,7 +1818,7 @@ BEGIN
     IF _search_events_impl.event_pattern IS NULL THEN
         PERFORM eventbus._raise('22023', 'search_events needs an event pattern',
             'The events returned are those that match the pattern.',
-            'Pass a pattern such as ''{"source": ["my.app"]}''; ''{}'' matches every event.');
+            'Pass a pattern such as ''{"source": ["my.app"]}''.');
     END IF;
     PERFORM eventbus.validate_event_pattern(_search_events_impl.event_pattern);
     IF max_events IS NULL OR max_events NOT BETWEEN 1 AND 1000000 THEN
