@@ -468,24 +468,15 @@ REVOKE ALL ON FUNCTION eventbus._list_archives_impl(text, text, text) FROM PUBLI
 -- Reading an archive
 -- ---------------------------------------------------------------------
 
--- What archive_events needs of an archive, for a reader that holds
--- read_events on its bus.  An API function (its caller is checked), but
--- internal: archive_events is the way to read an archive.
+-- What archive_events needs of an archive, for a caller (eventbus._caller())
+-- that holds read_events on its bus.
 CREATE FUNCTION eventbus._archive_scope(archive_name text,
     OUT bus text, OUT event_pattern jsonb, OUT retention_days integer, OUT created_at timestamptz)
-AS 'MODULE_PATHNAME', 'eventbus_api_call'
-LANGUAGE C STABLE;
-
-COMMENT ON FUNCTION eventbus._archive_scope(text) IS
-'Internal: the bus, event pattern, retention and creation time of an archive, for archive_events; needs read_events on the archive''s bus (42501), 42704 when it does not exist.';
-
-CREATE FUNCTION eventbus.__archive_scope_impl(archive_name text,
-    OUT bus text, OUT event_pattern jsonb, OUT retention_days integer, OUT created_at timestamptz)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    v_name text := eventbus._archive_name(__archive_scope_impl.archive_name);
+    v_name text := eventbus._archive_name(_archive_scope.archive_name);
     a eventbus.archives;
 BEGIN
     SELECT * INTO a FROM eventbus.archives x WHERE x.name = v_name;
@@ -500,37 +491,59 @@ BEGIN
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.__archive_scope_impl(text) IS
-'Internal: implementation of _archive_scope.';
-REVOKE ALL ON FUNCTION eventbus.__archive_scope_impl(text) FROM PUBLIC;
+COMMENT ON FUNCTION eventbus._archive_scope(text) IS
+'Internal: the bus, event pattern, retention and creation time of an archive, for archive_events; its caller must hold read_events on the archive''s bus (42501); 42704 when it does not exist.';
+REVOKE ALL ON FUNCTION eventbus._archive_scope(text) FROM PUBLIC;
 
+-- archive_events runs its query as the extension's owner, with the
+-- archive's pattern written into it: a pattern archive's events are then
+-- found through the indexes its exact values allow (src/pattern_support.c),
+-- which a reader's own query under row-level security cannot use.  The
+-- reader's right is the one that policy asks for: read_events on the bus.
 CREATE FUNCTION eventbus.archive_events(archive_name text,
                                         start_time timestamptz DEFAULT '-infinity',
                                         end_time timestamptz DEFAULT 'infinity')
 RETURNS SETOF eventbus.events
-LANGUAGE plpgsql STABLE SECURITY INVOKER
+AS 'MODULE_PATHNAME', 'eventbus_api_call'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION eventbus.archive_events(text, timestamptz, timestamptz) IS
+'The events in an archive (by name or ARN) whose ingestion_time is in [start_time, end_time), in archive order (ingestion_time, id): the events put on its bus since it was made, within its retention, matching its pattern (through the indexes its exact values allow), without replayed events and scheduled-rule ticks. Needs read_events on the archive''s bus (42501).';
+
+CREATE FUNCTION eventbus._archive_events_impl(archive_name text, start_time timestamptz,
+                                              end_time timestamptz)
+RETURNS SETOF eventbus.events
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     s record;
 BEGIN
-    s := eventbus._archive_scope(archive_name);
-    RETURN QUERY
-    SELECT e.*
-      FROM eventbus.events e
-     WHERE e.bus = s.bus
-       AND e.ingestion_time >= s.created_at
-       AND (s.retention_days = 0
-            OR e.ingestion_time >= now() - make_interval(days => s.retention_days))
-       AND e.ingestion_time >= start_time
-       AND e.ingestion_time < end_time
-       AND e.replay_name IS NULL
-       AND NOT (e.source = 'aws.events' AND e.detail_type = 'Scheduled Event')
-       AND (s.event_pattern IS NULL
-            OR eventbus.event_envelope(e) OPERATOR(eventbus.=~) s.event_pattern)
-     ORDER BY e.ingestion_time, e.id;
+    s := eventbus._archive_scope(_archive_events_impl.archive_name);
+    IF start_time IS NULL OR end_time IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        SELECT e.*
+          FROM eventbus.events e
+         WHERE e.bus = %L
+           AND e.ingestion_time >= %L::timestamptz
+           AND e.ingestion_time >= %L::timestamptz
+           AND e.ingestion_time < %L::timestamptz
+           AND e.replay_name IS NULL
+           AND NOT (e.source = 'aws.events' AND e.detail_type = 'Scheduled Event')
+           %s
+         ORDER BY e.ingestion_time, e.id$q$,
+        s.bus,
+        CASE WHEN s.retention_days = 0 THEN s.created_at
+             ELSE greatest(s.created_at, now() - make_interval(days => s.retention_days)) END,
+        start_time, end_time,
+        CASE WHEN s.event_pattern IS NULL THEN ''
+             ELSE format('AND eventbus.event_envelope(e) OPERATOR(eventbus.=~) %L::jsonb',
+                         s.event_pattern::text) END);
 END;
 $fn$;
 
-COMMENT ON FUNCTION eventbus.archive_events(text, timestamptz, timestamptz) IS
-'The events in an archive (by name or ARN) whose ingestion_time is in [start_time, end_time), in archive order (ingestion_time, id): the events put on its bus since it was made, within its retention, matching its pattern, without replayed events and scheduled-rule ticks. Read with the caller''s rights (row-level security applies); needs read_events on the archive''s bus (42501).';
+COMMENT ON FUNCTION eventbus._archive_events_impl(text, timestamptz, timestamptz) IS
+'Internal: implementation of archive_events.';
+REVOKE ALL ON FUNCTION eventbus._archive_events_impl(text, timestamptz, timestamptz) FROM PUBLIC;

@@ -23,9 +23,6 @@
 --                                and delivery_workers as their reader;
 --                                their implementations keep what the
 --                                reader may see.
---   _archive_scope               an API function read by archive_events
---                                (64_archives.sql) as its caller; its
---                                implementation checks read_events.
 -- (The _impl functions and the privilege helpers of 52_privileges.sql are
 -- revoked where they are made.)
 REVOKE ALL ON FUNCTION eventbus._raise(text,text,text,text) FROM PUBLIC;

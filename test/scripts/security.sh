@@ -133,7 +133,7 @@ got=$(q "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', ' ORDER BY 1),
             -- left to PUBLIC on purpose (src/sql/96_internal_privileges.sql):
             -- read by views and policies as their reader; the _visible_*
             -- ones are API functions whose implementations filter by caller
-            AND p.proname NOT IN ('_delivery_workers', '_owns_rule', '_replaying_as', '_push_backlog', '_archive_scope',
+            AND p.proname NOT IN ('_delivery_workers', '_owns_rule', '_replaying_as', '_push_backlog',
                                   '_visible_rule_stats', '_visible_queue_stats', '_visible_target_stats',
                                   '_visible_api_destination_stats', '_visible_scheduled_rules')
             AND (p.prosecdef OR p.provolatile <> 'i'
