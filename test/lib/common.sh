@@ -80,8 +80,12 @@ eb_as_owner() {
 }
 
 eb_free_port() {
-	local port
-	for port in $(shuf -i 20000-60000 -n 50); do
+	local port lo hi
+	# below the kernel's ephemeral range: a port there can be taken by a
+	# client socket between this probe and the server's bind
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+	[ "$lo" -gt 21024 ] 2>/dev/null || lo=32768
+	for port in $(shuf -i 20000-$((lo - 1)) -n 50); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
